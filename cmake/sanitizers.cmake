@@ -1,0 +1,5 @@
+# SLUICE_SANITIZE=ON builds everything with ASan and UBSan; the test suite uses it.
+if(SLUICE_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
