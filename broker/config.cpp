@@ -1,0 +1,241 @@
+#include "broker/config.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "broker/log.hpp"
+
+namespace sluice::broker {
+namespace {
+
+using json = nlohmann::json;
+
+template <typename T>
+bool parse_unsigned(std::string_view text, T& out) {
+    if (text.empty()) return false;
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size()) return false;
+    if (value > std::numeric_limits<T>::max()) return false;
+    out = static_cast<T>(value);
+    return true;
+}
+
+[[noreturn]] void fail(std::string message) { throw config_error{std::move(message)}; }
+
+template <typename T>
+void read_unsigned(const json& value, const std::string& key, T& out, std::uint64_t min,
+                   std::uint64_t max) {
+    if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<std::int64_t>() >= 0))
+        fail("config key " + key + ": expected a non-negative integer");
+    std::uint64_t v = value.get<std::uint64_t>();
+    if (v < min || v > max)
+        fail("config key " + key + ": " + std::to_string(v) + " is out of range " +
+             std::to_string(min) + ".." + std::to_string(max));
+    out = static_cast<T>(v);
+}
+
+void read_bool(const json& value, const std::string& key, bool& out) {
+    if (!value.is_boolean()) fail("config key " + key + ": expected true or false");
+    out = value.get<bool>();
+}
+
+void read_string(const json& value, const std::string& key, std::string& out) {
+    if (!value.is_string()) fail("config key " + key + ": expected a string");
+    out = value.get<std::string>();
+}
+
+void read_address(const json& value, const std::string& key, listen_address& out) {
+    if (!value.is_string()) fail("config key " + key + ": expected \"HOST:PORT\"");
+    auto parsed = parse_listen_address(value.get<std::string>());
+    if (!parsed) fail("config key " + key + ": bad address \"" + value.get<std::string>() +
+                      "\" (expected HOST:PORT, port 0..65535)");
+    out = *parsed;
+}
+
+void check_log_level(const std::string& value, const std::string& what) {
+    if (!parse_log_level(value))
+        fail(what + ": unknown log level \"" + value + "\" (error, warn, info, debug, trace)");
+}
+
+void apply_mqtt(mqtt_settings& m, const json& obj) {
+    if (!obj.is_object()) fail("config key mqtt: expected an object");
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        const std::string key = "mqtt." + it.key();
+        const json& v = it.value();
+        const std::string& k = it.key();
+        if (k == "max_packet_size") read_unsigned(v, key, m.max_packet_size, 64, 268435460);
+        else if (k == "receive_maximum") read_unsigned(v, key, m.receive_maximum, 1, 65535);
+        else if (k == "max_inflight") read_unsigned(v, key, m.max_inflight, 1, 65535);
+        else if (k == "topic_alias_maximum") read_unsigned(v, key, m.topic_alias_maximum, 0, 65535);
+        else if (k == "max_keep_alive") read_unsigned(v, key, m.max_keep_alive, 1, 65535);
+        else if (k == "connect_timeout_ms") read_unsigned(v, key, m.connect_timeout_ms, 100, 3600000);
+        else if (k == "maximum_qos") read_unsigned(v, key, m.maximum_qos, 0, 2);
+        else if (k == "retain_available") read_bool(v, key, m.retain_available);
+        else if (k == "send_queue_bytes") read_unsigned(v, key, m.send_queue_bytes, 1024, 0xFFFFFFFFu);
+        else if (k == "max_queued_messages") read_unsigned(v, key, m.max_queued_messages, 1, 0xFFFFFFFFu);
+        else if (k == "max_session_expiry") read_unsigned(v, key, m.max_session_expiry, 0, 0xFFFFFFFFu);
+        else if (k == "sys_interval_s") read_unsigned(v, key, m.sys_interval_s, 0, 86400);
+        else fail("unknown config key " + key);
+    }
+}
+
+}  // namespace
+
+std::optional<listen_address> parse_listen_address(std::string_view text) {
+    std::string_view host, port;
+    if (!text.empty() && text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            return std::nullopt;
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) return std::nullopt;  // v6 needs brackets
+    }
+    if (host.empty()) return std::nullopt;
+    listen_address out;
+    out.host = std::string(host);
+    if (!parse_unsigned(port, out.port)) return std::nullopt;
+    return out;
+}
+
+void apply_config_json(config& cfg, std::string_view json_text) {
+    json doc;
+    try {
+        doc = json::parse(json_text.begin(), json_text.end(), nullptr, true,
+                          /*ignore_comments=*/true);
+    } catch (const json::parse_error& e) {
+        fail(std::string("config file is not valid JSON: ") + e.what());
+    }
+    if (!doc.is_object()) fail("config file: expected a JSON object at the top level");
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+        const std::string& k = it.key();
+        const json& v = it.value();
+        if (k == "data_dir") {
+            read_string(v, k, cfg.data_dir);
+            if (cfg.data_dir.empty()) fail("config key data_dir: must not be empty");
+        } else if (k == "log_level") {
+            read_string(v, k, cfg.log_level);
+            check_log_level(cfg.log_level, "config key log_level");
+        } else if (k == "threads") {
+            read_unsigned(v, k, cfg.threads, 0, 1024);
+        } else if (k == "listeners") {
+            if (!v.is_object()) fail("config key listeners: expected an object");
+            for (auto l = v.begin(); l != v.end(); ++l) {
+                const std::string key = "listeners." + l.key();
+                if (l.key() == "mqtt") read_address(l.value(), key, cfg.mqtt);
+                else if (l.key() == "kafka") read_address(l.value(), key, cfg.kafka);
+                else if (l.key() == "http") read_address(l.value(), key, cfg.http);
+                else fail("unknown config key " + key);
+            }
+        } else if (k == "mqtt") {
+            apply_mqtt(cfg.mqtt_opts, v);
+        } else {
+            fail("unknown config key " + k);
+        }
+    }
+}
+
+std::string usage_text() {
+    const config d;
+    std::ostringstream o;
+    o << "usage: sluice [options]\n"
+         "\n"
+         "Sluice, an MQTT 3.1.1/5.0 broker. With no options it runs a single node on loopback\n"
+         "with MQTT on 127.0.0.1:1883 and its data in ./data. Flags override the config file;\n"
+         "every config key and its default is described in docs/configuration.md.\n"
+         "\n"
+         "options:\n"
+         "  --config FILE       JSON config file (comments allowed); unknown keys are errors\n"
+         "  --data-dir DIR      data directory (default " << d.data_dir << ")\n"
+         "  --mqtt HOST:PORT    MQTT over TCP listener (default " << d.mqtt.host << ":" << d.mqtt.port << ")\n"
+         "                      port 0 binds a free port; the bound port is printed\n"
+         "  --kafka HOST:PORT   reserved for the Kafka listener, which is not built yet: the\n"
+         "                      address is validated but no socket is opened (default "
+      << d.kafka.host << ":" << d.kafka.port << ")\n"
+         "  --http HOST:PORT    reserved for the HTTP admin API, which is not built yet: the\n"
+         "                      address is validated but no socket is opened (default "
+      << d.http.host << ":" << d.http.port << ")\n"
+         "  --threads N         io threads, one io_context each (default 0 = one per core)\n"
+         "  --log-level LEVEL   error, warn, info, debug or trace (default " << d.log_level << ")\n"
+         "  --sys-interval SECS period of the $SYS/broker/... topics, 0 = off (default "
+      << d.mqtt_opts.sys_interval_s << ")\n"
+         "  --help              print this text and exit\n"
+         "  --version           print the version and exit\n"
+         "\n"
+         "At start-up sluice prints one line per open listener on stdout:\n"
+         "  listening <name> <host>:<port>\n"
+         "SIGINT or SIGTERM stops it cleanly (exit 0). Bad flags or config values exit with 2.\n";
+    return o.str();
+}
+
+cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
+    struct flag_value {
+        std::string flag, value;
+    };
+    std::vector<flag_value> flags;
+    std::optional<std::string> config_path;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h") return cli_action::help;
+        if (arg == "--version") return cli_action::version;
+        std::string value;
+        bool has_value = false;
+        if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+            has_value = true;
+        }
+        static const char* const known[] = {"--config", "--data-dir", "--mqtt",      "--kafka",
+                                            "--http",   "--threads",  "--log-level", "--sys-interval"};
+        bool is_known = false;
+        for (const char* k : known) is_known = is_known || arg == k;
+        if (!is_known) fail("unknown option " + arg + " (see sluice --help)");
+        if (!has_value) {
+            if (i + 1 >= argc) fail("option " + arg + " needs a value");
+            value = argv[++i];
+        }
+        if (arg == "--config") config_path = value;
+        else flags.push_back({arg, value});
+    }
+    if (config_path) {
+        std::ifstream in(*config_path, std::ios::binary);
+        if (!in) fail("--config: cannot read " + *config_path);
+        std::ostringstream text;
+        text << in.rdbuf();
+        apply_config_json(cfg, text.str());
+    }
+    for (const auto& [flag, value] : flags) {
+        if (flag == "--data-dir") {
+            if (value.empty()) fail("option --data-dir: must not be empty");
+            cfg.data_dir = value;
+        } else if (flag == "--mqtt" || flag == "--kafka" || flag == "--http") {
+            auto addr = parse_listen_address(value);
+            if (!addr) fail("option " + flag + ": bad address \"" + value +
+                            "\" (expected HOST:PORT, port 0..65535)");
+            (flag == "--mqtt" ? cfg.mqtt : flag == "--kafka" ? cfg.kafka : cfg.http) = *addr;
+        } else if (flag == "--threads") {
+            if (!parse_unsigned(value, cfg.threads) || cfg.threads > 1024)
+                fail("option --threads: bad value \"" + value + "\" (0..1024)");
+        } else if (flag == "--log-level") {
+            check_log_level(value, "option --log-level");
+            cfg.log_level = value;
+        } else if (flag == "--sys-interval") {
+            if (!parse_unsigned(value, cfg.mqtt_opts.sys_interval_s) ||
+                cfg.mqtt_opts.sys_interval_s > 86400)
+                fail("option --sys-interval: bad value \"" + value + "\" (0..86400)");
+        }
+    }
+    return cli_action::run;
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// The broker's configuration: one struct with a default for every key. The defaults here are
+// the ones documented in docs/configuration.md; keep the two in step.
+// Threads: built once on the main thread before anything starts, then read-only.
+namespace sluice::broker {
+
+struct listen_address {
+    std::string host;
+    std::uint16_t port = 0;  // 0 binds a free port
+};
+
+// Limits and features of the MQTT side (the "mqtt" object of the config file).
+struct mqtt_settings {
+    std::uint32_t max_packet_size = 1024 * 1024;  // both directions' cap we enforce on input
+    std::uint16_t receive_maximum = 1024;          // inbound QoS 1/2 window we advertise
+    std::uint16_t max_inflight = 1024;             // outbound window cap (and the client's RM)
+    std::uint16_t topic_alias_maximum = 64;        // inbound aliases we accept per connection
+    std::uint16_t max_keep_alive = 65535;          // larger client keep alives are lowered
+    std::uint32_t connect_timeout_ms = 10000;      // a socket must send CONNECT within this
+    std::uint8_t maximum_qos = 2;
+    bool retain_available = true;
+    std::uint32_t send_queue_bytes = 1024 * 1024;  // per connection, encoded bytes not yet written
+    std::uint32_t max_queued_messages = 1000;      // per session, QoS 1/2 waiting for a window
+    std::uint32_t max_session_expiry = 0xFFFFFFFF; // seconds; 0xFFFFFFFF = never expires
+    std::uint32_t sys_interval_s = 10;             // $SYS/broker/... update period; 0 = off
+};
+
+struct config {
+    std::string data_dir = "./data";
+    std::string log_level = "info";
+    unsigned threads = 0;  // io threads; 0 = one per core
+    listen_address mqtt{"127.0.0.1", 1883};
+    listen_address kafka{"127.0.0.1", 9092};  // reserved: the Kafka listener is not built yet
+    listen_address http{"127.0.0.1", 8080};   // reserved: the HTTP admin API is not built yet
+    mqtt_settings mqtt_opts;
+};
+
+// Thrown by the parsers below with a message that names the offending flag or key.
+struct config_error {
+    std::string message;
+};
+
+// "HOST:PORT" or "[V6HOST]:PORT"; port 0..65535.
+std::optional<listen_address> parse_listen_address(std::string_view text);
+
+// Applies a JSON document (comments allowed) on top of `cfg`. Unknown keys, wrong types and
+// out-of-range values throw config_error naming the key ("mqtt.receive_maximum").
+void apply_config_json(config& cfg, std::string_view json_text);
+
+// What the command line asked for besides the config itself.
+enum class cli_action { run, help, version };
+
+// Parses argv: reads --config FILE first (if given), then applies the other flags over it.
+// Throws config_error naming the flag or key on any bad input.
+cli_action parse_command_line(int argc, const char* const* argv, config& cfg);
+
+// The --help text (every flag, with its default).
+std::string usage_text();
+
+}  // namespace sluice::broker

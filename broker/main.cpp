@@ -1,0 +1,41 @@
+// The sluice executable: parses flags and config, then runs the broker until SIGINT/SIGTERM.
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+
+#include "broker/config.hpp"
+#include "broker/log.hpp"
+#include "broker/server.hpp"
+#include "broker/version.hpp"
+
+int main(int argc, char** argv) {
+    using namespace sluice::broker;
+    config cfg;
+    try {
+        switch (parse_command_line(argc, argv, cfg)) {
+            case cli_action::help: std::cout << usage_text(); return 0;
+            case cli_action::version: std::cout << "sluice " << version << "\n"; return 0;
+            case cli_action::run: break;
+        }
+    } catch (const config_error& e) {
+        std::cerr << "sluice: " << e.message << "\n";
+        return 2;
+    }
+    set_log_level(*parse_log_level(cfg.log_level));
+    try {
+        std::error_code ec;
+        std::filesystem::create_directories(cfg.data_dir, ec);
+        if (ec) {
+            std::cerr << "sluice: data directory " << cfg.data_dir << ": " << ec.message() << "\n";
+            return 1;
+        }
+        server srv(cfg);
+        srv.start();
+        srv.run();
+    } catch (const std::exception& e) {
+        std::cerr << "sluice: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,72 @@
+#include "broker/server.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "broker/io_pool.hpp"
+#include "broker/log.hpp"
+#include "broker/tcp_listener.hpp"
+#include "broker/version.hpp"
+
+namespace sluice::broker {
+
+namespace asio = boost::asio;
+
+struct server::impl {
+    config cfg;
+    io_pool pool;
+    std::vector<std::shared_ptr<tcp_listener>> listeners;
+    // Installed before the listening lines are printed, so a test that signals as soon as it
+    // has read them never meets the default (killing) disposition.
+    asio::io_context signals_ctx{1};
+    asio::signal_set signals{signals_ctx, SIGINT, SIGTERM};
+
+    explicit impl(config c)
+        : cfg(std::move(c)),
+          pool(cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency())) {}
+};
+
+server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+
+server::~server() {
+    impl_->pool.stop();
+    impl_->pool.join();
+}
+
+void server::start() {
+    auto& d = *impl_;
+    d.listeners.push_back(std::make_shared<tcp_listener>(
+        "mqtt", d.pool, d.cfg.mqtt, [](asio::ip::tcp::socket s) {
+            boost::system::error_code ignored;
+            s.close(ignored);
+        }));
+    for (auto& l : d.listeners) l->start();
+    d.pool.start();
+    for (auto& l : d.listeners) {
+        auto ep = l->local_endpoint();
+        std::string host = ep.address().to_string();
+        if (ep.address().is_v6()) host = "[" + host + "]";
+        std::printf("listening %s %s:%u\n", l->name().c_str(), host.c_str(),
+                    static_cast<unsigned>(ep.port()));
+    }
+    std::fflush(stdout);
+    log_info("sluice ", version, " started with ", d.pool.size(), " io thread(s), data in ",
+             d.cfg.data_dir);
+}
+
+void server::run() {
+    impl_->signals.async_wait([](const boost::system::error_code&, int sig) {
+        log_info("signal ", sig, ": shutting down");
+    });
+    impl_->signals_ctx.run();
+    for (auto& l : impl_->listeners) l->stop();
+    impl_->pool.stop();
+    impl_->pool.join();
+    log_info("stopped");
+}
+
+}  // namespace sluice::broker
