@@ -1,0 +1,127 @@
+#include "mqtt/decoder.hpp"
+
+#include <cstring>
+#include <memory>
+
+#include "mqtt/packet_decoder.hpp"
+
+namespace sluice::mqtt {
+
+namespace {
+
+// Bodies of PUBLISH packets get their own allocation so the payload can outlive the decoder's
+// buffer; other packets are decoded in place and copy only their (small) fields.
+std::shared_ptr<const void> copy_body(const std::uint8_t* data, std::size_t size) {
+    auto body = std::make_shared<std::uint8_t[]>(size == 0 ? 1 : size);
+    if (size != 0) std::memcpy(body.get(), data, size);
+    return body;
+}
+
+}  // namespace
+
+stream_decoder::stream_decoder(decoder_options options) : options_(options) {}
+
+void stream_decoder::feed(std::span<const std::uint8_t> bytes) {
+    if (failed_ || bytes.empty()) return;
+    if (read_pos_ == buffer_.size()) {
+        buffer_.clear();
+        read_pos_ = 0;
+    } else if (read_pos_ > 4096 && read_pos_ * 2 > buffer_.size()) {
+        // Drop consumed bytes once they are the larger part, so compaction stays amortised O(1).
+        buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(read_pos_));
+        read_pos_ = 0;
+    }
+    buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+}
+
+decode_status stream_decoder::fail(reason_code code, std::string_view detail) {
+    failed_ = true;
+    error_ = {code, detail};
+    buffer_.clear();
+    buffer_.shrink_to_fit();
+    read_pos_ = 0;
+    return decode_status::error;
+}
+
+decode_status stream_decoder::next(packet& out) {
+    if (failed_) return decode_status::error;
+    const std::uint8_t* data = buffer_.data() + read_pos_;
+    const std::size_t available = buffer_.size() - read_pos_;
+
+    detail::fixed_header h;
+    decode_error header_error;
+    switch (detail::parse_fixed_header(data, available, h, header_error)) {
+        case detail::header_status::need_more:
+            // The first byte alone can already be wrong (e.g. a non-CONNECT first packet).
+            if (available >= 1) {
+                if (auto e = detail::check_first_byte(data[0], options_.version, options_.role)) {
+                    return fail(e->code, e->detail);
+                }
+            }
+            return decode_status::need_more;
+        case detail::header_status::error: return fail(header_error.code, header_error.detail);
+        case detail::header_status::complete: break;
+    }
+    if (auto e = detail::check_fixed_header(h, options_.version, options_.role)) {
+        return fail(e->code, e->detail);
+    }
+    const std::size_t total = h.header_size + h.remaining_length;
+    if (total > options_.maximum_packet_size) {
+        return fail(reason_code::packet_too_large, "packet larger than the maximum packet size");
+    }
+    if (available < total) {
+        if (buffer_.capacity() < read_pos_ + total) buffer_.reserve(read_pos_ + total);
+        return decode_status::need_more;
+    }
+
+    const std::uint8_t* body = data + h.header_size;
+    std::shared_ptr<const void> owner;
+    if (h.type() == packet_type::publish) {
+        owner = copy_body(body, h.remaining_length);
+        body = static_cast<const std::uint8_t*>(owner.get());
+    }
+    if (auto e = detail::decode_body(h, body, std::move(owner), options_.version, options_.role,
+                                     out)) {
+        return fail(e->code, e->detail);
+    }
+    read_pos_ += total;
+    return decode_status::packet;
+}
+
+decode_one_result decode_packet(std::span<const std::uint8_t> bytes,
+                                std::optional<protocol_version> version, decoder_role role) {
+    decode_one_result result;
+    detail::fixed_header h;
+    switch (detail::parse_fixed_header(bytes.data(), bytes.size(), h, result.error)) {
+        case detail::header_status::need_more:
+            result.error = {reason_code::malformed_packet, "truncated fixed header"};
+            return result;
+        case detail::header_status::error: return result;
+        case detail::header_status::complete: break;
+    }
+    if (auto e = detail::check_fixed_header(h, version, role)) {
+        result.error = *e;
+        return result;
+    }
+    const std::size_t total = h.header_size + h.remaining_length;
+    if (bytes.size() < total) {
+        result.error = {reason_code::malformed_packet, "truncated packet"};
+        return result;
+    }
+    if (bytes.size() > total) {
+        result.error = {reason_code::malformed_packet, "bytes after the packet"};
+        return result;
+    }
+    const std::uint8_t* body = bytes.data() + h.header_size;
+    std::shared_ptr<const void> owner = copy_body(body, h.remaining_length);
+    body = static_cast<const std::uint8_t*>(owner.get());
+    packet p;
+    if (auto e = detail::decode_body(h, body, std::move(owner), version, role, p)) {
+        result.error = *e;
+        return result;
+    }
+    result.pkt = std::move(p);
+    return result;
+}
+
+}  // namespace sluice::mqtt
