@@ -1,0 +1,161 @@
+#include "store/partition.hpp"
+
+#include <unistd.h>
+
+#include "store/compactor.hpp"
+
+namespace sluice::store {
+
+std::shared_ptr<partition> partition::open(const std::string& dir, const log_config& config, writer_pool& pool,
+                                           clock_fn clock, errc& error) {
+    auto log = partition_log::open(dir, config, std::move(clock), error);
+    if (!log) return nullptr;
+    return std::make_shared<partition>(std::move(log), pool, pool.next_worker());
+}
+
+partition::partition(std::unique_ptr<partition_log> log, writer_pool& pool, std::size_t worker)
+    : log_(std::move(log)), pool_(pool), worker_(worker) {
+    if (auto e = log_->epochs().latest_epoch()) epoch_ = leader_epoch{*e};
+}
+
+void partition::append(record_batch batch, append_callback done) { enqueue({std::move(batch), std::move(done), false}); }
+
+std::future<append_result> partition::append(record_batch batch) {
+    auto promise = std::make_shared<std::promise<append_result>>();
+    auto f = promise->get_future();
+    append(std::move(batch), [promise](const append_result& r) { promise->set_value(r); });
+    return f;
+}
+
+void partition::append_as_follower(record_batch batch, append_callback done) {
+    enqueue({std::move(batch), std::move(done), true});
+}
+
+void partition::enqueue(pending p) {
+    bool post = false;
+    {
+        std::lock_guard lock(mu_);
+        if (!closed_) {
+            queue_.push_back(std::move(p));
+            post = !std::exchange(scheduled_, true);
+            p.done = nullptr;
+        }
+    }
+    if (p.done) {  // closed: complete at once, on the caller's thread
+        p.done(append_result{errc::closed});
+        return;
+    }
+    if (post) pool_.post(worker_, [self = shared_from_this()] { self->drain(); });
+}
+
+void partition::drain() {
+    std::vector<pending> group;
+    {
+        std::lock_guard lock(mu_);
+        scheduled_ = false;
+        group.swap(queue_);
+    }
+    if (group.empty()) return;
+    std::vector<append_result> results(group.size());
+    bool wrote = false;
+    for (std::size_t i = 0; i < group.size(); ++i) {
+        if (log_closed_) {
+            results[i].error = errc::closed;
+            continue;
+        }
+        auto& p = group[i];
+        results[i] = p.follower ? log_->append_as_follower(p.batch) : log_->append(p.batch, epoch_);
+        if (results[i].error == errc::ok && !results[i].duplicate) wrote = true;
+    }
+    errc e = log_closed_ ? errc::ok : log_->flush_writes();
+    const auto policy = log_->config().flush;
+    if (e == errc::ok && wrote && policy == durability::always) e = log_->sync();
+    if (e == errc::ok) {
+        log_->commit();
+        if (wrote && policy == durability::interval) schedule_interval_flush();
+    } else {
+        for (auto& r : results)
+            if (r.error == errc::ok) r = append_result{e};
+    }
+    for (std::size_t i = 0; i < group.size(); ++i)
+        if (group[i].done) group[i].done(results[i]);
+}
+
+void partition::schedule_interval_flush() {
+    if (flush_scheduled_) return;
+    flush_scheduled_ = true;
+    pool_.post_after(worker_, std::chrono::milliseconds(log_->config().flush_interval_ms), [self = shared_from_this()] {
+        self->flush_scheduled_ = false;
+        if (!self->log_closed_) self->log_->sync();
+    });
+}
+
+template <typename T, typename Fn>
+std::future<T> partition::on_writer(Fn fn) {
+    auto promise = std::make_shared<std::promise<T>>();
+    auto f = promise->get_future();
+    // A drain first, so the task runs after every append queued before it.
+    pool_.post(worker_, [self = shared_from_this(), promise, fn = std::move(fn)]() mutable {
+        self->drain();
+        promise->set_value(fn(*self));
+    });
+    return f;
+}
+
+std::future<errc> partition::set_leader_epoch(leader_epoch e) {
+    return on_writer<errc>([e](partition& p) {
+        p.epoch_ = e;
+        return errc::ok;
+    });
+}
+
+std::future<errc> partition::truncate_to(offset o) {
+    return on_writer<errc>([o](partition& p) { return p.log_closed_ ? errc::closed : p.log_->truncate_to(o); });
+}
+
+std::future<errc> partition::flush() {
+    return on_writer<errc>([](partition& p) {
+        if (p.log_closed_) return errc::closed;
+        if (auto e = p.log_->flush_writes(); e != errc::ok) return e;
+        return p.log_->sync();
+    });
+}
+
+std::future<std::size_t> partition::enforce_retention(std::int64_t now_ms) {
+    return on_writer<std::size_t>(
+        [now_ms](partition& p) { return p.log_closed_ ? std::size_t{0} : p.log_->enforce_retention(now_ms); });
+}
+
+std::size_t partition::compact(std::int64_t now_ms, errc& error) {
+    compaction_plan plan;
+    error = build_compaction(*log_, now_ms, plan);
+    if (error != errc::ok) {
+        for (auto& item : plan.items) ::unlink(item.cleaned_path.c_str());
+        return 0;
+    }
+    for (auto& item : plan.items) {
+        auto e = on_writer<errc>([&item](partition& p) {
+                     if (p.log_closed_) return errc::closed;
+                     return p.log_->replace_segment(item.old, item.cleaned_path);
+                 }).get();
+        // invalid_argument: the segment went away meanwhile (truncated or retention).
+        if (e != errc::ok && e != errc::invalid_argument) error = e;
+    }
+    return plan.records_removed;
+}
+
+errc partition::close() {
+    {
+        std::lock_guard lock(mu_);
+        if (closed_) return errc::ok;
+        closed_ = true;
+    }
+    return on_writer<errc>([](partition& p) {
+               if (p.log_closed_) return errc::ok;
+               p.log_closed_ = true;
+               return p.log_->close_clean();
+           })
+        .get();
+}
+
+}  // namespace sluice::store

@@ -1,0 +1,95 @@
+#pragma once
+// A partition as the rest of Sluice uses it: append from any thread with a completion
+// callback (the moment an acknowledgement may be sent), read from any thread.
+//
+// Appends are queued and handed to the partition's single writer (a writer_pool worker),
+// which takes everything queued so far, writes it with one pwritev, and under `always` covers
+// it with one fdatasync (group commit) before completing the callbacks. Appends arriving
+// while that fdatasync runs form the next group.
+//
+// Thread: every public member may be called from any thread. Callbacks run on the writer
+// thread: keep them short (post the result to your own thread).
+
+#include <atomic>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "store/partition_log.hpp"
+#include "store/writer_pool.hpp"
+
+namespace sluice::store {
+
+class partition : public std::enable_shared_from_this<partition> {
+public:
+    using append_callback = std::function<void(const append_result&)>;
+
+    static std::shared_ptr<partition> open(const std::string& dir, const log_config& config, writer_pool& pool,
+                                           clock_fn clock, errc& error);
+
+    // Leader append: offsets and the current leader epoch are stamped into the batch.
+    void append(record_batch batch, append_callback done);
+    std::future<append_result> append(record_batch batch);
+    // Follower append: the batch keeps the leader's offsets and epoch; its base offset must
+    // be the log end offset.
+    void append_as_follower(record_batch batch, append_callback done);
+
+    read_result read(offset from, std::uint64_t max_bytes) const { return log_->read(from, max_bytes); }
+    errc read_copy(offset from, std::uint64_t max_bytes, byte_buffer& out, offset& next) const {
+        return log_->read_copy(from, max_bytes, out, next);
+    }
+    std::optional<offset> offset_for_timestamp(std::int64_t ts) const { return log_->offset_for_timestamp(ts); }
+    offset log_start_offset() const { return log_->log_start_offset(); }
+    offset log_end_offset() const { return log_->log_end_offset(); }
+    offset high_watermark() const { return log_->high_watermark(); }
+    std::optional<std::pair<std::int32_t, offset>> end_offset_for_epoch(std::int32_t epoch) const {
+        return log_->epochs().end_offset_for(epoch, log_->log_end_offset());
+    }
+    const recovery_report& recovery() const { return log_->recovery(); }
+    const log_config& config() const { return log_->config(); }
+    std::vector<std::shared_ptr<segment>> segments() const { return log_->segments(); }
+
+    // Run on the writer, after the appends queued before them.
+    std::future<errc> set_leader_epoch(leader_epoch e);
+    std::future<errc> truncate_to(offset o);
+    std::future<errc> flush();
+    std::future<std::size_t> enforce_retention(std::int64_t now_ms);
+    // Builds compacted copies on the calling thread, then swaps them in on the writer.
+    // Returns the number of records removed.
+    std::size_t compact(std::int64_t now_ms, errc& error);
+    // Finishes queued appends, syncs and marks the partition cleanly closed. Later appends
+    // complete with errc::closed.
+    errc close();
+
+    partition(std::unique_ptr<partition_log> log, writer_pool& pool, std::size_t worker);
+
+private:
+    struct pending {
+        record_batch batch;
+        append_callback done;
+        bool follower;
+    };
+    void enqueue(pending p);
+    void drain();
+    void schedule_interval_flush();
+    template <typename T, typename Fn>
+    std::future<T> on_writer(Fn fn);
+
+    std::unique_ptr<partition_log> log_;
+    writer_pool& pool_;
+    const std::size_t worker_;
+
+    std::mutex mu_;  // guards queue_, scheduled_, closed_
+    std::vector<pending> queue_;
+    bool scheduled_ = false;
+    bool closed_ = false;
+
+    // writer thread only
+    leader_epoch epoch_{0};
+    bool flush_scheduled_ = false;
+    bool log_closed_ = false;
+};
+
+}  // namespace sluice::store

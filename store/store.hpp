@@ -1,0 +1,84 @@
+#pragma once
+// The store: a data folder of topics, each with a fixed number of partitions.
+//
+//   <data>/store.format              "sluice-store-format 1"
+//   <data>/<topic>/topic.conf        log_config + "partitions N" (log_config.hpp)
+//   <data>/<topic>/<n>/              one partition (partition_log.hpp)
+//
+// A background thread enforces retention and compacts keyed topics every
+// maintenance_interval; run_maintenance() does the same on demand.
+// Thread: every member may be called from any thread.
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/partition.hpp"
+
+namespace sluice::store {
+
+struct store_options {
+    std::string data_dir = "data";
+    std::size_t writer_threads = 2;
+    std::int64_t maintenance_interval_ms = 60'000;  // 0: no background thread
+    clock_fn clock;                                  // default: the system clock
+    std::function<void(const std::string&)> log;     // recovery reports; default: stderr
+};
+
+struct maintenance_stats {
+    std::size_t segments_deleted = 0;
+    std::size_t records_compacted = 0;
+    std::size_t errors = 0;
+};
+
+class store {
+public:
+    static std::unique_ptr<store> open(store_options options, errc& error);
+    ~store();
+    store(const store&) = delete;
+    store& operator=(const store&) = delete;
+
+    errc create_topic(const std::string& name, int partitions, const log_config& config);
+    std::shared_ptr<partition> get(const std::string& topic, int index) const;
+    int partition_count(const std::string& topic) const;  // 0 when unknown
+    std::optional<log_config> topic_config(const std::string& topic) const;
+    std::vector<std::string> topics() const;
+
+    maintenance_stats run_maintenance(std::int64_t now_ms);
+    std::int64_t now_ms() const { return options_.clock(); }
+    // Clean shutdown of every partition; the store is unusable afterwards.
+    errc close();
+
+    static bool valid_topic_name(const std::string& name);
+
+private:
+    explicit store(store_options options);
+    errc load();
+    errc open_topic(const std::string& name);
+    void maintenance_loop();
+
+    store_options options_;
+    std::unique_ptr<writer_pool> pool_;
+
+    mutable std::mutex mu_;  // guards topics_ and closed_
+    struct topic {
+        log_config config;
+        std::vector<std::shared_ptr<partition>> partitions;
+    };
+    std::map<std::string, topic> topics_;
+    bool closed_ = false;
+
+    std::mutex maintenance_mu_;  // serialises maintenance runs; guards stop_
+    std::condition_variable maintenance_cv_;
+    bool stop_ = false;
+    std::thread maintenance_;
+};
+
+}  // namespace sluice::store
