@@ -7,7 +7,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <boost/asio/post.hpp>
+
+#include "broker/broker_core.hpp"
 #include "broker/io_pool.hpp"
+#include "broker/mqtt_connection.hpp"
 #include "broker/log.hpp"
 #include "broker/tcp_listener.hpp"
 #include "broker/version.hpp"
@@ -18,6 +22,9 @@ namespace asio = boost::asio;
 
 struct server::impl {
     config cfg;
+    // Declared before the pool so it outlives it: connections destroyed with the pool's
+    // pending handlers still reach the core.
+    std::unique_ptr<broker_core> core;
     io_pool pool;
     std::vector<std::shared_ptr<tcp_listener>> listeners;
     // Installed before the listening lines are printed, so a test that signals as soon as it
@@ -27,7 +34,9 @@ struct server::impl {
 
     explicit impl(config c)
         : cfg(std::move(c)),
-          pool(cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency())) {}
+          pool(cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency())) {
+        core = std::make_unique<broker_core>(cfg, pool);
+    }
 };
 
 server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
@@ -39,13 +48,20 @@ server::~server() {
 
 void server::start() {
     auto& d = *impl_;
+    broker_core* core = d.core.get();
     d.listeners.push_back(std::make_shared<tcp_listener>(
-        "mqtt", d.pool, d.cfg.mqtt, [](asio::ip::tcp::socket s) {
-            boost::system::error_code ignored;
-            s.close(ignored);
+        "mqtt", d.pool, d.cfg.mqtt, [core](asio::ip::tcp::socket s) {
+            // The connection is created on the io thread that owns its socket.
+            auto ex = s.get_executor();
+            asio::post(ex, [core, s = std::move(s)]() mutable {
+                std::make_shared<mqtt_connection>(*core, std::move(s))->start();
+            });
         }));
     for (auto& l : d.listeners) l->start();
     d.pool.start();
+    for (std::size_t i = 0; i < d.pool.size(); ++i)
+        asio::post(d.pool.context(i), [core] { start_housekeeping(*core); });
+    core->start();
     for (auto& l : d.listeners) {
         auto ep = l->local_endpoint();
         std::string host = ep.address().to_string();
@@ -64,6 +80,10 @@ void server::run() {
     });
     impl_->signals_ctx.run();
     for (auto& l : impl_->listeners) l->stop();
+    for (std::size_t i = 0; i < impl_->pool.size(); ++i)
+        asio::post(impl_->pool.context(i), [] { shut_down_connections(); });
+    if (!impl_->core->wait_for_connections(std::chrono::seconds(3)))
+        log_warn("some connections did not close in time");
     impl_->pool.stop();
     impl_->pool.join();
     log_info("stopped");

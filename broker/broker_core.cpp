@@ -1,0 +1,230 @@
+#include "broker/broker_core.hpp"
+
+#include <random>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "broker/log.hpp"
+#include "broker/version.hpp"
+
+namespace sluice::broker {
+
+namespace asio = boost::asio;
+constexpr std::uint32_t never_expires = 0xFFFFFFFF;
+
+broker_core::broker_core(const config& cfg, io_pool& pool)
+    : cfg_(cfg), pool_(pool), stats_(pool.size()), started_at_(steady_clock::now()) {}
+
+std::size_t broker_core::publish(const message_ptr& msg) {
+    if (msg->retain() && settings().retain_available) retained_.put(msg);
+    return router_.route(msg, settings().max_queued_messages);
+}
+
+void broker_core::publish_will(mqtt::will_message will) {
+    mqtt::publish p;
+    p.topic = std::move(will.topic);
+    p.payload = std::move(will.payload);
+    p.qos_level = will.qos_level;
+    p.retain = will.retain;
+    p.props = std::move(will.props);
+    p.props.will_delay_interval.reset();  // a will property, not a PUBLISH one
+    log_debug("publishing will on ", p.topic);
+    broker_stats::add(stats_.local().messages_in, 1);
+    publish(make_message(std::move(p), nullptr));
+}
+
+std::string broker_core::assign_client_id() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "sluice-%016llx", static_cast<unsigned long long>(rng()));
+    return buf;
+}
+
+broker_core::opened broker_core::open_session(const std::string& client_id, bool clean_start,
+                                              session_owner* owner) {
+    std::lock_guard reg(registry_mu_);
+    std::shared_ptr<session> existing;
+    if (auto it = sessions_.find(client_id); it != sessions_.end()) existing = it->second;
+    if (existing) {
+        std::lock_guard lock(existing->mu);
+        if (existing->owner) {
+            existing->owner->kick(mqtt::reason_code::session_taken_over, !clean_start);
+            existing->attach(nullptr);
+        }
+    }
+    if (existing && !clean_start) {
+        std::lock_guard lock(existing->mu);
+        existing->attach(owner);
+        existing->pending_will.reset();  // reconnected within the will delay: never sent
+        return {existing, true};
+    }
+    if (existing) end_session_locked(existing);
+    auto s = std::make_shared<session>(client_id);
+    {
+        std::lock_guard lock(s->mu);
+        s->attach(owner);
+    }
+    sessions_[client_id] = s;
+    return {s, false};
+}
+
+void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
+    if (auto it = sessions_.find(s->client_id); it != sessions_.end() && it->second == s)
+        sessions_.erase(it);
+    std::vector<std::string> filters;
+    {
+        std::lock_guard lock(s->mu);
+        for (const auto& [f, rec] : s->subscriptions) filters.push_back(f);
+    }
+    // Out of the trie first (exclusive router lock: no route is mid-offer to it), then no
+    // offer can reach it and its queue is final.
+    router_.remove_session(*s, filters);
+    std::vector<delivery> orphans;
+    std::optional<mqtt::will_message> will;
+    {
+        std::lock_guard lock(s->mu);
+        s->ended = true;
+        s->subscriptions.clear();
+        for (auto& d : s->queue)
+            if (!d.share.empty() && d.qos_level != mqtt::qos::at_most_once) orphans.push_back(std::move(d));
+        for (auto& m : s->inflight)
+            if (!m.d.share.empty() && !m.released) orphans.push_back(std::move(m.d));
+        s->queue.clear();
+        s->inflight.clear();
+        will = std::move(s->pending_will);
+        s->pending_will.reset();
+    }
+    // Unacknowledged shared-subscription messages go to another member of their group.
+    for (auto& d : orphans) router_.redeliver_shared(std::move(d), s.get(), settings().max_queued_messages);
+    if (will) publish_will(std::move(*will));
+    log_debug("session ", s->client_id, " ended");
+}
+
+void broker_core::close_session(const std::shared_ptr<session>& s, session_owner* owner,
+                                std::optional<mqtt::will_message> will, std::uint32_t expiry) {
+    std::uint64_t gen;
+    {
+        std::lock_guard lock(s->mu);
+        if (s->owner != owner) return;  // taken over: the kick handled the will
+        s->attach(nullptr);
+        s->expiry_interval = expiry;
+        gen = s->generation;
+    }
+    std::weak_ptr<session> weak = s;
+    if (will) {
+        std::uint32_t delay = will->props.will_delay_interval.value_or(0);
+        if (delay == 0 || expiry == 0) {
+            publish_will(std::move(*will));
+        } else {
+            {
+                std::lock_guard lock(s->mu);
+                s->pending_will = std::move(will);
+            }
+            after(std::chrono::seconds(std::min(delay, expiry)), [this, weak, gen] {
+                auto s = weak.lock();
+                if (!s) return;
+                std::optional<mqtt::will_message> w;
+                {
+                    std::lock_guard lock(s->mu);
+                    if (s->generation != gen || s->ended) return;
+                    w = std::move(s->pending_will);
+                    s->pending_will.reset();
+                }
+                if (w) publish_will(std::move(*w));
+            });
+        }
+    }
+    auto end_if_unchanged = [this, weak, gen] {
+        auto s = weak.lock();
+        if (!s) return;
+        std::lock_guard reg(registry_mu_);
+        {
+            std::lock_guard lock(s->mu);
+            if (s->generation != gen || s->ended) return;
+        }
+        end_session_locked(s);
+    };
+    if (expiry == 0) end_if_unchanged();
+    else if (expiry != never_expires) after(std::chrono::seconds(expiry), end_if_unchanged);
+}
+
+std::optional<bool> broker_core::subscribe(const std::shared_ptr<session>& s,
+                                           session_owner* owner, const std::string& filter,
+                                           const subscription_record& rec) {
+    // The registry lock keeps the session from ending between the trie and its own list, so
+    // the trie never keeps a pointer to an ended session.
+    std::lock_guard reg(registry_mu_);
+    {
+        std::lock_guard lock(s->mu);
+        if (s->owner != owner || s->ended) return std::nullopt;
+    }
+    bool existed = router_.subscribe(*s, filter, rec);
+    std::lock_guard lock(s->mu);
+    s->subscriptions[filter] = rec;
+    return existed;
+}
+
+std::optional<bool> broker_core::unsubscribe(const std::shared_ptr<session>& s,
+                                             session_owner* owner, const std::string& filter) {
+    std::lock_guard reg(registry_mu_);
+    {
+        std::lock_guard lock(s->mu);
+        if (s->owner != owner || s->ended) return std::nullopt;
+    }
+    bool existed = router_.unsubscribe(*s, filter);
+    std::lock_guard lock(s->mu);
+    s->subscriptions.erase(filter);
+    return existed;
+}
+
+void broker_core::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+    auto timer = std::make_shared<asio::steady_timer>(pool_.context(0), delay);
+    timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) {
+        if (!ec) fn();
+    });
+}
+
+void broker_core::start() {
+    if (settings().sys_interval_s == 0) return;
+    after(std::chrono::milliseconds(0), [this] { publish_sys(); });
+}
+
+void broker_core::publish_sys() {
+    auto put = [this](const std::string& topic, const std::string& value) {
+        mqtt::publish p;
+        p.topic = "$SYS/broker/" + topic;
+        p.retain = true;
+        p.payload = mqtt::shared_bytes(std::string_view(value));
+        publish(make_message(std::move(p), nullptr));
+    };
+    auto t = stats_.totals();
+    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started_at_);
+    put("version", std::string("sluice ") + version);
+    put("uptime", std::to_string(uptime.count()) + " seconds");
+    put("clients/connected", std::to_string(stats_.clients_connected.load()));
+    put("messages/received", std::to_string(t.messages_in));
+    put("messages/sent", std::to_string(t.messages_out));
+    put("messages/dropped", std::to_string(t.dropped + router_.dropped()));
+    put("bytes/received", std::to_string(t.bytes_in));
+    put("bytes/sent", std::to_string(t.bytes_out));
+    put("subscriptions/count", std::to_string(router_.subscription_count()));
+    put("retained messages/count", std::to_string(retained_.size()));
+    after(std::chrono::seconds(settings().sys_interval_s), [this] { publish_sys(); });
+}
+
+void broker_core::connection_opened() {
+    std::lock_guard lock(live_mu_);
+    ++live_;
+}
+
+void broker_core::connection_closed() {
+    std::lock_guard lock(live_mu_);
+    if (--live_ == 0) live_cv_.notify_all();
+}
+
+bool broker_core::wait_for_connections(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(live_mu_);
+    return live_cv_.wait_for(lock, timeout, [this] { return live_ == 0; });
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,99 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "broker/config.hpp"
+#include "broker/io_pool.hpp"
+#include "broker/message.hpp"
+#include "broker/retained_store.hpp"
+#include "broker/router.hpp"
+#include "broker/session.hpp"
+#include "broker/stats.hpp"
+
+// What the MQTT connections share: the session registry, the router, the retained store,
+// counters, timers and the $SYS publisher.
+// Threads: any. `registry_mu_` guards `sessions_` and serialises attaching, detaching and
+// ending sessions (lock order: registry -> router -> retained -> session, session.hpp).
+// Timers run on io thread 0.
+namespace sluice::broker {
+
+class broker_core {
+public:
+    broker_core(const config& cfg, io_pool& pool);
+    broker_core(const broker_core&) = delete;
+    broker_core& operator=(const broker_core&) = delete;
+
+    const mqtt_settings& settings() const { return cfg_.mqtt_opts; }
+    io_pool& pool() { return pool_; }
+    router& routes() { return router_; }
+    retained_store& retained() { return retained_; }
+    broker_stats& stats() { return stats_; }
+
+    // Stores it if retained, then offers it to every matching session. Returns the number of
+    // sessions matched.
+    std::size_t publish(const message_ptr& msg);
+    void publish_will(mqtt::will_message will);
+
+    struct opened {
+        std::shared_ptr<session> s;
+        bool present = false;  // an existing session was resumed
+    };
+    // Attaches `owner` to the session of `client_id`: resumes it unless `clean_start`, and
+    // kicks any connection attached to it with 0x8E.
+    opened open_session(const std::string& client_id, bool clean_start, session_owner* owner);
+
+    // The connection `owner` closed. If it still owns `s`: detaches, publishes or schedules
+    // `will` (absent on a normal DISCONNECT), and ends or schedules the end of the session
+    // after `expiry` seconds (0xFFFFFFFF: never).
+    void close_session(const std::shared_ptr<session>& s, session_owner* owner,
+                       std::optional<mqtt::will_message> will, std::uint32_t expiry);
+
+    // Adds or replaces a subscription of `s` while `owner` still owns it. Returns whether it
+    // replaced one, or nullopt when the session is no longer `owner`'s.
+    std::optional<bool> subscribe(const std::shared_ptr<session>& s, session_owner* owner,
+                                  const std::string& filter, const subscription_record& rec);
+    // Returns whether the subscription existed, or nullopt as above.
+    std::optional<bool> unsubscribe(const std::shared_ptr<session>& s, session_owner* owner,
+                                    const std::string& filter);
+
+    // Runs `fn` on io thread 0 after `delay`.
+    void after(std::chrono::milliseconds delay, std::function<void()> fn);
+
+    // Starts the periodic $SYS/broker/... publisher (if enabled).
+    void start();
+
+    // Connections count themselves in and out so shutdown can wait for them to close.
+    void connection_opened();
+    void connection_closed();
+    // Waits until every connection has closed or `timeout` passed; true if all closed.
+    bool wait_for_connections(std::chrono::milliseconds timeout);
+
+    std::string assign_client_id();
+
+private:
+    void end_session_locked(const std::shared_ptr<session>& s);
+    void publish_sys();
+
+    config cfg_;
+    io_pool& pool_;
+    router router_;
+    retained_store retained_;
+    broker_stats stats_;
+    steady_clock::time_point started_at_;
+
+    std::mutex registry_mu_;  // guards sessions_; see the class comment for the lock order
+    std::unordered_map<std::string, std::shared_ptr<session>> sessions_;
+
+    std::mutex live_mu_;  // guards live_ (and pairs with live_cv_)
+    std::condition_variable live_cv_;
+    std::int64_t live_ = 0;
+};
+
+}  // namespace sluice::broker

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "mqtt/packet.hpp"
+#include "mqtt/publish_encoder.hpp"
+
+// One application message as the broker routes it: built once from an incoming PUBLISH (or a
+// will, or a $SYS update) and shared, immutable, by every session it is delivered to.
+// Threads: immutable after construction except for the lazily built encoders, which are
+// created once under std::call_once; any thread may read and encode.
+namespace sluice::broker {
+
+using steady_clock = std::chrono::steady_clock;
+
+class message {
+public:
+    // `pkt` carries topic, QoS, retain, payload and the message's properties. Per-connection
+    // fields (packet id, dup, topic alias, subscription identifiers) are cleared.
+    // `origin` identifies the publishing session for No Local (never dereferenced).
+    message(mqtt::publish pkt, const void* origin, steady_clock::time_point now);
+
+    const mqtt::publish& packet() const { return pkt_; }
+    const std::string& topic() const { return pkt_.topic; }
+    mqtt::qos qos_level() const { return pkt_.qos_level; }
+    bool retain() const { return pkt_.retain; }
+    const void* origin() const { return origin_; }
+
+    bool expired(steady_clock::time_point now) const {
+        return expires_at_ && now >= *expires_at_;
+    }
+    // The Message Expiry Interval to send now: the original minus whole seconds waited.
+    std::optional<std::uint32_t> remaining_expiry(steady_clock::time_point now) const;
+
+    // The shared encoder for `version` (3.1 and 3.1.1 share one: PUBLISH is the same there),
+    // valid while the message lives. Its properties carry the original expiry interval, so
+    // use it only when remaining_expiry(now) equals that (else encode_fresh()).
+    const mqtt::publish_encoder& encoder(mqtt::protocol_version version) const;
+    bool encoder_is_current(steady_clock::time_point now) const;
+    // An encoder for a delivery whose expiry interval has counted down.
+    std::unique_ptr<mqtt::publish_encoder> encode_fresh(mqtt::protocol_version version,
+                                                        steady_clock::time_point now) const;
+
+    std::size_t payload_size() const { return pkt_.payload.size(); }
+
+private:
+    mqtt::publish pkt_;
+    const void* origin_;
+    steady_clock::time_point received_at_;
+    std::optional<steady_clock::time_point> expires_at_;
+    mutable std::once_flag once_v4_, once_v5_;
+    mutable std::unique_ptr<mqtt::publish_encoder> enc_v4_, enc_v5_;
+};
+
+using message_ptr = std::shared_ptr<const message>;
+
+inline message_ptr make_message(mqtt::publish pkt, const void* origin,
+                                steady_clock::time_point now = steady_clock::now()) {
+    return std::make_shared<const message>(std::move(pkt), origin, now);
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,731 @@
+#include "broker/mqtt_connection.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "broker/log.hpp"
+#include "mqtt/encoder.hpp"
+#include "mqtt/topic.hpp"
+#include "mqtt/utf8.hpp"
+
+namespace sluice::broker {
+
+namespace asio = boost::asio;
+using mqtt::qos;
+using mqtt::reason_code;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::uint32_t never_expires = 0xFFFFFFFF;
+constexpr auto housekeeping_period = milliseconds(250);
+constexpr auto closing_grace = milliseconds(3000);
+constexpr std::size_t read_chunk = 64 * 1024;
+constexpr std::size_t idle_buffer_keep = 16 * 1024;  // larger write buffers are freed when idle
+
+// The connections of this io thread, for the housekeeping tick. Touched only by this thread.
+struct thread_connections {
+    mqtt_connection* head = nullptr;
+    std::unique_ptr<asio::steady_timer> tick;
+};
+thread_local thread_connections this_thread_connections;
+
+void link(thread_connections& list, mqtt_connection* c) {
+    c->next_ = list.head;
+    if (list.head) list.head->prev_ = c;
+    list.head = c;
+}
+
+void unlink(thread_connections& list, mqtt_connection* c) {
+    if (c->prev_) c->prev_->next_ = c->next_;
+    else if (list.head == c) list.head = c->next_;
+    if (c->next_) c->next_->prev_ = c->prev_;
+    c->prev_ = c->next_ = nullptr;
+}
+
+qos min_qos(qos a, qos b) { return a < b ? a : b; }
+
+void tick(const boost::system::error_code& ec) {
+    if (ec) return;
+    auto now = steady_clock::now();
+    for (mqtt_connection* c = this_thread_connections.head; c;) {
+        mqtt_connection* next = c->next_;
+        c->check_timeouts(now);
+        c = next;
+    }
+    auto& t = *this_thread_connections.tick;
+    t.expires_after(housekeeping_period);
+    t.async_wait(tick);
+}
+
+}  // namespace
+
+void start_housekeeping(broker_core& core) {
+    (void)core;
+    // Called on the io thread, so the timer's context is the one running us.
+    auto& list = this_thread_connections;
+    list.tick = std::make_unique<asio::steady_timer>(core.pool().context(current_io_thread()));
+    list.tick->expires_after(housekeeping_period);
+    list.tick->async_wait(tick);
+}
+
+void shut_down_connections() {
+    auto& list = this_thread_connections;
+    if (list.tick) list.tick->cancel();
+    for (mqtt_connection* c = list.head; c;) {
+        mqtt_connection* next = c->next_;
+        c->shut_down();
+        c = next;
+    }
+}
+
+// --- lifecycle ------------------------------------------------------------------------------
+
+mqtt_connection::mqtt_connection(broker_core& core, asio::ip::tcp::socket socket)
+    : core_(core),
+      socket_(std::move(socket)),
+      decoder_(mqtt::decoder_options{mqtt::decoder_role::server, core.settings().max_packet_size,
+                                     std::nullopt}),
+      last_packet_(steady_clock::now()) {
+    core_.connection_opened();
+}
+
+mqtt_connection::~mqtt_connection() {
+    // Normally close() ran on our thread; this covers destruction at shutdown.
+    if (state_ != state::closed && session_) {
+        std::lock_guard lock(session_->mu);
+        if (session_->owner == this) session_->attach(nullptr);
+    }
+    core_.connection_closed();
+}
+
+void mqtt_connection::start() {
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    if (ec) return fail(ec, "non_blocking");
+    link(this_thread_connections, this);
+    do_read();
+}
+
+void mqtt_connection::wake() {
+    // Any thread, session mu held: only post.
+    auto self = weak_from_this().lock();
+    if (!self) return;
+    asio::post(socket_.get_executor(), [self = std::move(self)] { self->on_wakeup(); });
+}
+
+void mqtt_connection::kick(reason_code reason, bool session_continues) {
+    auto self = weak_from_this().lock();
+    if (!self) return;
+    asio::post(socket_.get_executor(), [self = std::move(self), reason, session_continues] {
+        self->on_kick(reason, session_continues);
+    });
+}
+
+void mqtt_connection::on_kick(reason_code reason, bool session_continues) {
+    if (state_ == state::closed) return;
+    // Taken over: the session has already left us. Our will goes out now unless the session
+    // lives on and the will was to wait (a reconnect within the delay cancels it).
+    if (will_) {
+        std::uint32_t delay = will_->props.will_delay_interval.value_or(0);
+        if (!session_continues || delay == 0) core_.publish_will(std::move(*will_));
+        will_.reset();
+    }
+    disconnect(reason, "session taken over");
+}
+
+void mqtt_connection::check_timeouts(steady_clock::time_point now) {
+    auto self = shared_from_this();
+    switch (state_) {
+        case state::awaiting_connect:
+            if (now - last_packet_ > milliseconds(core_.settings().connect_timeout_ms)) {
+                log_debug("connection closed: no CONNECT within the connect timeout");
+                close();
+            }
+            break;
+        case state::connected:
+            if (keep_alive_ && now - last_packet_ > milliseconds(keep_alive_ * 1500u))
+                disconnect(reason_code::keep_alive_timeout, "keep alive timeout");
+            break;
+        case state::closing:
+            if (now - last_packet_ > closing_grace) close();
+            break;
+        case state::closed: break;
+    }
+}
+
+void mqtt_connection::shut_down() {
+    auto self = shared_from_this();
+    will_.reset();
+    if (state_ == state::connected) disconnect(reason_code::server_shutting_down, "shutdown");
+    else close();
+}
+
+// --- reading --------------------------------------------------------------------------------
+
+void mqtt_connection::do_read() {
+    if (reading_ || read_paused_ || state_ == state::closed || state_ == state::closing) return;
+    reading_ = true;
+    // Wait for readability without a buffer, then read into this thread's scratch buffer: an
+    // idle connection holds no read buffer at all.
+    socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                       [self = shared_from_this()](const boost::system::error_code& ec) {
+                           self->reading_ = false;
+                           self->on_readable(ec);
+                       });
+}
+
+void mqtt_connection::on_readable(const boost::system::error_code& wait_ec) {
+    if (state_ == state::closed || state_ == state::closing) return;
+    if (wait_ec) return fail(wait_ec, "wait");
+    thread_local std::array<std::uint8_t, read_chunk> scratch;
+    auto& counters = core_.stats().local();
+    for (int round = 0; round < 4; ++round) {
+        boost::system::error_code ec;
+        std::size_t n = socket_.read_some(asio::buffer(scratch), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+        if (ec) return fail(ec, "read");
+        broker_stats::add(counters.bytes_in, n);
+        last_packet_ = steady_clock::now();
+        decoder_.feed(std::span<const std::uint8_t>(scratch.data(), n));
+        mqtt::packet p;
+        for (;;) {
+            auto status = decoder_.next(p);
+            if (status == mqtt::decode_status::need_more) break;
+            if (status == mqtt::decode_status::error) {
+                on_decode_error();
+                return;
+            }
+            handle(p);
+            if (state_ == state::closed || state_ == state::closing) return;
+        }
+        if (saturated()) {
+            // Our send queue is full: stop reading until the socket drains it.
+            read_paused_ = true;
+            break;
+        }
+        if (n < scratch.size()) break;
+    }
+    do_write();
+    do_read();
+}
+
+void mqtt_connection::on_decode_error() {
+    const auto& err = decoder_.error();
+    log_debug("bad packet from ", client_id_.empty() ? "new connection" : client_id_, ": ",
+              mqtt::to_string(err.code), " (", err.detail, ")");
+    if (state_ == state::awaiting_connect) {
+        // The CONNECT itself was bad: answer with a CONNACK if we know its protocol level.
+        if (decoder_.version()) {
+            version_ = *decoder_.version();
+            return connack_error(err.code);
+        }
+        return close();
+    }
+    disconnect(err.code, "bad packet");
+}
+
+void mqtt_connection::handle(mqtt::packet& p) {
+    switch (mqtt::type_of(p)) {
+        case mqtt::packet_type::connect: return on_connect(std::get<mqtt::connect>(p));
+        case mqtt::packet_type::publish: return on_publish(std::get<mqtt::publish>(p));
+        case mqtt::packet_type::puback: return on_puback(std::get<mqtt::puback>(p));
+        case mqtt::packet_type::pubrec: return on_pubrec(std::get<mqtt::pubrec>(p));
+        case mqtt::packet_type::pubrel: return on_pubrel(std::get<mqtt::pubrel>(p));
+        case mqtt::packet_type::pubcomp: return on_pubcomp(std::get<mqtt::pubcomp>(p));
+        case mqtt::packet_type::subscribe: return on_subscribe(std::get<mqtt::subscribe>(p));
+        case mqtt::packet_type::unsubscribe: return on_unsubscribe(std::get<mqtt::unsubscribe>(p));
+        case mqtt::packet_type::pingreq: return on_pingreq();
+        case mqtt::packet_type::disconnect: return on_disconnect(std::get<mqtt::disconnect>(p));
+        case mqtt::packet_type::auth:
+            // No enhanced authentication: AUTH without an agreed method is a protocol error.
+            return disconnect(reason_code::protocol_error, "AUTH without authentication method");
+        default:
+            // The decoder (role server) rejects packets only a server sends.
+            return disconnect(reason_code::protocol_error, "unexpected packet");
+    }
+}
+
+// --- CONNECT --------------------------------------------------------------------------------
+
+void mqtt_connection::on_connect(mqtt::connect& c) {
+    if (state_ != state::awaiting_connect)
+        return disconnect(reason_code::protocol_error, "second CONNECT");
+    const auto& cfg = core_.settings();
+    version_ = c.version;
+    const bool v5 = version_ == mqtt::protocol_version::v5;
+
+    if (c.props.authentication_method) return connack_error(reason_code::bad_authentication_method);
+    bool assigned = false;
+    if (c.client_id.empty()) {
+        if (!v5 && !c.clean_start) return connack_error(reason_code::client_identifier_not_valid);
+        c.client_id = core_.assign_client_id();
+        assigned = true;
+    }
+    if (c.will) {
+        if (c.will->retain && !cfg.retain_available)
+            return connack_error(reason_code::retain_not_supported);
+        if (static_cast<std::uint8_t>(c.will->qos_level) > cfg.maximum_qos)
+            return connack_error(reason_code::qos_not_supported);
+    }
+    client_id_ = std::move(c.client_id);
+
+    keep_alive_ = c.keep_alive;
+    bool keep_alive_lowered = false;
+    if (keep_alive_ > cfg.max_keep_alive || (keep_alive_ == 0 && cfg.max_keep_alive < 65535)) {
+        keep_alive_ = cfg.max_keep_alive;
+        keep_alive_lowered = true;
+    }
+    std::uint32_t requested_expiry =
+        v5 ? c.props.session_expiry_interval.value_or(0) : (c.clean_start ? 0 : never_expires);
+    session_expiry_ = std::min(requested_expiry, cfg.max_session_expiry);
+    out_window_ = std::min<std::uint16_t>(c.props.receive_maximum.value_or(65535), cfg.max_inflight);
+    client_max_packet_size_ = c.props.maximum_packet_size.value_or(268'435'460);
+    client_alias_max_ = c.props.topic_alias_maximum.value_or(0);
+    will_ = std::move(c.will);
+
+    auto opened = core_.open_session(client_id_, c.clean_start, this);
+    session_ = std::move(opened.s);
+    state_ = state::connected;
+    counted_connected_ = true;
+    core_.stats().clients_connected.fetch_add(1, std::memory_order_relaxed);
+
+    mqtt::connack ack;
+    ack.session_present = opened.present;
+    ack.reason = reason_code::success;
+    if (v5) {
+        auto& p = ack.props;
+        if (assigned) p.assigned_client_identifier = client_id_;
+        if (keep_alive_lowered) p.server_keep_alive = keep_alive_;
+        if (session_expiry_ != requested_expiry) p.session_expiry_interval = session_expiry_;
+        p.receive_maximum = cfg.receive_maximum;
+        if (cfg.maximum_qos < 2) p.maximum_qos = static_cast<qos>(cfg.maximum_qos);
+        p.retain_available = cfg.retain_available;
+        p.maximum_packet_size = cfg.max_packet_size;
+        p.topic_alias_maximum = cfg.topic_alias_maximum;
+        p.wildcard_subscription_available = true;
+        p.subscription_identifier_available = true;
+        p.shared_subscription_available = true;
+    }
+    send(ack);
+    log_debug("client ", client_id_, " connected (level ", static_cast<int>(version_),
+              opened.present ? ", session resumed)" : ")");
+    pump(/*resend=*/opened.present);
+    do_write();
+}
+
+// --- PUBLISH from the client ----------------------------------------------------------------
+
+bool mqtt_connection::qos2_id_pending(std::uint16_t id) {
+    std::lock_guard lock(session_->mu);
+    const auto& pending = session_->incoming_qos2;
+    return std::find(pending.begin(), pending.end(), id) != pending.end();
+}
+
+void mqtt_connection::on_publish(mqtt::publish& p) {
+    if (state_ != state::connected) return;
+    const auto& cfg = core_.settings();
+    const bool v5 = version_ == mqtt::protocol_version::v5;
+    if (static_cast<std::uint8_t>(p.qos_level) > cfg.maximum_qos)
+        return disconnect(reason_code::qos_not_supported, "QoS above maximum");
+    if (p.retain && !cfg.retain_available)
+        return disconnect(reason_code::retain_not_supported, "retain not available");
+
+    if (v5 && p.props.topic_alias) {
+        std::uint16_t alias = *p.props.topic_alias;
+        if (alias == 0 || alias > cfg.topic_alias_maximum)
+            return disconnect(reason_code::topic_alias_invalid, "topic alias out of range");
+        if (!aliases_in_)
+            aliases_in_ = std::make_unique<std::vector<std::string>>(cfg.topic_alias_maximum);
+        auto& slot = (*aliases_in_)[alias - 1];
+        if (!p.topic.empty()) slot = p.topic;
+        else if (slot.empty()) return disconnect(reason_code::protocol_error, "unknown topic alias");
+        else p.topic = slot;
+        p.props.topic_alias.reset();
+    } else if (p.topic.empty()) {
+        return disconnect(reason_code::protocol_error, "empty topic without alias");
+    }
+
+    const bool bad_payload = v5 &&
+                             p.props.payload_format_indicator == mqtt::payload_format::utf8 &&
+                             !mqtt::valid_utf8(p.payload.view());
+    const std::uint16_t id = p.packet_id;
+
+    switch (p.qos_level) {
+        case qos::at_most_once:
+            if (bad_payload)
+                return disconnect(reason_code::payload_format_invalid, "payload is not UTF-8");
+            route(p);
+            return;
+        case qos::at_least_once: {
+            if (qos2_id_pending(id))
+                return disconnect(reason_code::protocol_error, "packet id in use by a QoS 2 exchange");
+            if (bad_payload) return send(mqtt::puback{id, reason_code::payload_format_invalid, {}});
+            bool matched = route(p);
+            return send(mqtt::puback{id, matched ? reason_code::success : reason_code::no_matching_subscribers, {}});
+        }
+        case qos::exactly_once: {
+            // Until PUBREL, a PUBLISH with the same id is acknowledged again and not delivered
+            // again (spec 4.3.3), whether or not it carries DUP.
+            enum class verdict { fresh, repeat, over_window } v;
+            {
+                std::lock_guard lock(session_->mu);
+                auto& pending = session_->incoming_qos2;
+                if (std::find(pending.begin(), pending.end(), id) != pending.end()) {
+                    v = verdict::repeat;
+                } else if (pending.size() >= cfg.receive_maximum) {
+                    v = verdict::over_window;
+                } else {
+                    v = verdict::fresh;
+                    if (!bad_payload) pending.push_back(id);
+                }
+            }
+            if (v == verdict::repeat) return send(mqtt::pubrec{id, reason_code::success, {}});
+            if (v == verdict::over_window)
+                return disconnect(reason_code::receive_maximum_exceeded, "receive maximum exceeded");
+            if (bad_payload) return send(mqtt::pubrec{id, reason_code::payload_format_invalid, {}});
+            bool matched = route(p);
+            return send(mqtt::pubrec{id, matched ? reason_code::success : reason_code::no_matching_subscribers, {}});
+        }
+    }
+}
+
+bool mqtt_connection::route(mqtt::publish& p) {
+    broker_stats::add(core_.stats().local().messages_in, 1);
+    return core_.publish(make_message(std::move(p), session_.get())) > 0;
+}
+
+// --- acknowledgements from the client -------------------------------------------------------
+
+void mqtt_connection::on_puback(const mqtt::puback& p) {
+    {
+        std::lock_guard lock(session_->mu);
+        if (session_->owner != this) return;
+        auto& inflight = session_->inflight;
+        auto it = std::find_if(inflight.begin(), inflight.end(), [&](const inflight_message& m) {
+            return m.packet_id == p.packet_id && m.d.qos_level == qos::at_least_once;
+        });
+        if (it != inflight.end()) inflight.erase(it);
+    }
+    pump();
+}
+
+void mqtt_connection::on_pubrec(const mqtt::pubrec& p) {
+    reason_code answer = reason_code::success;
+    bool done = false;
+    {
+        std::lock_guard lock(session_->mu);
+        if (session_->owner != this) return;
+        auto& inflight = session_->inflight;
+        auto it = std::find_if(inflight.begin(), inflight.end(), [&](const inflight_message& m) {
+            return m.packet_id == p.packet_id && m.d.qos_level == qos::exactly_once;
+        });
+        if (it == inflight.end()) {
+            answer = reason_code::packet_identifier_not_found;
+        } else if (mqtt::is_error(p.reason)) {
+            inflight.erase(it);  // the receiver refused it: the exchange ends here
+            done = true;
+        } else {
+            it->released = true;
+            it->d.msg.reset();  // only the id is needed from now on
+        }
+    }
+    if (!done) send(mqtt::pubrel{p.packet_id, answer, {}});
+    else pump();
+}
+
+void mqtt_connection::on_pubrel(const mqtt::pubrel& p) {
+    bool found = false;
+    {
+        std::lock_guard lock(session_->mu);
+        auto& pending = session_->incoming_qos2;
+        auto it = std::find(pending.begin(), pending.end(), p.packet_id);
+        if (it != pending.end()) {
+            pending.erase(it);
+            found = true;
+        }
+    }
+    send(mqtt::pubcomp{p.packet_id,
+                       found ? reason_code::success : reason_code::packet_identifier_not_found, {}});
+}
+
+void mqtt_connection::on_pubcomp(const mqtt::pubcomp& p) {
+    {
+        std::lock_guard lock(session_->mu);
+        if (session_->owner != this) return;
+        auto& inflight = session_->inflight;
+        auto it = std::find_if(inflight.begin(), inflight.end(), [&](const inflight_message& m) {
+            return m.packet_id == p.packet_id && m.released;
+        });
+        if (it != inflight.end()) inflight.erase(it);
+    }
+    pump();
+}
+
+// --- SUBSCRIBE / UNSUBSCRIBE / PINGREQ / DISCONNECT -----------------------------------------
+
+void mqtt_connection::on_subscribe(mqtt::subscribe& s) {
+    if (qos2_id_pending(s.packet_id))
+        return disconnect(reason_code::protocol_error, "packet id in use by a QoS 2 exchange");
+    const auto& cfg = core_.settings();
+    std::uint32_t sub_id =
+        s.props.subscription_identifiers.empty() ? 0 : s.props.subscription_identifiers.front();
+    mqtt::suback ack;
+    ack.packet_id = s.packet_id;
+    struct retained_request {
+        std::string filter;
+        subscription_record rec;
+    };
+    std::vector<retained_request> want_retained;
+    for (auto& sub : s.subscriptions) {
+        auto parts = mqtt::parse_topic_filter(sub.filter);
+        if (!parts) {
+            ack.reasons.push_back(reason_code::topic_filter_invalid);
+            continue;
+        }
+        if (parts->shared && sub.options.no_local)
+            return disconnect(reason_code::protocol_error, "No Local on a shared subscription");
+        subscription_record rec;
+        rec.options = sub.options;
+        rec.options.max_qos = min_qos(sub.options.max_qos, static_cast<qos>(cfg.maximum_qos));
+        rec.subscription_id = sub_id;
+        auto existed = core_.subscribe(session_, this, sub.filter, rec);
+        if (!existed) return;  // no longer ours (taken over)
+        ack.reasons.push_back(static_cast<reason_code>(rec.options.max_qos));
+        const auto h = rec.options.handling;
+        if (!parts->shared && (h == mqtt::retain_handling::send_on_subscribe ||
+                               (h == mqtt::retain_handling::send_if_new_subscription && !*existed)))
+            want_retained.push_back({std::move(sub.filter), rec});
+    }
+    send(ack);
+    if (!want_retained.empty()) {
+        auto now = steady_clock::now();
+        std::vector<message_ptr> found;
+        for (const auto& w : want_retained) {
+            found.clear();
+            core_.retained().collect(w.filter, now, found);
+            std::lock_guard lock(session_->mu);
+            if (session_->owner != this) return;
+            for (auto& m : found) {
+                delivery d;
+                d.qos_level = min_qos(m->qos_level(), w.rec.options.max_qos);
+                d.retain = true;  // retained messages sent on subscribe keep the flag
+                if (w.rec.subscription_id) d.subscription_ids.push_back(w.rec.subscription_id);
+                d.msg = std::move(m);
+                session_->queue.push_back(std::move(d));
+            }
+        }
+        pump();
+    }
+}
+
+void mqtt_connection::on_unsubscribe(const mqtt::unsubscribe& u) {
+    if (qos2_id_pending(u.packet_id))
+        return disconnect(reason_code::protocol_error, "packet id in use by a QoS 2 exchange");
+    mqtt::unsuback ack;
+    ack.packet_id = u.packet_id;
+    for (const auto& f : u.filters) {
+        auto existed = core_.unsubscribe(session_, this, f);
+        if (!existed) return;
+        ack.reasons.push_back(*existed ? reason_code::success : reason_code::no_subscription_existed);
+    }
+    send(ack);
+}
+
+void mqtt_connection::on_pingreq() { send(mqtt::pingresp{}); }
+
+void mqtt_connection::on_disconnect(const mqtt::disconnect& d) {
+    if (version_ == mqtt::protocol_version::v5 && d.props.session_expiry_interval) {
+        if (session_expiry_ == 0 && *d.props.session_expiry_interval != 0)
+            return disconnect(reason_code::protocol_error, "session expiry set on DISCONNECT");
+        session_expiry_ = std::min(*d.props.session_expiry_interval, core_.settings().max_session_expiry);
+    }
+    // A normal DISCONNECT discards the will; 0x04 asks for it to be published.
+    if (d.reason != reason_code::disconnect_with_will_message) will_.reset();
+    close();
+}
+
+// --- writing --------------------------------------------------------------------------------
+
+void mqtt_connection::on_wakeup() {
+    if (state_ != state::connected) return;
+    pump();
+    do_write();
+}
+
+void mqtt_connection::send(const mqtt::packet& p) {
+    if (state_ == state::closed) return;
+    if (!mqtt::encode(p, version_, out_)) log_warn("cannot encode packet for ", client_id_);
+}
+
+bool mqtt_connection::write_delivery(const delivery& d, std::uint16_t packet_id, bool dup,
+                                     steady_clock::time_point now) {
+    const bool v5 = version_ == mqtt::protocol_version::v5;
+    mqtt::publish_delivery pd;
+    pd.qos_level = d.qos_level;
+    pd.packet_id = packet_id;
+    pd.dup = dup;
+    pd.retain = d.retain;
+    if (v5) pd.subscription_identifiers = d.subscription_ids;
+
+    std::unique_ptr<mqtt::publish_encoder> fresh;
+    const mqtt::publish_encoder* enc;
+    if (d.msg->encoder_is_current(now)) {
+        enc = &d.msg->encoder(version_);
+    } else {
+        fresh = d.msg->encode_fresh(version_, now);
+        enc = fresh.get();
+    }
+
+    bool new_alias = false;
+    if (v5 && client_alias_max_ > 0) {
+        if (!aliases_out_) aliases_out_ = std::make_unique<std::unordered_map<std::string, std::uint16_t>>();
+        auto it = aliases_out_->find(d.msg->topic());
+        if (it != aliases_out_->end()) {
+            pd.topic_alias = it->second;
+            pd.send_topic = false;
+        } else if (aliases_out_->size() < client_alias_max_) {
+            pd.topic_alias = static_cast<std::uint16_t>(aliases_out_->size() + 1);
+            new_alias = true;
+        }
+    }
+    if (enc->packet_size(pd) > client_max_packet_size_) {
+        // Too large for this client: it never sees it (spec 3.1.2.11.4).
+        broker_stats::add(core_.stats().local().dropped, 1);
+        return false;
+    }
+    if (!enc->encode(pd, out_)) return false;
+    if (new_alias) aliases_out_->emplace(d.msg->topic(), *pd.topic_alias);
+    broker_stats::add(core_.stats().local().messages_out, 1);
+    return true;
+}
+
+void mqtt_connection::pump(bool resend) {
+    if (state_ != state::connected || !session_) return;
+    auto now = steady_clock::now();
+    std::vector<std::uint16_t> releases;
+    {
+        std::lock_guard lock(session_->mu);
+        auto& s = *session_;
+        if (s.owner != this) return;
+        s.wake_posted = false;
+        if (resend) {
+            for (auto& m : s.inflight) {
+                if (m.released) releases.push_back(m.packet_id);
+                else write_delivery(m.d, m.packet_id, /*dup=*/true, now);
+            }
+        }
+        while (!s.queue.empty() && !saturated()) {
+            delivery& d = s.queue.front();
+            if (d.msg->expired(now)) {
+                s.queue.pop_front();  // expired messages are never delivered
+                continue;
+            }
+            if (d.qos_level == qos::at_most_once) {
+                write_delivery(d, 0, false, now);
+                s.queue.pop_front();
+                continue;
+            }
+            if (s.inflight.size() >= out_window_) break;
+            std::uint16_t id = s.allocate_packet_id();
+            if (id == 0) break;
+            if (write_delivery(d, id, false, now))
+                s.inflight.push_back(inflight_message{id, std::move(d), false});
+            s.queue.pop_front();
+        }
+        s.owner_saturated = saturated();
+    }
+    for (auto id : releases) send(mqtt::pubrel{id, reason_code::success, {}});
+}
+
+void mqtt_connection::do_write() {
+    if (writing_active_ || out_.empty() || state_ == state::closed) return;
+    std::swap(out_, writing_);
+    writing_active_ = true;
+    // Everything encoded since the last write goes out in one call.
+    asio::async_write(socket_, asio::buffer(writing_),
+                      [self = shared_from_this()](const boost::system::error_code& ec,
+                                                  std::size_t n) { self->on_write(ec, n); });
+}
+
+void mqtt_connection::on_write(const boost::system::error_code& ec, std::size_t bytes) {
+    writing_active_ = false;
+    if (state_ == state::closed) return;
+    if (ec) return fail(ec, "write");
+    broker_stats::add(core_.stats().local().bytes_out, bytes);
+    writing_.clear();
+    if (state_ == state::closing) {
+        if (out_.empty()) {
+            boost::system::error_code ignored;
+            socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+            return close();
+        }
+        return do_write();
+    }
+    pump();
+    do_write();
+    if (read_paused_ && !saturated()) {
+        read_paused_ = false;
+        do_read();
+    }
+    if (!writing_active_) {
+        // Idle: give back large buffers so an idle connection stays small.
+        if (writing_.capacity() > idle_buffer_keep) std::vector<std::uint8_t>().swap(writing_);
+        if (out_.empty() && out_.capacity() > idle_buffer_keep) std::vector<std::uint8_t>().swap(out_);
+    }
+}
+
+// --- ending ---------------------------------------------------------------------------------
+
+void mqtt_connection::connack_error(reason_code rc) {
+    mqtt::connack ack;
+    ack.reason = rc;
+    send(ack);
+    state_ = state::closing;
+    last_packet_ = steady_clock::now();
+    if (out_.empty()) return close();
+    do_write();
+}
+
+void mqtt_connection::disconnect(reason_code rc, const char* why) {
+    if (state_ == state::closed || state_ == state::closing) return;
+    log_debug("disconnecting ", client_id_.empty() ? "client" : client_id_, ": ", why, " (",
+              mqtt::to_string(rc), ")");
+    if (state_ == state::awaiting_connect) return close();
+    if (version_ == mqtt::protocol_version::v5) {
+        send(mqtt::disconnect{rc, {}});
+        state_ = state::closing;
+        last_packet_ = steady_clock::now();
+        do_write();
+        if (writing_active_) return;
+    }
+    close();
+}
+
+void mqtt_connection::fail(const boost::system::error_code& ec, const char* what) {
+    if (state_ == state::closed) return;
+    if (ec != asio::error::eof && ec != asio::error::operation_aborted &&
+        ec != asio::error::connection_reset)
+        log_debug("connection ", client_id_, ": ", what, ": ", ec.message());
+    close();
+}
+
+void mqtt_connection::close() {
+    if (state_ == state::closed) return;
+    state_ = state::closed;
+    unlink(this_thread_connections, this);
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    if (counted_connected_) {
+        counted_connected_ = false;
+        core_.stats().clients_connected.fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (session_) core_.close_session(session_, this, std::move(will_), session_expiry_);
+    will_.reset();
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,125 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "broker/broker_core.hpp"
+#include "broker/session.hpp"
+#include "mqtt/decoder.hpp"
+#include "mqtt/packet.hpp"
+
+// One MQTT client connection over TCP: reads and decodes packets, runs one handler per packet
+// type (on_connect, on_publish, ...), pulls messages from its session and writes them in
+// batches. `fail(ec, what)` is the one place where socket errors end it; `disconnect(rc, why)`
+// is the one place where the broker ends it for a protocol reason.
+//
+// Threads: created on, and only ever touched by, the io thread its socket belongs to; other
+// threads reach it only through wake() and kick(), which post to that thread.
+namespace sluice::broker {
+
+class mqtt_connection final : public session_owner,
+                              public std::enable_shared_from_this<mqtt_connection> {
+public:
+    mqtt_connection(broker_core& core, boost::asio::ip::tcp::socket socket);
+    ~mqtt_connection();
+    mqtt_connection(const mqtt_connection&) = delete;
+    mqtt_connection& operator=(const mqtt_connection&) = delete;
+
+    void start();
+
+    void wake() override;
+    void kick(mqtt::reason_code reason, bool session_continues) override;
+
+    // Housekeeping from this thread's tick: connect timeout and keep alive.
+    void check_timeouts(steady_clock::time_point now);
+    // Server shutdown: DISCONNECT 0x8B (5.0) and close.
+    void shut_down();
+
+    // This thread's list of connections (intrusive, for the housekeeping tick).
+    mqtt_connection* prev_ = nullptr;
+    mqtt_connection* next_ = nullptr;
+
+private:
+    enum class state : std::uint8_t { awaiting_connect, connected, closing, closed };
+
+    // --- reading -------------------------------------------------------------------------
+    void do_read();
+    void on_readable(const boost::system::error_code& ec);
+    void on_decode_error();
+    void handle(mqtt::packet& p);
+
+    // --- one handler per packet ----------------------------------------------------------
+    void on_connect(mqtt::connect& c);
+    void on_publish(mqtt::publish& p);
+    bool route(mqtt::publish& p);  // true when some session matched
+    bool qos2_id_pending(std::uint16_t id);
+    void on_puback(const mqtt::puback& p);
+    void on_pubrec(const mqtt::pubrec& p);
+    void on_pubrel(const mqtt::pubrel& p);
+    void on_pubcomp(const mqtt::pubcomp& p);
+    void on_subscribe(mqtt::subscribe& s);
+    void on_unsubscribe(const mqtt::unsubscribe& u);
+    void on_pingreq();
+    void on_disconnect(const mqtt::disconnect& d);
+    void on_wakeup();
+    void on_kick(mqtt::reason_code reason, bool session_continues);
+
+    // --- writing -------------------------------------------------------------------------
+    void send(const mqtt::packet& p);
+    // Moves queued messages from the session into the write buffer (window and send queue
+    // permitting) and retransmits inflight ones when `resend`.
+    void pump(bool resend = false);
+    bool write_delivery(const delivery& d, std::uint16_t packet_id, bool dup,
+                        steady_clock::time_point now);
+    void do_write();
+    void on_write(const boost::system::error_code& ec, std::size_t bytes);
+    std::size_t queued_bytes() const { return out_.size() + writing_.size(); }
+    bool saturated() const { return queued_bytes() >= core_.settings().send_queue_bytes; }
+
+    // --- ending --------------------------------------------------------------------------
+    void connack_error(mqtt::reason_code rc);
+    void disconnect(mqtt::reason_code rc, const char* why);
+    void fail(const boost::system::error_code& ec, const char* what);
+    void close();
+
+    broker_core& core_;
+    boost::asio::ip::tcp::socket socket_;
+    mqtt::stream_decoder decoder_;
+    std::vector<std::uint8_t> out_;      // encoded, waiting for the socket
+    std::vector<std::uint8_t> writing_;  // handed to the current async_write
+    std::shared_ptr<session> session_;
+    std::optional<mqtt::will_message> will_;
+    std::string client_id_;
+    steady_clock::time_point last_packet_;  // connect deadline base, then keep alive base
+
+    // Topic aliases: inbound (ours, up to settings().topic_alias_maximum) and outbound (the
+    // client's Topic Alias Maximum). Allocated on first use.
+    std::unique_ptr<std::vector<std::string>> aliases_in_;
+    std::unique_ptr<std::unordered_map<std::string, std::uint16_t>> aliases_out_;
+
+    std::uint32_t client_max_packet_size_ = 268'435'460;
+    std::uint32_t session_expiry_ = 0;
+    std::uint16_t keep_alive_ = 0;  // seconds, as enforced (0 = none)
+    std::uint16_t out_window_ = 65535;
+    std::uint16_t client_alias_max_ = 0;
+    mqtt::protocol_version version_ = mqtt::protocol_version::v5;
+    state state_ = state::awaiting_connect;
+    bool reading_ = false;
+    bool writing_active_ = false;
+    bool read_paused_ = false;
+    bool counted_connected_ = false;
+};
+
+// Per io thread: starts the housekeeping tick (call on that thread).
+void start_housekeeping(broker_core& core);
+// Per io thread: DISCONNECT 0x8B and close every connection (call on that thread).
+void shut_down_connections();
+
+}  // namespace sluice::broker

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "broker/io_pool.hpp"
+
+// Broker counters for $SYS/broker/...: one cache-line-sized slot per io thread (plus one for
+// other threads), so counting never contends; readers sum the slots.
+// Threads: any (relaxed atomics).
+namespace sluice::broker {
+
+struct alignas(64) counter_slot {
+    std::atomic<std::uint64_t> messages_in{0};
+    std::atomic<std::uint64_t> messages_out{0};
+    std::atomic<std::uint64_t> bytes_in{0};
+    std::atomic<std::uint64_t> bytes_out{0};
+    std::atomic<std::uint64_t> dropped{0};  // QoS 0 past a full send queue, full session queues
+};
+
+struct counter_totals {
+    std::uint64_t messages_in = 0, messages_out = 0, bytes_in = 0, bytes_out = 0, dropped = 0;
+};
+
+class broker_stats {
+public:
+    explicit broker_stats(std::size_t io_threads) : slots_(io_threads + 1) {}
+
+    counter_slot& local() {
+        int i = current_io_thread();
+        return slots_[i >= 0 && static_cast<std::size_t>(i) + 1 < slots_.size() ? i : slots_.size() - 1];
+    }
+    static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
+        c.fetch_add(n, std::memory_order_relaxed);  // uncontended: one thread per slot
+    }
+
+    counter_totals totals() const {
+        counter_totals t;
+        for (const auto& s : slots_) {
+            t.messages_in += s.messages_in.load(std::memory_order_relaxed);
+            t.messages_out += s.messages_out.load(std::memory_order_relaxed);
+            t.bytes_in += s.bytes_in.load(std::memory_order_relaxed);
+            t.bytes_out += s.bytes_out.load(std::memory_order_relaxed);
+            t.dropped += s.dropped.load(std::memory_order_relaxed);
+        }
+        return t;
+    }
+
+    std::atomic<std::int64_t> clients_connected{0};
+
+private:
+    std::vector<counter_slot> slots_;
+};
+
+}  // namespace sluice::broker
