@@ -1,0 +1,189 @@
+#include "loadtest/mqtt/report.hpp"
+
+namespace sluice::bench {
+namespace {
+
+const char* version_name(mqtt::protocol_version v) {
+    return v == mqtt::protocol_version::v5 ? "5.0" : "3.1.1";
+}
+
+double per_second(std::uint64_t n, double seconds) {
+    return seconds > 0 ? static_cast<double>(n) / seconds : 0.0;
+}
+
+double mib(std::uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+}  // namespace
+
+void print_traffic_table(const options& o, const traffic_result& r, std::FILE* out) {
+    std::fprintf(out, "sluice-bench mqtt %s\n", o.label.c_str());
+    std::fprintf(out, "  setup        MQTT %s, QoS %d (sub %d), %u pub -> %u sub%s, %zu B, rate %s, %s\n",
+                 version_name(o.version), static_cast<int>(o.pub_qos), static_cast<int>(o.subscription_qos()),
+                 o.publishers, o.subscribers,
+                 o.share_groups ? (" in " + std::to_string(o.share_groups) + " $share groups").c_str() : "",
+                 o.payload, o.rate > 0 ? (std::to_string(static_cast<long>(o.rate)) + "/s per pub").c_str() : "max",
+                 o.count ? (std::to_string(o.count) + " msg per pub").c_str()
+                         : (std::to_string(o.duration) + " s").c_str());
+    std::fprintf(out, "  connections  %llu in %.2f s over %u worker(s)%s\n",
+                 static_cast<unsigned long long>(r.connections), r.connect_seconds, r.workers,
+                 r.dropped ? " -- SOME DROPPED" : "");
+    std::fprintf(out, "  published    %12llu msg  %10.0f msg/s  (acked %llu, unacked %llu)\n",
+                 static_cast<unsigned long long>(r.sent), per_second(r.sent, r.publish_seconds),
+                 static_cast<unsigned long long>(r.acked), static_cast<unsigned long long>(r.unacked));
+    std::fprintf(out, "  delivered    %12llu msg  %10.0f msg/s  (expected %llu)\n",
+                 static_cast<unsigned long long>(r.received), per_second(r.received, r.receive_seconds),
+                 static_cast<unsigned long long>(r.expected));
+    std::fprintf(out, "  lost         %12llu%s\n", static_cast<unsigned long long>(r.lost),
+                 r.lost ? "   <-- MESSAGES LOST" : "");
+    std::fprintf(out, "  duplicated   %12llu\n  reordered    %12llu\n",
+                 static_cast<unsigned long long>(r.duplicates), static_cast<unsigned long long>(r.reordered));
+    for (const auto& a : r.worst)
+        std::fprintf(out, "    publisher %u: lost %llu, duplicated %llu, reordered %llu\n", a.publisher,
+                     static_cast<unsigned long long>(a.lost), static_cast<unsigned long long>(a.duplicates),
+                     static_cast<unsigned long long>(a.reordered));
+    std::fprintf(out, "  latency us   p50 %llu  p90 %llu  p99 %llu  p99.9 %llu  max %llu  (mean %.0f, n=%llu)\n",
+                 static_cast<unsigned long long>(r.latency.value_at_percentile(50)),
+                 static_cast<unsigned long long>(r.latency.value_at_percentile(90)),
+                 static_cast<unsigned long long>(r.latency.value_at_percentile(99)),
+                 static_cast<unsigned long long>(r.latency.value_at_percentile(99.9)),
+                 static_cast<unsigned long long>(r.latency.max()), r.latency.mean(),
+                 static_cast<unsigned long long>(r.latency.count()));
+    if (r.broker_measured) {
+        std::fprintf(out, "  broker       cpu %.2f s, rss %.1f MiB, %llu threads\n", r.broker_cpu_seconds,
+                     mib(r.broker_rss_bytes), static_cast<unsigned long long>(r.broker_threads));
+        std::fprintf(out, "  per cpu-s    %10.0f msg in  %10.0f msg out\n",
+                     per_second(r.sent, r.broker_cpu_seconds), per_second(r.received, r.broker_cpu_seconds));
+    }
+    for (const auto& e : r.errors) std::fprintf(out, "  error        %s\n", e.c_str());
+    if (r.anomalies) std::fprintf(out, "  anomalies    %llu unexpected packets\n", static_cast<unsigned long long>(r.anomalies));
+}
+
+nlohmann::json traffic_json(const options& o, const traffic_result& r) {
+    nlohmann::json j;
+    j["tool"] = "sluice-bench";
+    j["mode"] = "mqtt";
+    j["label"] = o.label;
+    j["params"] = {{"mqtt_version", version_name(o.version)},
+                   {"qos", static_cast<int>(o.pub_qos)},
+                   {"sub_qos", static_cast<int>(o.subscription_qos())},
+                   {"publishers", o.publishers},
+                   {"subscribers", o.subscribers},
+                   {"share_groups", o.share_groups},
+                   {"payload", o.payload},
+                   {"rate", o.rate},
+                   {"inflight", o.inflight},
+                   {"pub_topic", o.pub_topic},
+                   {"sub_topic", o.sub_topic},
+                   {"duration", o.duration},
+                   {"count", o.count}};
+    j["workers"] = r.workers;
+    j["connections"] = r.connections;
+    j["dropped_connections"] = r.dropped;
+    j["connect_s"] = r.connect_seconds;
+    j["publish_s"] = r.publish_seconds;
+    j["receive_s"] = r.receive_seconds;
+    j["sent"] = r.sent;
+    j["acked"] = r.acked;
+    j["unacked"] = r.unacked;
+    j["expected"] = r.expected;
+    j["received"] = r.received;
+    j["unique"] = r.unique;
+    j["foreign"] = r.foreign;
+    j["lost"] = r.lost;
+    j["duplicates"] = r.duplicates;
+    j["reordered"] = r.reordered;
+    j["anomalies"] = r.anomalies;
+    j["publishers_with_anomalies"] = r.publishers_with_anomalies;
+    nlohmann::json worst = nlohmann::json::array();
+    for (const auto& a : r.worst)
+        worst.push_back({{"publisher", a.publisher}, {"lost", a.lost}, {"duplicates", a.duplicates}, {"reordered", a.reordered}});
+    j["worst_publishers"] = std::move(worst);
+    j["in_rate"] = per_second(r.sent, r.publish_seconds);
+    j["out_rate"] = per_second(r.received, r.receive_seconds);
+    j["latency_us"] = {{"count", r.latency.count()},
+                       {"min", r.latency.min()},
+                       {"mean", r.latency.mean()},
+                       {"p50", r.latency.value_at_percentile(50)},
+                       {"p90", r.latency.value_at_percentile(90)},
+                       {"p99", r.latency.value_at_percentile(99)},
+                       {"p99_9", r.latency.value_at_percentile(99.9)},
+                       {"max", r.latency.max()}};
+    if (r.broker_measured) {
+        j["broker"] = {{"pid", o.broker_pid},
+                       {"cpu_s", r.broker_cpu_seconds},
+                       {"rss_bytes", r.broker_rss_bytes},
+                       {"threads", r.broker_threads},
+                       {"in_per_cpu_s", per_second(r.sent, r.broker_cpu_seconds)},
+                       {"out_per_cpu_s", per_second(r.received, r.broker_cpu_seconds)}};
+    } else {
+        j["broker"] = nullptr;
+    }
+    j["errors"] = r.errors;
+    j["ok"] = traffic_exit_status(o, r) == 0;
+    return j;
+}
+
+int traffic_exit_status(const options& o, const traffic_result& r) {
+    if (!r.errors.empty() || r.dropped) return 1;
+    if (o.pub_qos != mqtt::qos::at_most_once && o.subscription_qos() != mqtt::qos::at_most_once &&
+        (r.lost || r.unacked))
+        return 3;
+    if (o.pub_qos == mqtt::qos::exactly_once && o.subscription_qos() == mqtt::qos::exactly_once && r.duplicates)
+        return 3;
+    return 0;
+}
+
+void print_idle_table(const options& o, const idle_result& r, std::FILE* out) {
+    std::fprintf(out, "sluice-bench mqtt-idle %s (MQTT %s, keep alive %u s, %u worker(s))\n", o.label.c_str(),
+                 version_name(o.version), o.keep_alive, r.workers);
+    std::fprintf(out, "  empty broker rss %.1f MiB\n", mib(r.baseline_rss_bytes));
+    std::fprintf(out, "  %8s %8s %7s %9s %10s %10s %10s %12s\n", "target", "open", "failed", "connect s",
+                 "rss MiB", "conn cpu s", "idle cpu%", "B/conn slope");
+    for (const auto& s : r.steps)
+        std::fprintf(out, "  %8llu %8llu %7llu %9.2f %10.1f %10.2f %10.2f %12.0f\n",
+                     static_cast<unsigned long long>(s.target), static_cast<unsigned long long>(s.connections),
+                     static_cast<unsigned long long>(s.failed), s.connect_seconds, mib(s.rss_bytes),
+                     s.connect_cpu_seconds, s.idle_cpu_percent, s.rss_per_connection);
+    if (r.dropped) std::fprintf(out, "  DROPPED      %llu connections\n", static_cast<unsigned long long>(r.dropped));
+    for (const auto& e : r.errors) std::fprintf(out, "  error        %s\n", e.c_str());
+}
+
+nlohmann::json idle_json(const options& o, const idle_result& r) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& s : r.steps)
+        steps.push_back({{"target", s.target},
+                         {"connections", s.connections},
+                         {"failed", s.failed},
+                         {"connect_s", s.connect_seconds},
+                         {"rss_bytes", s.rss_bytes},
+                         {"connect_cpu_s", s.connect_cpu_seconds},
+                         {"idle_cpu_percent", s.idle_cpu_percent},
+                         {"rss_per_connection", s.rss_per_connection}});
+    nlohmann::json j;
+    j["tool"] = "sluice-bench";
+    j["mode"] = "mqtt-idle";
+    j["label"] = o.label;
+    j["params"] = {{"mqtt_version", version_name(o.version)}, {"keep_alive", o.keep_alive},
+                   {"steps", o.steps}, {"settle", o.settle}, {"hold", o.hold}};
+    j["workers"] = r.workers;
+    j["baseline_rss_bytes"] = r.baseline_rss_bytes;
+    j["steps"] = std::move(steps);
+    // The slope over all steps, which is what carries to machines with more connections.
+    if (r.steps.size() >= 2) {
+        const auto& a = r.steps.front();
+        const auto& b = r.steps.back();
+        const double dn = static_cast<double>(b.connections) - static_cast<double>(a.connections);
+        j["rss_per_connection"] =
+            dn > 0 ? (static_cast<double>(b.rss_bytes) - static_cast<double>(a.rss_bytes)) / dn : 0.0;
+    } else if (r.steps.size() == 1) {
+        j["rss_per_connection"] = r.steps.front().rss_per_connection;
+    }
+    j["dropped_connections"] = r.dropped;
+    j["errors"] = r.errors;
+    bool ok = r.dropped == 0;
+    for (const auto& s : r.steps) ok = ok && s.failed == 0 && s.connections == s.target;
+    j["ok"] = ok;
+    return j;
+}
+
+}  // namespace sluice::bench
