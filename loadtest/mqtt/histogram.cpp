@@ -74,8 +74,9 @@ std::uint64_t histogram::value_at_percentile(double percentile) const {
     if (count_ == 0) return 0;
     percentile = std::clamp(percentile, 0.0, 100.0);
     // Rank of the sample we want, 1-based; at least the first sample.
+    // The epsilon keeps 99.9% of 1000 samples at rank 999 despite 99.9 / 100 > 0.999.
     auto rank = static_cast<std::uint64_t>(
-        std::ceil(percentile / 100.0 * static_cast<double>(count_)));
+        std::ceil(percentile / 100.0 * static_cast<double>(count_) - 1e-9));
     rank = std::clamp<std::uint64_t>(rank, 1, count_);
     std::uint64_t seen = 0;
     for (std::size_t i = 0; i < counts_.size(); ++i) {
