@@ -69,7 +69,11 @@ void partition::drain() {
     }
     errc e = log_closed_ ? errc::ok : log_->flush_writes();
     const auto policy = log_->config().flush;
-    if (e == errc::ok && wrote && policy == durability::always) e = log_->sync();
+    if (wrote) groups_.fetch_add(1, std::memory_order_relaxed);
+    if (e == errc::ok && wrote && policy == durability::always) {
+        e = log_->sync();
+        syncs_.fetch_add(1, std::memory_order_relaxed);
+    }
     if (e == errc::ok) {
         log_->commit();
         if (wrote && policy == durability::interval) schedule_interval_flush();
@@ -86,7 +90,10 @@ void partition::schedule_interval_flush() {
     flush_scheduled_ = true;
     pool_.post_after(worker_, std::chrono::milliseconds(log_->config().flush_interval_ms), [self = shared_from_this()] {
         self->flush_scheduled_ = false;
-        if (!self->log_closed_) self->log_->sync();
+        if (!self->log_closed_) {
+            self->log_->sync();
+            self->syncs_.fetch_add(1, std::memory_order_relaxed);
+        }
     });
 }
 
@@ -94,9 +101,9 @@ template <typename T, typename Fn>
 std::future<T> partition::on_writer(Fn fn) {
     auto promise = std::make_shared<std::promise<T>>();
     auto f = promise->get_future();
-    // A drain first, so the task runs after every append queued before it.
+    // Runs after every append queued before it: such an append either posted its drain
+    // before this task or joined a queue whose drain task is still ahead of this one.
     pool_.post(worker_, [self = shared_from_this(), promise, fn = std::move(fn)]() mutable {
-        self->drain();
         promise->set_value(fn(*self));
     });
     return f;

@@ -48,6 +48,9 @@ public:
         return log_->epochs().end_offset_for(epoch, log_->log_end_offset());
     }
     const recovery_report& recovery() const { return log_->recovery(); }
+    // Counters for tests and benchmarks: groups drained and fdatasyncs done for appends.
+    std::uint64_t groups_written() const { return groups_.load(std::memory_order_relaxed); }
+    std::uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
     const log_config& config() const { return log_->config(); }
     std::vector<std::shared_ptr<segment>> segments() const { return log_->segments(); }
 
@@ -85,6 +88,9 @@ private:
     std::vector<pending> queue_;
     bool scheduled_ = false;
     bool closed_ = false;
+
+    std::atomic<std::uint64_t> groups_{0};
+    std::atomic<std::uint64_t> syncs_{0};
 
     // writer thread only
     leader_epoch epoch_{0};

@@ -388,6 +388,10 @@ errc partition_log::truncate_to(offset o) {
     }
     leo_ = active_->next_offset();
     leo_published_.store(leo_.value, std::memory_order_release);
+    {
+        std::lock_guard lock(mu_);
+        if (hw_ > leo_) hw_ = leo_;
+    }
     write_pos_ = active_->size();
     pending_start_ = write_pos_;
     if (recovery_point_ > leo_) recovery_point_ = leo_;
@@ -516,11 +520,14 @@ errc partition_log::read_copy(offset from, std::uint64_t max_bytes, byte_buffer&
             return errc::io_error;
         at += range.length;
     }
-    // Only CRC-checked batches leave this function.
+    // Only CRC-checked batches with offsets in order leave this function (the CRC does not
+    // cover the base offset).
     std::size_t pos = 0;
     while (pos < out.size()) {
         auto h = parse_batch_header(out.data() + pos, out.size() - pos);
-        if (!h || h->size_bytes() > out.size() - pos || validate_batch(byte_span(out).subspan(pos, h->size_bytes())) != errc::ok) {
+        if (!h || h->size_bytes() > out.size() - pos || h->last_offset() < next ||
+            (pos > 0 && h->first_offset() < next) ||
+            validate_batch(byte_span(out).subspan(pos, h->size_bytes())) != errc::ok) {
             out.resize(pos);
             return pos == 0 ? errc::corrupt_message : errc::ok;
         }

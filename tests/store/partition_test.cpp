@@ -1,0 +1,146 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "store/partition.hpp"
+#include "tests/store/test_util.hpp"
+
+using namespace sluice::store;
+using namespace sluice::store::test;
+
+namespace {
+
+// Waits for n callbacks, with a deadline so a lost completion fails instead of hanging.
+class completion_counter {
+public:
+    void done(const append_result& r) {
+        std::lock_guard lock(mu_);
+        results_.push_back(r);
+        cv_.notify_all();
+    }
+    bool wait_for(std::size_t n) {
+        std::unique_lock lock(mu_);
+        return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return results_.size() >= n; });
+    }
+    std::vector<append_result> results() {
+        std::lock_guard lock(mu_);
+        return results_;
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<append_result> results_;
+};
+
+}  // namespace
+
+TEST_CASE("partition: appends from many threads complete once each with unique contiguous offsets") {
+    for (auto policy : {durability::always, durability::interval, durability::never}) {
+        temp_dir dir;
+        writer_pool pool(2);
+        log_config cfg;
+        cfg.flush = policy;
+        cfg.flush_interval_ms = 5;
+        cfg.segment_bytes = 64 * 1024;
+        errc e = errc::ok;
+        std::int64_t now = 0;
+        auto p = partition::open(dir.path(), cfg, pool, fixed_clock(&now), e);
+        REQUIRE(p);
+        completion_counter counter;
+        constexpr int threads = 4;
+        constexpr int per_thread = 200;
+        std::vector<std::thread> producers;
+        for (int t = 0; t < threads; ++t)
+            producers.emplace_back([&, t] {
+                for (int i = 0; i < per_thread; ++i)
+                    p->append(make_batch(2, std::to_string(t) + "." + std::to_string(i)),
+                              [&](const append_result& r) { counter.done(r); });
+            });
+        for (auto& t : producers) t.join();
+        REQUIRE(counter.wait_for(threads * per_thread));
+        std::set<std::int64_t> bases;
+        for (const auto& r : counter.results()) {
+            REQUIRE(r.error == errc::ok);
+            CHECK(r.last_offset == r.base_offset + 1);
+            bases.insert(r.base_offset.value);
+        }
+        CHECK(bases.size() == threads * per_thread);
+        CHECK(*bases.begin() == 0);
+        CHECK(*bases.rbegin() == 2 * (threads * per_thread - 1));
+        CHECK(p->high_watermark() == offset{2 * threads * per_thread});
+        // A completed append is visible to readers.
+        byte_buffer bytes;
+        offset next;
+        REQUIRE(p->read_copy(offset{0}, 1 << 30, bytes, next) == errc::ok);
+        CHECK(next == offset{2 * threads * per_thread});
+        CHECK(p->close() == errc::ok);
+    }
+}
+
+TEST_CASE("partition: under `always` one fdatasync covers many appends (group commit)") {
+    temp_dir dir;
+    writer_pool pool(1);
+    errc e = errc::ok;
+    std::int64_t now = 0;
+    auto p = partition::open(dir.path(), log_config{}, pool, fixed_clock(&now), e);
+    REQUIRE(p);
+    // Hold the writer busy so the appends queue up behind it, then release it.
+    std::mutex gate;
+    std::unique_lock hold(gate);
+    pool.post(0, [&] { std::lock_guard wait(gate); });
+    completion_counter counter;
+    for (int i = 0; i < 100; ++i) p->append(make_batch(1, std::to_string(i)), [&](const append_result& r) { counter.done(r); });
+    hold.unlock();
+    REQUIRE(counter.wait_for(100));
+    CHECK(p->groups_written() == 1);
+    CHECK(p->syncs() == 1);
+    auto results = counter.results();
+    for (std::size_t i = 0; i < results.size(); ++i) CHECK(results[i].base_offset == offset{static_cast<std::int64_t>(i)});
+    CHECK(p->close() == errc::ok);
+}
+
+TEST_CASE("partition: after close, appends complete with `closed` and the data is kept") {
+    temp_dir dir;
+    writer_pool pool(1);
+    errc e = errc::ok;
+    std::int64_t now = 0;
+    auto p = partition::open(dir.path(), log_config{}, pool, fixed_clock(&now), e);
+    REQUIRE(p);
+    REQUIRE(p->append(make_batch(2, "a")).get().error == errc::ok);
+    REQUIRE(p->close() == errc::ok);
+    CHECK(p->append(make_batch(2, "b")).get().error == errc::closed);
+    auto again = partition::open(dir.path(), log_config{}, pool, fixed_clock(&now), e);
+    REQUIRE(again);
+    CHECK(again->recovery().clean_start);
+    CHECK(again->log_end_offset() == offset{2});
+    CHECK(again->close() == errc::ok);
+}
+
+TEST_CASE("partition: truncate, leader epoch and flush run in order with appends") {
+    temp_dir dir;
+    writer_pool pool(1);
+    errc e = errc::ok;
+    std::int64_t now = 0;
+    auto p = partition::open(dir.path(), log_config{}, pool, fixed_clock(&now), e);
+    REQUIRE(p);
+    p->set_leader_epoch(leader_epoch{2});
+    auto a = p->append(make_batch(3, "a"));
+    auto b = p->append(make_batch(3, "b"));
+    auto t = p->truncate_to(offset{3});
+    REQUIRE(a.get().error == errc::ok);
+    REQUIRE(b.get().error == errc::ok);
+    REQUIRE(t.get() == errc::ok);
+    CHECK(p->log_end_offset() == offset{3});
+    p->set_leader_epoch(leader_epoch{5});
+    CHECK(p->append(make_batch(1, "c")).get().base_offset == offset{3});
+    CHECK(p->flush().get() == errc::ok);
+    auto end = p->end_offset_for_epoch(2);
+    REQUIRE(end);
+    CHECK(end->second == offset{3});
+    CHECK(p->close() == errc::ok);
+}
