@@ -48,17 +48,16 @@ decode_status stream_decoder::next(packet& out) {
     const std::uint8_t* data = buffer_.data() + read_pos_;
     const std::size_t available = buffer_.size() - read_pos_;
 
+    if (available == 0) return decode_status::need_more;
+    // The first byte alone can already be wrong (e.g. a non-CONNECT first packet). Checking it
+    // before the remaining length keeps the verdict independent of how the bytes were chunked.
+    if (auto e = detail::check_first_byte(data[0], options_.version, options_.role)) {
+        return fail(e->code, e->detail);
+    }
     detail::fixed_header h;
     decode_error header_error;
     switch (detail::parse_fixed_header(data, available, h, header_error)) {
-        case detail::header_status::need_more:
-            // The first byte alone can already be wrong (e.g. a non-CONNECT first packet).
-            if (available >= 1) {
-                if (auto e = detail::check_first_byte(data[0], options_.version, options_.role)) {
-                    return fail(e->code, e->detail);
-                }
-            }
-            return decode_status::need_more;
+        case detail::header_status::need_more: return decode_status::need_more;
         case detail::header_status::error: return fail(header_error.code, header_error.detail);
         case detail::header_status::complete: break;
     }
@@ -91,6 +90,12 @@ decode_status stream_decoder::next(packet& out) {
 decode_one_result decode_packet(std::span<const std::uint8_t> bytes,
                                 std::optional<protocol_version> version, decoder_role role) {
     decode_one_result result;
+    if (!bytes.empty()) {
+        if (auto e = detail::check_first_byte(bytes[0], version, role)) {
+            result.error = *e;
+            return result;
+        }
+    }
     detail::fixed_header h;
     switch (detail::parse_fixed_header(bytes.data(), bytes.size(), h, result.error)) {
         case detail::header_status::need_more:
