@@ -224,6 +224,11 @@ void mqtt_connection::on_decode_error() {
             version_ = *decoder_.version();
             return connack_error(err.code);
         }
+        if (err.code == reason_code::unsupported_protocol_version) {
+            // A level we do not speak: answer as 3.1.1 does (return code 1), as the spec allows.
+            version_ = mqtt::protocol_version::v3_1_1;
+            return connack_error(err.code);
+        }
         return close();
     }
     disconnect(err.code, "bad packet");
