@@ -612,15 +612,15 @@ bool mqtt_connection::write_delivery(const delivery& d, std::uint16_t packet_id,
 void mqtt_connection::pump(bool resend) {
     if (state_ != state::connected || !session_) return;
     auto now = steady_clock::now();
-    std::vector<std::uint16_t> releases;
     {
         std::lock_guard lock(session_->mu);
         auto& s = *session_;
         if (s.owner != this) return;
         s.wake_posted = false;
         if (resend) {
+            // In their original order (spec 4.4): PUBLISH again with DUP, or PUBREL again.
             for (auto& m : s.inflight) {
-                if (m.released) releases.push_back(m.packet_id);
+                if (m.released) send(mqtt::pubrel{m.packet_id, reason_code::success, {}});
                 else write_delivery(m.d, m.packet_id, /*dup=*/true, now);
             }
         }
@@ -644,7 +644,6 @@ void mqtt_connection::pump(bool resend) {
         }
         s.owner_saturated = saturated();
     }
-    for (auto id : releases) send(mqtt::pubrel{id, reason_code::success, {}});
 }
 
 void mqtt_connection::do_write() {
