@@ -57,9 +57,12 @@ decode_status stream_decoder::next(packet& out) {
     detail::fixed_header h;
     decode_error header_error;
     switch (detail::parse_fixed_header(data, available, h, header_error)) {
-        case detail::header_status::need_more: return decode_status::need_more;
-        case detail::header_status::error: return fail(header_error.code, header_error.detail);
-        case detail::header_status::complete: break;
+        case detail::header_status::need_more:
+            return decode_status::need_more;
+        case detail::header_status::error:
+            return fail(header_error.code, header_error.detail);
+        case detail::header_status::complete:
+            break;
     }
     if (auto e = detail::check_fixed_header(h, options_.version, options_.role)) {
         return fail(e->code, e->detail);
@@ -79,8 +82,8 @@ decode_status stream_decoder::next(packet& out) {
         owner = copy_body(body, h.remaining_length);
         body = static_cast<const std::uint8_t*>(owner.get());
     }
-    if (auto e = detail::decode_body(h, body, std::move(owner), options_.version, options_.role,
-                                     out)) {
+    if (auto e =
+            detail::decode_body(h, body, std::move(owner), options_.version, options_.role, out)) {
         return fail(e->code, e->detail);
     }
     read_pos_ += total;
@@ -101,8 +104,10 @@ decode_one_result decode_packet(std::span<const std::uint8_t> bytes,
         case detail::header_status::need_more:
             result.error = {reason_code::malformed_packet, "truncated fixed header"};
             return result;
-        case detail::header_status::error: return result;
-        case detail::header_status::complete: break;
+        case detail::header_status::error:
+            return result;
+        case detail::header_status::complete:
+            break;
     }
     if (auto e = detail::check_fixed_header(h, version, role)) {
         result.error = *e;

@@ -18,7 +18,7 @@ namespace sluice::mqtt {
 // text for logs.
 struct decode_error {
     reason_code code = reason_code::malformed_packet;
-    std::string_view detail;
+    std::string_view detail{};
 };
 
 // Which side of the connection the decoder runs on. Packets that only the other side may send
@@ -34,7 +34,7 @@ struct decoder_options {
     std::size_t maximum_packet_size = 268'435'460;  // 5 + the largest remaining length
     // The connection's level if already known (a client knows it: it sent the CONNECT). When
     // unset the first packet must be CONNECT, which sets it.
-    std::optional<protocol_version> version;
+    std::optional<protocol_version> version{};
 };
 
 enum class decode_status : std::uint8_t {
@@ -51,7 +51,7 @@ enum class decode_status : std::uint8_t {
 //
 // Threads: not thread-safe; one connection's thread owns it.
 class stream_decoder {
-public:
+  public:
     explicit stream_decoder(decoder_options options = {});
 
     // Buffers `bytes` (copied) for next().
@@ -74,7 +74,7 @@ public:
     // Bytes fed but not yet returned as packets.
     std::size_t buffered() const { return buffer_.size() - read_pos_; }
 
-private:
+  private:
     decode_status fail(reason_code code, std::string_view detail);
 
     decoder_options options_;
@@ -88,8 +88,8 @@ private:
 // or for CONNECT when `version` is unset. Trailing bytes after the packet are an error. The
 // result's body buffer is a new allocation (the payload of a PUBLISH points into it).
 struct decode_one_result {
-    std::optional<packet> pkt;
-    decode_error error;  // meaningful when pkt is empty
+    std::optional<packet> pkt{};
+    decode_error error{};  // meaningful when pkt is empty
 };
 decode_one_result decode_packet(std::span<const std::uint8_t> bytes,
                                 std::optional<protocol_version> version,

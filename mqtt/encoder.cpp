@@ -179,8 +179,7 @@ std::uint8_t body(const auth& a, protocol_version v, out_t& out) {
 
 bool encode(const packet& p, protocol_version version, std::vector<std::uint8_t>& out) {
     const std::size_t start = out.size();
-    const std::uint8_t first =
-        std::visit([&](const auto& x) { return body(x, version, out); }, p);
+    const std::uint8_t first = std::visit([&](const auto& x) { return body(x, version, out); }, p);
     const std::size_t length = out.size() - start;
     if (first == 0 || length > wire::max_remaining_length) {
         out.resize(start);

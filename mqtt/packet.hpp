@@ -18,11 +18,11 @@
 namespace sluice::mqtt {
 
 struct will_message {
-    std::string topic;
-    shared_bytes payload;
+    std::string topic{};
+    shared_bytes payload{};
     qos qos_level = qos::at_most_once;
     bool retain = false;
-    properties props;  // will properties (5.0)
+    properties props{};  // will properties (5.0)
 
     bool operator==(const will_message&) const = default;
 };
@@ -33,11 +33,11 @@ struct connect {
     protocol_version version = protocol_version::v5;
     bool clean_start = true;  // "clean session" before 5.0
     std::uint16_t keep_alive = 0;
-    std::string client_id;
-    std::optional<will_message> will;
-    std::optional<std::string> username;
-    std::optional<std::string> password;  // binary
-    properties props;
+    std::string client_id{};
+    std::optional<will_message> will{};
+    std::optional<std::string> username{};
+    std::optional<std::string> password{};  // binary
+    properties props{};
 
     bool operator==(const connect&) const = default;
 };
@@ -45,7 +45,7 @@ struct connect {
 struct connack {
     bool session_present = false;
     reason_code reason = reason_code::success;  // 3.1.1 return codes are mapped (reason_code.hpp)
-    properties props;
+    properties props{};
 
     bool operator==(const connack&) const = default;
 };
@@ -54,10 +54,10 @@ struct publish {
     bool dup = false;
     qos qos_level = qos::at_most_once;
     bool retain = false;
-    std::string topic;              // may be empty in 5.0 when a topic alias is set
-    std::uint16_t packet_id = 0;    // 0 (absent) for QoS 0, 1..65535 otherwise
-    properties props;
-    shared_bytes payload;
+    std::string topic{};          // may be empty in 5.0 when a topic alias is set
+    std::uint16_t packet_id = 0;  // 0 (absent) for QoS 0, 1..65535 otherwise
+    properties props{};
+    shared_bytes payload{};
 
     bool operator==(const publish&) const = default;
 };
@@ -68,25 +68,25 @@ struct publish {
 struct puback {
     std::uint16_t packet_id = 0;
     reason_code reason = reason_code::success;
-    properties props;
+    properties props{};
     bool operator==(const puback&) const = default;
 };
 struct pubrec {
     std::uint16_t packet_id = 0;
     reason_code reason = reason_code::success;
-    properties props;
+    properties props{};
     bool operator==(const pubrec&) const = default;
 };
 struct pubrel {
     std::uint16_t packet_id = 0;
     reason_code reason = reason_code::success;
-    properties props;
+    properties props{};
     bool operator==(const pubrel&) const = default;
 };
 struct pubcomp {
     std::uint16_t packet_id = 0;
     reason_code reason = reason_code::success;
-    properties props;
+    properties props{};
     bool operator==(const pubcomp&) const = default;
 };
 
@@ -107,16 +107,16 @@ struct subscription_options {
 };
 
 struct subscription {
-    std::string filter;  // may be a shared subscription, "$share/<group>/<filter>"
-    subscription_options options;
+    std::string filter{};  // may be a shared subscription, "$share/<group>/<filter>"
+    subscription_options options{};
 
     bool operator==(const subscription&) const = default;
 };
 
 struct subscribe {
     std::uint16_t packet_id = 0;
-    std::vector<subscription> subscriptions;  // at least one
-    properties props;                         // at most one subscription identifier
+    std::vector<subscription> subscriptions{};  // at least one
+    properties props{};                         // at most one subscription identifier
 
     bool operator==(const subscribe&) const = default;
 };
@@ -125,24 +125,24 @@ struct suback {
     std::uint16_t packet_id = 0;
     // One per subscription: granted_qos_0..2 or a failure code. Before 5.0 any failure is
     // written as 0x80.
-    std::vector<reason_code> reasons;
-    properties props;
+    std::vector<reason_code> reasons{};
+    properties props{};
 
     bool operator==(const suback&) const = default;
 };
 
 struct unsubscribe {
     std::uint16_t packet_id = 0;
-    std::vector<std::string> filters;  // at least one
-    properties props;
+    std::vector<std::string> filters{};  // at least one
+    properties props{};
 
     bool operator==(const unsubscribe&) const = default;
 };
 
 struct unsuback {
     std::uint16_t packet_id = 0;
-    std::vector<reason_code> reasons;  // 5.0 only; empty before 5.0
-    properties props;
+    std::vector<reason_code> reasons{};  // 5.0 only; empty before 5.0
+    properties props{};
 
     bool operator==(const unsuback&) const = default;
 };
@@ -157,7 +157,7 @@ struct pingresp {
 
 struct disconnect {
     reason_code reason = reason_code::normal_disconnection;  // 5.0 only
-    properties props;
+    properties props{};
 
     bool operator==(const disconnect&) const = default;
 };
@@ -165,7 +165,7 @@ struct disconnect {
 // 5.0 only.
 struct auth {
     reason_code reason = reason_code::success;
-    properties props;
+    properties props{};
 
     bool operator==(const auth&) const = default;
 };

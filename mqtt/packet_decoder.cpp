@@ -14,7 +14,9 @@ using wire::protocol_error;
 using wire::reader;
 using wire::result;
 
-constexpr bool is_v5(protocol_version v) { return v == protocol_version::v5; }
+constexpr bool is_v5(protocol_version v) {
+    return v == protocol_version::v5;
+}
 
 result read_packet_id(reader& r, std::uint16_t& id) {
     if (auto e = r.u16(id)) return e;
@@ -94,9 +96,8 @@ result decode_connect(reader& r, std::optional<protocol_version>& version, conne
     if (auto e = expect_end(r)) return e;
     // Before 5.0 a server cannot assign an identifier to a client that keeps its session
     // [MQTT-3.1.3-8], and 3.1 requires 1..23 characters (the length limit is left to policy).
-    if (c.client_id.empty() &&
-        (c.version == protocol_version::v3_1 ||
-         (c.version == protocol_version::v3_1_1 && !c.clean_start))) {
+    if (c.client_id.empty() && (c.version == protocol_version::v3_1 ||
+                                (c.version == protocol_version::v3_1_1 && !c.clean_start))) {
         return wire::fail(reason_code::client_identifier_not_valid, "empty client identifier");
     }
     return {};
@@ -218,8 +219,8 @@ result decode_suback(reader& r, protocol_version v, suback& s) {
         std::uint8_t code = 0;
         if (auto e = r.u8(code)) return e;
         const auto rc = static_cast<reason_code>(code);
-        const bool ok = is_v5(v) ? reason_code_allowed(packet_type::suback, rc)
-                                 : (code <= 2 || code == 0x80);
+        const bool ok =
+            is_v5(v) ? reason_code_allowed(packet_type::suback, rc) : (code <= 2 || code == 0x80);
         if (!ok) return protocol_error("invalid SUBACK reason code");
         s.reasons.push_back(rc);
     }
@@ -327,19 +328,23 @@ result check_first_byte(std::uint8_t first, std::optional<protocol_version> vers
             case packet_type::connack:
             case packet_type::suback:
             case packet_type::unsuback:
-            case packet_type::pingresp: return protocol_error("packet only a server sends");
+            case packet_type::pingresp:
+                return protocol_error("packet only a server sends");
             case packet_type::connect:
                 if (version) return protocol_error("second CONNECT");
                 break;
-            default: break;
+            default:
+                break;
         }
     } else if (role == decoder_role::client) {
         switch (t) {
             case packet_type::connect:
             case packet_type::subscribe:
             case packet_type::unsubscribe:
-            case packet_type::pingreq: return protocol_error("packet only a client sends");
-            default: break;
+            case packet_type::pingreq:
+                return protocol_error("packet only a client sends");
+            default:
+                break;
         }
     }
     return {};
@@ -367,17 +372,18 @@ result check_fixed_header(const fixed_header& h, std::optional<protocol_version>
         case packet_type::pubrel:
         case packet_type::pubcomp:
         case packet_type::unsuback:
-            if (!v5 && h.remaining_length != 2) return malformed("acknowledgement length must be 2");
+            if (!v5 && h.remaining_length != 2)
+                return malformed("acknowledgement length must be 2");
             break;
-        default: break;
+        default:
+            break;
     }
     return {};
 }
 
 wire::result decode_body(const fixed_header& h, const std::uint8_t* data,
                          std::shared_ptr<const void> owner,
-                         std::optional<protocol_version>& version, decoder_role role,
-                         packet& out) {
+                         std::optional<protocol_version>& version, decoder_role role, packet& out) {
     reader r(data, h.remaining_length);
     const packet_type t = h.type();
     if (t == packet_type::connect) {
@@ -474,7 +480,8 @@ wire::result decode_body(const fixed_header& h, const std::uint8_t* data,
             out = std::move(a);
             return {};
         }
-        case packet_type::connect: break;
+        case packet_type::connect:
+            break;
     }
     return malformed("reserved packet type");
 }

@@ -43,7 +43,6 @@ wire::result check_fixed_header(const fixed_header& h, std::optional<protocol_ve
 // `version` is set as soon as the protocol level is read.
 wire::result decode_body(const fixed_header& h, const std::uint8_t* data,
                          std::shared_ptr<const void> owner,
-                         std::optional<protocol_version>& version, decoder_role role,
-                         packet& out);
+                         std::optional<protocol_version>& version, decoder_role role, packet& out);
 
 }  // namespace sluice::mqtt::detail

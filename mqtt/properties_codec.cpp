@@ -6,7 +6,9 @@ namespace sluice::mqtt {
 
 namespace {
 
-constexpr std::uint32_t bit(packet_type t) { return 1u << static_cast<unsigned>(t); }
+constexpr std::uint32_t bit(packet_type t) {
+    return 1u << static_cast<unsigned>(t);
+}
 // Bit 0 (no packet type has value 0) stands for a CONNECT's will properties.
 constexpr std::uint32_t will_bit = 1u;
 
@@ -27,9 +29,12 @@ constexpr std::uint32_t allowed_mask(property_id id) {
         case property_id::message_expiry_interval:
         case property_id::content_type:
         case property_id::response_topic:
-        case property_id::correlation_data: return publish | will_bit;
-        case property_id::subscription_identifier: return publish | subscribe;
-        case property_id::session_expiry_interval: return connect | connack | disconnect;
+        case property_id::correlation_data:
+            return publish | will_bit;
+        case property_id::subscription_identifier:
+            return publish | subscribe;
+        case property_id::session_expiry_interval:
+            return connect | connack | disconnect;
         case property_id::assigned_client_identifier:
         case property_id::server_keep_alive:
         case property_id::response_information:
@@ -37,19 +42,26 @@ constexpr std::uint32_t allowed_mask(property_id id) {
         case property_id::retain_available:
         case property_id::wildcard_subscription_available:
         case property_id::subscription_identifier_available:
-        case property_id::shared_subscription_available: return connack;
+        case property_id::shared_subscription_available:
+            return connack;
         case property_id::authentication_method:
-        case property_id::authentication_data: return connect | connack | auth;
+        case property_id::authentication_data:
+            return connect | connack | auth;
         case property_id::request_problem_information:
-        case property_id::request_response_information: return connect;
-        case property_id::will_delay_interval: return will_bit;
-        case property_id::server_reference: return connack | disconnect;
+        case property_id::request_response_information:
+            return connect;
+        case property_id::will_delay_interval:
+            return will_bit;
+        case property_id::server_reference:
+            return connack | disconnect;
         case property_id::reason_string:
             return connack | acks | suback | unsuback | disconnect | auth;
         case property_id::receive_maximum:
         case property_id::topic_alias_maximum:
-        case property_id::maximum_packet_size: return connect | connack;
-        case property_id::topic_alias: return publish;
+        case property_id::maximum_packet_size:
+            return connect | connack;
+        case property_id::topic_alias:
+            return publish;
         case property_id::user_property:
             return connect | connack | publish | will_bit | acks | subscribe | suback |
                    unsubscribe | unsuback | disconnect | auth;
@@ -59,11 +71,36 @@ constexpr std::uint32_t allowed_mask(property_id id) {
 
 bool known_property(std::uint32_t id) {
     switch (id) {
-        case 0x01: case 0x02: case 0x03: case 0x08: case 0x09: case 0x0B: case 0x11:
-        case 0x12: case 0x13: case 0x15: case 0x16: case 0x17: case 0x18: case 0x19:
-        case 0x1A: case 0x1C: case 0x1F: case 0x21: case 0x22: case 0x23: case 0x24:
-        case 0x25: case 0x26: case 0x27: case 0x28: case 0x29: case 0x2A: return true;
-        default: return false;
+        case 0x01:
+        case 0x02:
+        case 0x03:
+        case 0x08:
+        case 0x09:
+        case 0x0B:
+        case 0x11:
+        case 0x12:
+        case 0x13:
+        case 0x15:
+        case 0x16:
+        case 0x17:
+        case 0x18:
+        case 0x19:
+        case 0x1A:
+        case 0x1C:
+        case 0x1F:
+        case 0x21:
+        case 0x22:
+        case 0x23:
+        case 0x24:
+        case 0x25:
+        case 0x26:
+        case 0x27:
+        case 0x28:
+        case 0x29:
+        case 0x2A:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -73,7 +110,9 @@ bool property_allowed(property_id id, packet_type type) {
     return (allowed_mask(id) & bit(type)) != 0;
 }
 
-bool property_allowed_in_will(property_id id) { return (allowed_mask(id) & will_bit) != 0; }
+bool property_allowed_in_will(property_id id) {
+    return (allowed_mask(id) & will_bit) != 0;
+}
 
 namespace detail {
 
@@ -137,10 +176,14 @@ result read_property(wire::reader& r, property_id id, packet_type type, properti
             p.payload_format_indicator = static_cast<payload_format>(v);
             return {};
         }
-        case property_id::message_expiry_interval: return read_int(r, p.message_expiry_interval);
-        case property_id::content_type: return read_string(r, p.content_type);
-        case property_id::response_topic: return read_string(r, p.response_topic);
-        case property_id::correlation_data: return read_binary(r, p.correlation_data);
+        case property_id::message_expiry_interval:
+            return read_int(r, p.message_expiry_interval);
+        case property_id::content_type:
+            return read_string(r, p.content_type);
+        case property_id::response_topic:
+            return read_string(r, p.response_topic);
+        case property_id::correlation_data:
+            return read_binary(r, p.correlation_data);
         case property_id::subscription_identifier: {
             std::uint32_t v = 0;
             if (auto e = r.varint(v)) return e;
@@ -151,23 +194,32 @@ result read_property(wire::reader& r, property_id id, packet_type type, properti
             p.subscription_identifiers.push_back(v);
             return {};
         }
-        case property_id::session_expiry_interval: return read_int(r, p.session_expiry_interval);
+        case property_id::session_expiry_interval:
+            return read_int(r, p.session_expiry_interval);
         case property_id::assigned_client_identifier:
             return read_string(r, p.assigned_client_identifier);
-        case property_id::server_keep_alive: return read_int(r, p.server_keep_alive);
-        case property_id::authentication_method: return read_string(r, p.authentication_method);
-        case property_id::authentication_data: return read_binary(r, p.authentication_data);
+        case property_id::server_keep_alive:
+            return read_int(r, p.server_keep_alive);
+        case property_id::authentication_method:
+            return read_string(r, p.authentication_method);
+        case property_id::authentication_data:
+            return read_binary(r, p.authentication_data);
         case property_id::request_problem_information:
             return read_flag(r, p.request_problem_information);
-        case property_id::will_delay_interval: return read_int(r, p.will_delay_interval);
+        case property_id::will_delay_interval:
+            return read_int(r, p.will_delay_interval);
         case property_id::request_response_information:
             return read_flag(r, p.request_response_information);
-        case property_id::response_information: return read_string(r, p.response_information);
-        case property_id::server_reference: return read_string(r, p.server_reference);
-        case property_id::reason_string: return read_string(r, p.reason_string);
+        case property_id::response_information:
+            return read_string(r, p.response_information);
+        case property_id::server_reference:
+            return read_string(r, p.server_reference);
+        case property_id::reason_string:
+            return read_string(r, p.reason_string);
         case property_id::receive_maximum:
             return read_nonzero_u16(r, p.receive_maximum, "receive maximum 0");
-        case property_id::topic_alias_maximum: return read_int(r, p.topic_alias_maximum);
+        case property_id::topic_alias_maximum:
+            return read_int(r, p.topic_alias_maximum);
         case property_id::topic_alias: {
             std::uint16_t v = 0;
             if (auto e = r.u16(v)) return e;
@@ -184,7 +236,8 @@ result read_property(wire::reader& r, property_id id, packet_type type, properti
             p.maximum_qos = static_cast<qos>(v);
             return {};
         }
-        case property_id::retain_available: return read_flag(r, p.retain_available);
+        case property_id::retain_available:
+            return read_flag(r, p.retain_available);
         case property_id::user_property: {
             std::string key;
             std::string value;
@@ -300,16 +353,14 @@ bool append_property_fields(const properties& p, std::vector<std::uint8_t>& out,
     ok = ok && put_string_property(out, property_id::assigned_client_identifier,
                                    p.assigned_client_identifier);
     put_u16_property(out, property_id::server_keep_alive, p.server_keep_alive);
-    ok = ok &&
-         put_string_property(out, property_id::authentication_method, p.authentication_method);
+    ok =
+        ok && put_string_property(out, property_id::authentication_method, p.authentication_method);
     ok = ok && put_string_property(out, property_id::authentication_data, p.authentication_data);
-    put_flag_property(out, property_id::request_problem_information,
-                      p.request_problem_information);
+    put_flag_property(out, property_id::request_problem_information, p.request_problem_information);
     put_u32_property(out, property_id::will_delay_interval, p.will_delay_interval);
     put_flag_property(out, property_id::request_response_information,
                       p.request_response_information);
-    ok = ok &&
-         put_string_property(out, property_id::response_information, p.response_information);
+    ok = ok && put_string_property(out, property_id::response_information, p.response_information);
     ok = ok && put_string_property(out, property_id::server_reference, p.server_reference);
     ok = ok && put_string_property(out, property_id::reason_string, p.reason_string);
     put_u16_property(out, property_id::receive_maximum, p.receive_maximum);

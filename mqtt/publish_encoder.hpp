@@ -19,9 +19,9 @@ struct publish_delivery {
     bool retain = false;
     // 5.0 only. With a topic alias the topic name may be left out (send_topic = false) once the
     // alias is established on that connection.
-    std::optional<std::uint16_t> topic_alias;
+    std::optional<std::uint16_t> topic_alias{};
     bool send_topic = true;
-    std::span<const std::uint32_t> subscription_identifiers;  // 5.0 only
+    std::span<const std::uint32_t> subscription_identifiers{};  // 5.0 only
 };
 
 // Encodes one PUBLISH once per protocol level and then cheaply for each subscriber: the topic,
@@ -32,7 +32,7 @@ struct publish_delivery {
 //
 // Threads: immutable after construction; any number of threads may encode concurrently.
 class publish_encoder {
-public:
+  public:
     // `message` supplies topic, properties and payload; its dup/qos/retain/packet_id, topic
     // alias and subscription identifiers are ignored (they come from publish_delivery).
     publish_encoder(const publish& message, protocol_version version);
@@ -51,12 +51,12 @@ public:
     // The size of the whole packet for this subscriber, to compare with its maximum packet size.
     std::size_t packet_size(const publish_delivery& d) const;
 
-private:
+  private:
     std::size_t remaining_length(const publish_delivery& d) const;
 
     protocol_version version_;
-    std::vector<std::uint8_t> topic_;        // length-prefixed topic name
-    std::vector<std::uint8_t> properties_;   // the message's properties, without length prefix
+    std::vector<std::uint8_t> topic_;       // length-prefixed topic name
+    std::vector<std::uint8_t> properties_;  // the message's properties, without length prefix
     shared_bytes payload_;
     bool valid_ = true;  // false when the topic or a property cannot be encoded
 };

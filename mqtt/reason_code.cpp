@@ -5,7 +5,9 @@ namespace sluice::mqtt {
 namespace {
 
 // Bit t set: allowed in packet type t (spec 2.4, table 2-6).
-constexpr std::uint32_t bit(packet_type t) { return 1u << static_cast<unsigned>(t); }
+constexpr std::uint32_t bit(packet_type t) {
+    return 1u << static_cast<unsigned>(t);
+}
 
 constexpr std::uint32_t connack = bit(packet_type::connack);
 constexpr std::uint32_t puback = bit(packet_type::puback);
@@ -80,7 +82,9 @@ const entry* find(std::uint8_t value) {
 
 }  // namespace
 
-bool is_known_reason_code(std::uint8_t value) { return find(value) != nullptr; }
+bool is_known_reason_code(std::uint8_t value) {
+    return find(value) != nullptr;
+}
 
 bool reason_code_allowed(packet_type type, reason_code rc) {
     const entry* e = find(static_cast<std::uint8_t>(rc));
@@ -94,26 +98,40 @@ std::string_view to_string(reason_code rc) {
 
 std::uint8_t connack_return_code_v3(reason_code rc) {
     switch (rc) {
-        case reason_code::success: return 0;
-        case reason_code::unsupported_protocol_version: return 1;
-        case reason_code::client_identifier_not_valid: return 2;
-        case reason_code::server_unavailable: return 3;
-        case reason_code::bad_user_name_or_password: return 4;
+        case reason_code::success:
+            return 0;
+        case reason_code::unsupported_protocol_version:
+            return 1;
+        case reason_code::client_identifier_not_valid:
+            return 2;
+        case reason_code::server_unavailable:
+            return 3;
+        case reason_code::bad_user_name_or_password:
+            return 4;
         case reason_code::not_authorized:
-        case reason_code::banned: return 5;
-        default: return 3;
+        case reason_code::banned:
+            return 5;
+        default:
+            return 3;
     }
 }
 
 std::optional<reason_code> reason_code_from_connack_v3(std::uint8_t return_code) {
     switch (return_code) {
-        case 0: return reason_code::success;
-        case 1: return reason_code::unsupported_protocol_version;
-        case 2: return reason_code::client_identifier_not_valid;
-        case 3: return reason_code::server_unavailable;
-        case 4: return reason_code::bad_user_name_or_password;
-        case 5: return reason_code::not_authorized;
-        default: return std::nullopt;
+        case 0:
+            return reason_code::success;
+        case 1:
+            return reason_code::unsupported_protocol_version;
+        case 2:
+            return reason_code::client_identifier_not_valid;
+        case 3:
+            return reason_code::server_unavailable;
+        case 4:
+            return reason_code::bad_user_name_or_password;
+        case 5:
+            return reason_code::not_authorized;
+        default:
+            return std::nullopt;
     }
 }
 

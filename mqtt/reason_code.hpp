@@ -61,7 +61,9 @@ enum class reason_code : std::uint8_t {
 };
 
 // True for codes >= 0x80 (the spec's failure codes).
-constexpr bool is_error(reason_code rc) { return static_cast<std::uint8_t>(rc) >= 0x80; }
+constexpr bool is_error(reason_code rc) {
+    return static_cast<std::uint8_t>(rc) >= 0x80;
+}
 
 // True when `value` is one of the reason codes the spec defines.
 bool is_known_reason_code(std::uint8_t value);

@@ -18,12 +18,11 @@ namespace sluice::mqtt {
 // Threads: immutable once built; copies may be used and destroyed on any thread (the reference
 // count is atomic).
 class shared_bytes {
-public:
+  public:
     shared_bytes() = default;
 
     // Takes ownership of `bytes` (one allocation for the control block and the buffer).
-    explicit shared_bytes(std::vector<std::uint8_t> bytes)
-        : size_(bytes.size()) {
+    explicit shared_bytes(std::vector<std::uint8_t> bytes) : size_(bytes.size()) {
         auto owner = std::make_shared<const std::vector<std::uint8_t>>(std::move(bytes));
         data_ = owner->data();
         owner_ = std::move(owner);
@@ -51,7 +50,7 @@ public:
         return a.view() == b.view();
     }
 
-private:
+  private:
     std::shared_ptr<const void> owner_;
     const std::uint8_t* data_ = nullptr;
     std::size_t size_ = 0;

@@ -62,7 +62,7 @@ bool topic_matches(std::string_view filter, std::string_view topic) {
     while (true) {
         const std::size_t f_end = std::min(filter.find('/', f), filter.size());
         const std::string_view f_level = filter.substr(f, f_end - f);
-        if (f_level == "#") return true;  // also matches the parent level ("a/#" matches "a")
+        if (f_level == "#") return true;     // also matches the parent level ("a/#" matches "a")
         if (t > topic.size()) return false;  // the topic has run out of levels
         const std::size_t t_end = std::min(topic.find('/', t), topic.size());
         const std::string_view t_level = topic.substr(t, t_end - t);

@@ -18,8 +18,8 @@ bool valid_topic_filter(std::string_view filter);
 // A parsed filter: for "$share/g/a/+" group = "g", filter = "a/+"; for "a/+" group is empty.
 struct topic_filter_parts {
     bool shared = false;
-    std::string_view group;
-    std::string_view filter;
+    std::string_view group{};
+    std::string_view filter{};
 };
 
 // Splits a filter that valid_topic_filter() accepts; nullopt for an invalid one.

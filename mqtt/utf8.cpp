@@ -33,8 +33,8 @@ bool valid_utf8(std::string_view s) {
             if ((cc & 0xC0) != 0x80) return false;
             cp = (cp << 6) | (cc & 0x3F);
         }
-        if (cp < min) return false;                     // overlong form
-        if (cp > 0x10FFFF) return false;                // beyond Unicode
+        if (cp < min) return false;                      // overlong form
+        if (cp > 0x10FFFF) return false;                 // beyond Unicode
         if (cp >= 0xD800 && cp <= 0xDFFF) return false;  // surrogates [MQTT-1.5.4-1]
         i += len;
     }

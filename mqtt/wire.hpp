@@ -36,7 +36,7 @@ inline result fail(reason_code code, std::string_view detail) {
 //
 // Threads: a local object of one decode call.
 class reader {
-public:
+  public:
     reader(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
 
     std::size_t remaining() const { return size_ - pos_; }
@@ -60,14 +60,16 @@ public:
     // A sub-reader over the next `n` bytes, which this reader skips.
     result sub(std::size_t n, reader& v);
 
-private:
+  private:
     const std::uint8_t* data_;
     std::size_t size_;
     std::size_t pos_ = 0;
 };
 
 // Appending writers. The caller checks length limits beforehand.
-inline void put_u8(std::vector<std::uint8_t>& out, std::uint8_t v) { out.push_back(v); }
+inline void put_u8(std::vector<std::uint8_t>& out, std::uint8_t v) {
+    out.push_back(v);
+}
 inline void put_u16(std::vector<std::uint8_t>& out, std::uint16_t v) {
     out.push_back(static_cast<std::uint8_t>(v >> 8));
     out.push_back(static_cast<std::uint8_t>(v));

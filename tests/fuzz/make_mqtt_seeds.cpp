@@ -26,9 +26,10 @@ int main(int argc, char** argv) {
         return 2;
     }
     const std::string dir = argv[1];
-    const char* names[] = {"", "connect", "connack", "publish", "puback", "pubrec", "pubrel",
-                           "pubcomp", "subscribe", "suback", "unsubscribe", "unsuback",
-                           "pingreq", "pingresp", "disconnect", "auth"};
+    const char* names[] = {"",          "connect",  "connack",     "publish",
+                           "puback",    "pubrec",   "pubrel",      "pubcomp",
+                           "subscribe", "suback",   "unsubscribe", "unsuback",
+                           "pingreq",   "pingresp", "disconnect",  "auth"};
     for (auto v : {protocol_version::v3_1, protocol_version::v3_1_1, protocol_version::v5}) {
         const auto samples = test::sample_packets(v);
         const std::string level = std::to_string(static_cast<int>(v));
@@ -39,8 +40,8 @@ int main(int argc, char** argv) {
             std::vector<std::uint8_t> file{static_cast<std::uint8_t>(index * 5)};
             if (type_of(p) != packet_type::connect && !encode(samples[1], v, file)) return 1;
             if (!encode(p, v, file) || !encode(p, v, stream)) return 1;
-            const std::string name = dir + "/v" + level + "-" +
-                                     std::to_string(index) + "-" + names[p.index() + 1];
+            const std::string name =
+                dir + "/v" + level + "-" + std::to_string(index) + "-" + names[p.index() + 1];
             if (!write_file(name, file)) return 1;
             ++index;
         }

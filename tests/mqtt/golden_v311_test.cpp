@@ -11,15 +11,15 @@ constexpr auto v4 = protocol_version::v3_1_1;
 
 TEST_CASE("golden 3.1.1: CONNECT with will, user name and password", "[mqtt][golden]") {
     const auto bytes = wire(
-        "10 1A"                 // CONNECT, remaining length 26
-        "0004 'MQTT' 04"        // protocol name, level 4
-        "EE"                    // user, password, will retain, will QoS 1, will, clean session
-        "003C"                  // keep alive 60
-        "0002 'c1'"             // client id
-        "0001 'w'"              // will topic
-        "0001 'x'"              // will payload
-        "0001 'u'"              // user name
-        "0001 'p'");            // password
+        "10 1A"           // CONNECT, remaining length 26
+        "0004 'MQTT' 04"  // protocol name, level 4
+        "EE"              // user, password, will retain, will QoS 1, will, clean session
+        "003C"            // keep alive 60
+        "0002 'c1'"       // client id
+        "0001 'w'"        // will topic
+        "0001 'x'"        // will payload
+        "0001 'u'"        // user name
+        "0001 'p'");      // password
     auto c = decode_as<connect>(bytes, std::nullopt);
     CHECK(c.version == v4);
     CHECK(c.clean_start);
@@ -39,9 +39,9 @@ TEST_CASE("golden 3.1.1: CONNECT with will, user name and password", "[mqtt][gol
 TEST_CASE("golden 3.1: CONNECT with protocol name MQIsdp", "[mqtt][golden]") {
     const auto bytes = wire(
         "10 10"
-        "0006 'MQIsdp' 03"      // the 3.1 protocol name and level
-        "02"                    // clean session
-        "000A"                  // keep alive 10
+        "0006 'MQIsdp' 03"  // the 3.1 protocol name and level
+        "02"                // clean session
+        "000A"              // keep alive 10
         "0002 'c1'");
     auto c = decode_as<connect>(bytes, std::nullopt);
     CHECK(c.version == protocol_version::v3_1);
@@ -120,10 +120,10 @@ TEST_CASE("golden 3.1.1: PUBACK PUBREC PUBREL PUBCOMP", "[mqtt][golden]") {
 
 TEST_CASE("golden 3.1.1: SUBSCRIBE and SUBACK", "[mqtt][golden]") {
     const auto sub = wire(
-        "82 0C"                 // SUBSCRIBE, flags 0010
-        "000B"                  // packet id 11
-        "0003 'a/+' 01"         // filter, QoS 1
-        "0001 '#' 02");         // filter, QoS 2
+        "82 0C"          // SUBSCRIBE, flags 0010
+        "000B"           // packet id 11
+        "0003 'a/+' 01"  // filter, QoS 1
+        "0001 '#' 02");  // filter, QoS 2
     auto s = decode_as<subscribe>(sub, v4);
     CHECK(s.packet_id == 11);
     REQUIRE(s.subscriptions.size() == 2);

@@ -63,13 +63,13 @@ TEST_CASE("golden 5.0: CONNECT with a password and no user name", "[mqtt][golden
 TEST_CASE("golden 5.0: CONNACK with properties and a refusal", "[mqtt][golden]") {
     const auto bytes = wire(
         "20 0F"
-        "00"                    // no session present
-        "00"                    // success
-        "0C"                    // properties: 12 bytes
-        "12 0002 'id'"          //   assigned client identifier
-        "22 0005"               //   topic alias maximum 5
-        "24 01"                 //   maximum QoS 1
-        "25 00");               //   retain not available
+        "00"            // no session present
+        "00"            // success
+        "0C"            // properties: 12 bytes
+        "12 0002 'id'"  //   assigned client identifier
+        "22 0005"       //   topic alias maximum 5
+        "24 01"         //   maximum QoS 1
+        "25 00");       //   retain not available
     auto c = decode_as<connack>(bytes, v5);
     CHECK_FALSE(c.session_present);
     CHECK(c.reason == reason_code::success);
@@ -234,10 +234,10 @@ TEST_CASE("golden 5.0: DISCONNECT short, reason only and with properties", "[mqt
 
     const auto bytes = wire(
         "E0 0B"
-        "04"                    // disconnect with will message
-        "09"                    // properties: 9 bytes
-        "11 00000000"           //   session expiry interval 0
-        "1F 0001 'x'");         //   reason string
+        "04"             // disconnect with will message
+        "09"             // properties: 9 bytes
+        "11 00000000"    //   session expiry interval 0
+        "1F 0001 'x'");  //   reason string
     auto d = decode_as<disconnect>(bytes, v5, decoder_role::server);
     CHECK(d.reason == reason_code::disconnect_with_will_message);
     CHECK(d.props.session_expiry_interval == 0u);
@@ -248,10 +248,10 @@ TEST_CASE("golden 5.0: DISCONNECT short, reason only and with properties", "[mqt
 TEST_CASE("golden 5.0: AUTH", "[mqtt][golden]") {
     const auto bytes = wire(
         "F0 0E"
-        "18"                    // continue authentication
-        "0C"                    // properties: 12 bytes
-        "15 0004 'SCRM'"        //   authentication method
-        "16 0002 0102");        //   authentication data
+        "18"              // continue authentication
+        "0C"              // properties: 12 bytes
+        "15 0004 'SCRM'"  //   authentication method
+        "16 0002 0102");  //   authentication data
     auto a = decode_as<auth>(bytes, v5);
     CHECK(a.reason == reason_code::continue_authentication);
     CHECK(a.props.authentication_method == "SCRM");

@@ -88,15 +88,14 @@ TEST_CASE("publish_encoder: a hand-written 5.0 vector", "[mqtt][publish_encoder]
     publish_delivery d{qos::at_least_once, 0x0102, false, true, std::uint16_t{5}, true, ids};
     std::vector<std::uint8_t> out;
     REQUIRE(publish_encoder(m, protocol_version::v5).encode(d, out));
-    CHECK(hex(out) == hex(wire(
-                          "33 16"                 // PUBLISH QoS 1 retain, length 22
-                          "0003 'a/b'"            // topic
-                          "0102"                  // packet id
-                          "0C"                    // properties: 12 bytes
-                          "26 0001 'k' 0001 'v'"  //   the message's user property
-                          "23 0005"               //   this subscriber's topic alias
-                          "0B 03"                 //   this subscriber's subscription id
-                          "'hi'")));
+    CHECK(hex(out) == hex(wire("33 16"                 // PUBLISH QoS 1 retain, length 22
+                               "0003 'a/b'"            // topic
+                               "0102"                  // packet id
+                               "0C"                    // properties: 12 bytes
+                               "26 0001 'k' 0001 'v'"  //   the message's user property
+                               "23 0005"               //   this subscriber's topic alias
+                               "0B 03"                 //   this subscriber's subscription id
+                               "'hi'")));
 }
 
 TEST_CASE("publish_encoder: unrepresentable deliveries are refused", "[mqtt][publish_encoder]") {

@@ -17,13 +17,15 @@ TEST_CASE("reason codes: the spec's table of which packet may carry which", "[mq
     CHECK(reason_code_allowed(packet_type::pubcomp, reason_code::packet_identifier_not_found));
     CHECK_FALSE(reason_code_allowed(packet_type::pubrel, reason_code::unspecified_error));
     CHECK(reason_code_allowed(packet_type::suback, reason_code::granted_qos_2));
-    CHECK(reason_code_allowed(packet_type::suback, reason_code::wildcard_subscriptions_not_supported));
+    CHECK(reason_code_allowed(packet_type::suback,
+                              reason_code::wildcard_subscriptions_not_supported));
     CHECK_FALSE(reason_code_allowed(packet_type::suback, reason_code::no_subscription_existed));
     CHECK(reason_code_allowed(packet_type::unsuback, reason_code::no_subscription_existed));
     CHECK_FALSE(reason_code_allowed(packet_type::unsuback, reason_code::granted_qos_1));
     CHECK(reason_code_allowed(packet_type::disconnect, reason_code::disconnect_with_will_message));
     CHECK(reason_code_allowed(packet_type::disconnect, reason_code::keep_alive_timeout));
-    CHECK_FALSE(reason_code_allowed(packet_type::disconnect, reason_code::unsupported_protocol_version));
+    CHECK_FALSE(
+        reason_code_allowed(packet_type::disconnect, reason_code::unsupported_protocol_version));
     CHECK(reason_code_allowed(packet_type::auth, reason_code::continue_authentication));
     CHECK(reason_code_allowed(packet_type::auth, reason_code::re_authenticate));
     CHECK_FALSE(reason_code_allowed(packet_type::auth, reason_code::unspecified_error));

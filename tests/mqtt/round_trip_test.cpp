@@ -62,7 +62,10 @@ TEST_CASE("round trip: large remaining lengths use 3 and 4 byte encodings", "[mq
         p.payload = shared_bytes(std::vector<std::uint8_t>(size - 4, 'x'));
         std::vector<std::uint8_t> bytes;
         REQUIRE(encode(p, protocol_version::v5, bytes));
-        const std::size_t length_bytes = size < 128 ? 1 : size < 16'384 ? 2 : size < 2'097'152 ? 3 : 4;
+        const std::size_t length_bytes = size < 128         ? 1
+                                         : size < 16'384    ? 2
+                                         : size < 2'097'152 ? 3
+                                                            : 4;
         CHECK(bytes.size() == 1 + length_bytes + size);
         CHECK(decode_whole(bytes, protocol_version::v5) == packet(p));
     }

@@ -80,8 +80,7 @@ TEST_CASE("stream: random chunkings decode the same (fixed seed)", "[mqtt][strea
     }
 }
 
-TEST_CASE("stream: a payload outlives the decoder and is not a copy per read",
-          "[mqtt][stream]") {
+TEST_CASE("stream: a payload outlives the decoder and is not a copy per read", "[mqtt][stream]") {
     publish p;
     p.topic = "t";
     p.payload = shared_bytes(std::string_view("payload bytes"));

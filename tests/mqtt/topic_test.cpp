@@ -12,11 +12,23 @@ TEST_CASE("topic: topic names", "[mqtt][topic]") {
         bool valid;
     };
     const row rows[] = {
-        {"a", true},          {"a/b/c", true},   {"/", true},         {"a//b", true},
-        {"/leading", true},   {"trailing/", true}, {"$SYS/x", true},  {"caf\xC3\xA9", true},
-        {"", false},          {"a/+", false},    {"#", false},        {"a/#", false},
-        {"a+b", false},       {"a\xC0\x80", false}, {std::string("a\0b", 3), false},
-        {std::string(65'535, 'x'), true},          {std::string(65'536, 'x'), false},
+        {"a", true},
+        {"a/b/c", true},
+        {"/", true},
+        {"a//b", true},
+        {"/leading", true},
+        {"trailing/", true},
+        {"$SYS/x", true},
+        {"caf\xC3\xA9", true},
+        {"", false},
+        {"a/+", false},
+        {"#", false},
+        {"a/#", false},
+        {"a+b", false},
+        {"a\xC0\x80", false},
+        {std::string("a\0b", 3), false},
+        {std::string(65'535, 'x'), true},
+        {std::string(65'536, 'x'), false},
     };
     for (const auto& r : rows) {
         INFO("topic name: " << r.name.substr(0, 20));
@@ -30,13 +42,32 @@ TEST_CASE("topic: topic filters and shared subscriptions", "[mqtt][topic]") {
         bool valid;
     };
     const row rows[] = {
-        {"#", true},           {"+", true},          {"a/+/c", true},     {"a/#", true},
-        {"+/+", true},         {"/+", true},         {"a/b", true},       {"$SYS/#", true},
-        {"", false},           {"a#", false},        {"a/#/b", false},    {"a/b#", false},
-        {"a+", false},         {"a/+b", false},      {"++", false},       {"#/", false},
-        {"$share/g/a/#", true}, {"$share/g/+", true}, {"$share/g//", true},
-        {"$share/g", false},   {"$share/", false},   {"$share//a", false}, {"$share/g+/a", false},
-        {"$share/g#/a", false}, {"$share/g/", false}, {"$share/g/a#", false},
+        {"#", true},
+        {"+", true},
+        {"a/+/c", true},
+        {"a/#", true},
+        {"+/+", true},
+        {"/+", true},
+        {"a/b", true},
+        {"$SYS/#", true},
+        {"", false},
+        {"a#", false},
+        {"a/#/b", false},
+        {"a/b#", false},
+        {"a+", false},
+        {"a/+b", false},
+        {"++", false},
+        {"#/", false},
+        {"$share/g/a/#", true},
+        {"$share/g/+", true},
+        {"$share/g//", true},
+        {"$share/g", false},
+        {"$share/", false},
+        {"$share//a", false},
+        {"$share/g+/a", false},
+        {"$share/g#/a", false},
+        {"$share/g/", false},
+        {"$share/g/a#", false},
         {"$sharex/g/a", true},  // not a share prefix: an ordinary filter
     };
     for (const auto& r : rows) {
@@ -73,7 +104,7 @@ TEST_CASE("topic: matching, including the $ rule", "[mqtt][topic]") {
         {"a/+", "a/b", true},
         {"a/+", "a/b/c", false},
         {"a/+", "a", false},
-        {"a/+", "a/", true},        // '+' matches an empty level
+        {"a/+", "a/", true},  // '+' matches an empty level
         {"+/+", "/x", true},
         {"+", "/x", false},
         {"/+", "/x", true},
@@ -81,20 +112,20 @@ TEST_CASE("topic: matching, including the $ rule", "[mqtt][topic]") {
         {"#", "a", true},
         {"#", "a/b/c", true},
         {"#", "/", true},
-        {"a/#", "a", true},         // '#' includes the parent level
+        {"a/#", "a", true},  // '#' includes the parent level
         {"a/#", "a/b/c", true},
         {"a/#", "ab", false},
         {"a/b/#", "a/b", true},
         {"+/#", "a", true},
         {"sport/+/player1", "sport/tennis/player1", true},
-        {"#", "$SYS/broker", false},   // [MQTT-4.7.2-1]
+        {"#", "$SYS/broker", false},  // [MQTT-4.7.2-1]
         {"+/broker", "$SYS/broker", false},
         {"$SYS/#", "$SYS/broker", true},
         {"$SYS/+", "$SYS/broker", true},
         {"$SYS", "$SYS", true},
         {"a/$b", "a/$b", true},
-        {"+/$b", "a/$b", true},         // the rule is about the first level only
-        {"A/b", "a/b", false},          // case sensitive
+        {"+/$b", "a/$b", true},  // the rule is about the first level only
+        {"A/b", "a/b", false},   // case sensitive
         {"a/b", "a/b/", false},
     };
     for (const auto& r : rows) {

@@ -26,7 +26,8 @@ inline std::vector<std::uint8_t> wire(std::string_view text) {
         } else if (c == '\'') {
             const std::size_t end = text.find('\'', i + 1);
             if (end == std::string_view::npos) throw std::invalid_argument("unterminated quote");
-            for (std::size_t k = i + 1; k < end; ++k) out.push_back(static_cast<std::uint8_t>(text[k]));
+            for (std::size_t k = i + 1; k < end; ++k)
+                out.push_back(static_cast<std::uint8_t>(text[k]));
             i = end + 1;
         } else {
             if (i + 1 >= text.size() || nibble(c) < 0 || nibble(text[i + 1]) < 0) {
