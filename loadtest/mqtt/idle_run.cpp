@@ -63,6 +63,7 @@ int run_idle_command(int argc, char** argv) {
         if (!o.broker_pid) return std::nullopt;
         return sample_process(o.broker_pid);
     };
+    r.load_before = load_average();
     auto before = sample();
     if (before) r.baseline_rss_bytes = before->rss_bytes;
     std::uint64_t prev_connections = 0;

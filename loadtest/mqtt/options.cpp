@@ -18,6 +18,7 @@ const char* const common_usage =
     "  --keep-alive S         keep alive in seconds; PINGREQ when idle for half of it (60)\n"
     "  --source-ips N         spread client sockets over N addresses 127.100.x.y (32)\n"
     "  --connect-rate N       new connections per second over all workers (2000)\n"
+    "  --max-pending N        handshakes in progress at once per worker (256)\n"
     "  --per-worker N         connections per worker process (9000)\n"
     "  --workers N            worker processes (default: as --per-worker requires)\n"
     "  --client-prefix S      client id prefix (random per run)\n"
@@ -110,6 +111,7 @@ handlers common_handlers(options& o) {
     h["--keep-alive"] = unsigned_into(o.keep_alive, 2, 65535);
     h["--source-ips"] = unsigned_into(o.source_ips, 1, 60000);
     h["--connect-rate"] = [&o](const char* s) { return parse_double(s, o.connect_rate) && o.connect_rate > 0; };
+    h["--max-pending"] = unsigned_into(o.max_pending_connects, 1, 100000);
     h["--per-worker"] = unsigned_into(o.per_worker, 1, 19000);
     h["--workers"] = unsigned_into(o.workers, 1, 64);
     h["--client-prefix"] = string_into(o.client_prefix);

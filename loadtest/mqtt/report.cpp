@@ -1,5 +1,7 @@
 #include "loadtest/mqtt/report.hpp"
 
+#include <fstream>
+
 namespace sluice::bench {
 namespace {
 
@@ -14,6 +16,13 @@ double per_second(std::uint64_t n, double seconds) {
 double mib(std::uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
 
 }  // namespace
+
+std::string load_average() {
+    std::ifstream in("/proc/loadavg");
+    std::string a, b, c;
+    if (!(in >> a >> b >> c)) return {};
+    return a + " " + b + " " + c;
+}
 
 void print_traffic_table(const options& o, const traffic_result& r, std::FILE* out) {
     std::fprintf(out, "sluice-bench mqtt %s\n", o.label.c_str());
@@ -54,6 +63,8 @@ void print_traffic_table(const options& o, const traffic_result& r, std::FILE* o
         std::fprintf(out, "  per cpu-s    %10.0f msg in  %10.0f msg out\n",
                      per_second(r.sent, r.broker_cpu_seconds), per_second(r.received, r.broker_cpu_seconds));
     }
+    std::fprintf(out, "  generator    cpu %.2f s; load average %s before, %s after\n", r.generator_cpu_seconds,
+                 r.load_before.c_str(), r.load_after.c_str());
     for (const auto& e : r.errors) std::fprintf(out, "  error        %s\n", e.c_str());
     if (r.anomalies) std::fprintf(out, "  anomalies    %llu unexpected packets\n", static_cast<unsigned long long>(r.anomalies));
 }
@@ -118,6 +129,8 @@ nlohmann::json traffic_json(const options& o, const traffic_result& r) {
     } else {
         j["broker"] = nullptr;
     }
+    j["generator_cpu_s"] = r.generator_cpu_seconds;
+    j["load_average"] = {{"before", r.load_before}, {"after", r.load_after}};
     j["errors"] = r.errors;
     j["ok"] = traffic_exit_status(o, r) == 0;
     return j;
@@ -136,7 +149,8 @@ int traffic_exit_status(const options& o, const traffic_result& r) {
 void print_idle_table(const options& o, const idle_result& r, std::FILE* out) {
     std::fprintf(out, "sluice-bench mqtt-idle %s (MQTT %s, keep alive %u s, %u worker(s))\n", o.label.c_str(),
                  version_name(o.version), o.keep_alive, r.workers);
-    std::fprintf(out, "  empty broker rss %.1f MiB\n", mib(r.baseline_rss_bytes));
+    std::fprintf(out, "  empty broker rss %.1f MiB; load average %s before\n", mib(r.baseline_rss_bytes),
+                 r.load_before.c_str());
     std::fprintf(out, "  %8s %8s %7s %9s %10s %10s %10s %12s\n", "target", "open", "failed", "connect s",
                  "rss MiB", "conn cpu s", "idle cpu%", "B/conn slope");
     for (const auto& s : r.steps)
@@ -167,6 +181,7 @@ nlohmann::json idle_json(const options& o, const idle_result& r) {
                    {"steps", o.steps}, {"settle", o.settle}, {"hold", o.hold}};
     j["workers"] = r.workers;
     j["baseline_rss_bytes"] = r.baseline_rss_bytes;
+    j["load_average"] = {{"before", r.load_before}};
     j["steps"] = std::move(steps);
     // The slope over all steps, which is what carries to machines with more connections.
     if (r.steps.size() >= 2) {

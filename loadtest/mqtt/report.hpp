@@ -42,11 +42,17 @@ struct traffic_result {
     std::uint64_t publishers_with_anomalies = 0;
     std::vector<publisher_anomaly> worst;  // up to 10
     histogram latency;                // microseconds
+    double generator_cpu_seconds = 0;  // all workers, same window as the broker's
+    std::string load_before;          // /proc/loadavg: other work on the machine skews figures
+    std::string load_after;
     bool broker_measured = false;
     double broker_cpu_seconds = 0;
     std::uint64_t broker_rss_bytes = 0;
     std::uint64_t broker_threads = 0;
 };
+
+// The first three fields of /proc/loadavg ("1.02 0.88 0.51"), or empty.
+std::string load_average();
 
 void print_traffic_table(const options& o, const traffic_result& r, std::FILE* out);
 nlohmann::json traffic_json(const options& o, const traffic_result& r);
@@ -68,6 +74,7 @@ struct idle_step {
 struct idle_result {
     unsigned workers = 0;
     std::uint64_t baseline_rss_bytes = 0;
+    std::string load_before;
     std::vector<idle_step> steps;
     std::uint64_t dropped = 0;
     std::vector<std::string> errors;

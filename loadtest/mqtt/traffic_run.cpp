@@ -58,6 +58,7 @@ public:
         result_.connect_seconds = static_cast<double>(monotonic_ns() - connect_start) / 1e9;
 
         // Publish.
+        result_.load_before = load_average();
         broker_before_ = sample();
         const std::uint64_t t0 = monotonic_ns() + 20'000'000;  // every worker starts together
         const std::uint64_t deadline = opt_.duration > 0 ? t0 + static_cast<std::uint64_t>(opt_.duration * 1e9) : 0;
@@ -84,6 +85,7 @@ public:
         for (auto& p : procs_)
             if (!expect(p, "drained", drain_deadline)) return abort("subscribers did not drain in time");
         broker_after_ = sample();
+        result_.load_after = load_average();
 
         // Collect.
         for (auto& p : procs_) write_line(p.to_worker, "finish");
@@ -144,6 +146,7 @@ private:
             r.received += j.value("received", std::uint64_t{0});
             r.unique += j.value("unique", std::uint64_t{0});
             r.foreign += j.value("foreign", std::uint64_t{0});
+            r.generator_cpu_seconds += j.value("cpu_s", 0.0);
             histogram h;
             if (h.from_json(j.value("latency_us", nlohmann::json::object()))) r.latency.merge(h);
             for (const auto& e : j.value("sent_by_publisher", nlohmann::json::array()))

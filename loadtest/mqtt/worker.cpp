@@ -1,5 +1,7 @@
 #include "loadtest/mqtt/worker.hpp"
 
+#include <sys/resource.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -30,6 +32,14 @@ namespace {
 
 asio::steady_timer::time_point at(std::uint64_t ns) {
     return asio::steady_timer::time_point(std::chrono::nanoseconds(ns));
+}
+
+// This process's CPU time, to show whether the generator itself was the bottleneck.
+double own_cpu_seconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 // What both kinds of worker share: the io_context, the command pipe, the rate-limited start
@@ -267,6 +277,7 @@ private:
             args >> t0 >> deadline;
             t0_ns_ = t0;
             deadline_ns_ = deadline;
+            cpu_at_go_ = own_cpu_seconds();
             for (auto& c : clients_)
                 if (c->id().kind == client::role::publisher) {
                     if (c->ready() && !c->failed()) c->start_publishing(t0, deadline);
@@ -339,6 +350,7 @@ private:
     void drained() {
         if (drained_) return;
         drained_ = true;
+        cpu_measured_ = own_cpu_seconds() - cpu_at_go_;
         reply("drained " + std::to_string(tracker_.total_unique()));
     }
 
@@ -370,6 +382,7 @@ private:
         r["publish_end_ns"] = publish_end_ns_;
         r["first_recv_ns"] = first_recv_ns_;
         r["last_recv_ns"] = last_recv_ns_;
+        r["cpu_s"] = cpu_measured_;
         reply("result " + r.dump());
         result_written_ = true;
     }
@@ -397,6 +410,8 @@ private:
     std::uint64_t last_recv_ns_ = 0;
     std::uint64_t received_ = 0;
     std::uint64_t foreign_ = 0;
+    double cpu_at_go_ = 0;
+    double cpu_measured_ = 0;
     histogram latency_;
     sequence_tracker tracker_;
 };
