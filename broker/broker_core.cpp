@@ -100,12 +100,12 @@ void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
     log_debug("session ", s->client_id, " ended");
 }
 
-void broker_core::close_session(const std::shared_ptr<session>& s, session_owner* owner,
+bool broker_core::close_session(const std::shared_ptr<session>& s, session_owner* owner,
                                 std::optional<mqtt::will_message> will, std::uint32_t expiry) {
     std::uint64_t gen;
     {
         std::lock_guard lock(s->mu);
-        if (s->owner != owner) return;  // taken over: the kick handled the will
+        if (s->owner != owner) return false;  // taken over
         s->attach(nullptr);
         s->expiry_interval = expiry;
         gen = s->generation;
@@ -146,6 +146,7 @@ void broker_core::close_session(const std::shared_ptr<session>& s, session_owner
     };
     if (expiry == 0) end_if_unchanged();
     else if (expiry != never_expires) after(std::chrono::seconds(expiry), end_if_unchanged);
+    return true;
 }
 
 std::optional<bool> broker_core::subscribe(const std::shared_ptr<session>& s,

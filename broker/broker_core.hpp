@@ -51,8 +51,9 @@ public:
 
     // The connection `owner` closed. If it still owns `s`: detaches, publishes or schedules
     // `will` (absent on a normal DISCONNECT), and ends or schedules the end of the session
-    // after `expiry` seconds (0xFFFFFFFF: never).
-    void close_session(const std::shared_ptr<session>& s, session_owner* owner,
+    // after `expiry` seconds (0xFFFFFFFF: never). Returns false (and does nothing) when
+    // `owner` no longer owns `s`.
+    bool close_session(const std::shared_ptr<session>& s, session_owner* owner,
                        std::optional<mqtt::will_message> will, std::uint32_t expiry);
 
     // Adds or replaces a subscription of `s` while `owner` still owns it. Returns whether it

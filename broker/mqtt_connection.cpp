@@ -119,6 +119,7 @@ void mqtt_connection::wake() {
 }
 
 void mqtt_connection::kick(reason_code reason, bool session_continues) {
+    kicked_.store(session_continues ? 1 : 2, std::memory_order_relaxed);
     auto self = weak_from_this().lock();
     if (!self) return;
     asio::post(socket_.get_executor(), [self = std::move(self), reason, session_continues] {
@@ -130,12 +131,15 @@ void mqtt_connection::on_kick(reason_code reason, bool session_continues) {
     if (state_ == state::closed) return;
     // Taken over: the session has already left us. Our will goes out now unless the session
     // lives on and the will was to wait (a reconnect within the delay cancels it).
-    if (will_) {
-        std::uint32_t delay = will_->props.will_delay_interval.value_or(0);
-        if (!session_continues || delay == 0) core_.publish_will(std::move(*will_));
-        will_.reset();
-    }
+    publish_will_after_takeover(session_continues);
     disconnect(reason, "session taken over");
+}
+
+void mqtt_connection::publish_will_after_takeover(bool session_continues) {
+    if (!will_) return;
+    std::uint32_t delay = will_->props.will_delay_interval.value_or(0);
+    if (!session_continues || delay == 0) core_.publish_will(std::move(*will_));
+    will_.reset();
 }
 
 void mqtt_connection::check_timeouts(steady_clock::time_point now) {
@@ -379,6 +383,7 @@ void mqtt_connection::on_publish(mqtt::publish& p) {
             enum class verdict { fresh, repeat, over_window } v;
             {
                 std::lock_guard lock(session_->mu);
+                if (session_->owner != this) return;  // taken over: the kick is on its way
                 auto& pending = session_->incoming_qos2;
                 if (std::find(pending.begin(), pending.end(), id) != pending.end()) {
                     v = verdict::repeat;
@@ -447,6 +452,7 @@ void mqtt_connection::on_pubrel(const mqtt::pubrel& p) {
     bool found = false;
     {
         std::lock_guard lock(session_->mu);
+        if (session_->owner != this) return;
         auto& pending = session_->incoming_qos2;
         auto it = std::find(pending.begin(), pending.end(), p.packet_id);
         if (it != pending.end()) {
@@ -728,7 +734,10 @@ void mqtt_connection::close() {
         counted_connected_ = false;
         core_.stats().clients_connected.fetch_sub(1, std::memory_order_relaxed);
     }
-    if (session_) core_.close_session(session_, this, std::move(will_), session_expiry_);
+    if (session_ && !core_.close_session(session_, this, will_, session_expiry_)) {
+        // Taken over before we noticed: the kick's verdict decides about the will.
+        if (auto k = kicked_.load(std::memory_order_relaxed)) publish_will_after_takeover(k == 1);
+    }
     will_.reset();
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -70,6 +71,7 @@ private:
     void on_disconnect(const mqtt::disconnect& d);
     void on_wakeup();
     void on_kick(mqtt::reason_code reason, bool session_continues);
+    void publish_will_after_takeover(bool session_continues);
 
     // --- writing -------------------------------------------------------------------------
     void send(const mqtt::packet& p);
@@ -115,6 +117,10 @@ private:
     bool writing_active_ = false;
     bool read_paused_ = false;
     bool counted_connected_ = false;
+    // Set by kick() (another thread, under the session's mu) before the session is taken
+    // from us: 0 = not kicked, 1 = kicked and the session continues, 2 = kicked, session ended.
+    // close() reads it when it finds the session gone, to decide about our will.
+    std::atomic<std::uint8_t> kicked_{0};
 };
 
 // Per io thread: starts the housekeeping tick (call on that thread).
