@@ -15,8 +15,8 @@ namespace {
 
 // Wraps a records section in a batch header by hand (codec given), with a correct CRC.
 byte_buffer wrap(const byte_buffer& section, std::int16_t attributes, std::int32_t count) {
-    byte_buffer b(61, 0);
-    b.insert(b.end(), section.begin(), section.end());
+    byte_buffer b(61 + section.size(), 0);
+    std::copy(section.begin(), section.end(), b.begin() + 61);
     store_be<std::int32_t>(b.data() + 8, static_cast<std::int32_t>(b.size() - 12));
     store_be<std::int32_t>(b.data() + 12, -1);
     b[16] = 2;

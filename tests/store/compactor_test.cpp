@@ -103,7 +103,12 @@ TEST_CASE("compaction: appends keep completing while it runs") {
     errc e = errc::ok;
     auto p = partition::open(dir.path(), compacted(), pool, fixed_clock(&now), e);
     REQUIRE(p);
-    for (int i = 0; i < 300; ++i) p->append(make_keyed({{"k" + std::to_string(i % 7), std::string(50, 'x')}}, now)).get();
+    auto key = [](std::int64_t i) {
+        std::string k = "k";
+        k += std::to_string(i % 7);
+        return k;
+    };
+    for (int i = 0; i < 300; ++i) p->append(make_keyed({{key(i), std::string(50, 'x')}}, now)).get();
     std::atomic<bool> done{false};
     std::thread compactor([&] {
         for (int i = 0; i < 5; ++i) {
@@ -115,7 +120,7 @@ TEST_CASE("compaction: appends keep completing while it runs") {
     });
     std::int64_t appended = 0;
     while (!done || appended < 50) {
-        auto r = p->append(make_keyed({{"k" + std::to_string(appended % 7), "new"}}, now)).get();
+        auto r = p->append(make_keyed({{key(appended), "new"}}, now)).get();
         REQUIRE(r.error == errc::ok);
         ++appended;
     }

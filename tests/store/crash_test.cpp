@@ -106,7 +106,8 @@ std::string last_segment(const std::string& dir) {
 }
 
 // Appends the first bytes of the file's last batch again: a write torn by the crash.
-void tear_tail(const std::string& path, std::mt19937& rng) {
+// Returns false when the file holds no batch to copy (a segment just rolled).
+bool tear_tail(const std::string& path, std::mt19937& rng) {
     unique_fd fd(::open(path.c_str(), O_RDWR));
     REQUIRE(fd);
     auto size = static_cast<std::uint64_t>(*file_size(fd.get()));
@@ -122,11 +123,12 @@ void tear_tail(const std::string& path, std::mt19937& rng) {
         last_size = h->size_bytes();
         pos += h->size_bytes();
     }
-    if (last_size < 2) return;
+    if (last_size < 2) return false;
     byte_buffer copy(last_size);
     REQUIRE(pread_full(fd.get(), copy.data(), copy.size(), static_cast<off_t>(last)) == static_cast<ssize_t>(copy.size()));
     copy.resize(1 + rng() % (last_size - 1));
     REQUIRE(pwrite_all(fd.get(), copy.data(), copy.size(), static_cast<off_t>(size)));
+    return true;
 }
 
 }  // namespace
@@ -158,8 +160,7 @@ TEST_CASE("crash: acknowledged appends survive SIGKILL, bit-exact and contiguous
         bool tore = false;
         if (round % 2 == 1) {
             auto seg = last_segment(partition_dir);
-            if (!seg.empty()) {
-                tear_tail(seg, rng);
+            if (!seg.empty() && tear_tail(seg, rng)) {
                 tore = true;
                 ++torn;
             }

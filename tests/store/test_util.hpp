@@ -42,8 +42,13 @@ inline record_batch make_batch(int n, const std::string& tag, std::int64_t times
                                compression codec = compression::none) {
     batch_builder b(codec);
     for (int i = 0; i < n; ++i) {
-        std::string key = "k" + std::to_string(i);
-        std::string value = "v" + tag + "-" + std::to_string(i);
+        // Built with += : GCC 12 warns falsely (-Wrestrict) on "literal" + std::string.
+        std::string key = "k";
+        key += std::to_string(i);
+        std::string value = "v";
+        value += tag;
+        value += "-";
+        value += std::to_string(i);
         b.add(timestamp + i, key, value);
     }
     return *b.build();
