@@ -133,7 +133,7 @@ class MosquittoSub:
     def __init__(self, port, topic, version="5", qos=0, count=1, extra=()):
         import subprocess
         self.proc = subprocess.Popen(
-            ["stdbuf", "-oL", "mosquitto_sub", "-d", "-V", version, "-p", str(port), "-t", topic, "-q", str(qos),
+            ["stdbuf", "-oL", "mosquitto_sub", "-d", "-h", "127.0.0.1", "-V", version, "-p", str(port), "-t", topic, "-q", str(qos),
              "-C", str(count), "-v", "-W", "20"] + list(extra),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines = []

@@ -53,7 +53,7 @@ class MessageTest(unittest.TestCase):
         self.assertIsNone(self.first_retained("ret/a"))
 
     def test_retained_with_mosquitto_sub(self):
-        r = __import__("harness").run_cli(["mosquitto_pub", "-V", "311", "-p", str(self.port),
+        r = __import__("harness").run_cli(["mosquitto_pub", "-h", "127.0.0.1", "-V", "311", "-p", str(self.port),
                                            "-t", "ret/cli", "-m", "kept", "-r", "-q", "1"])
         self.assertEqual(r.returncode, 0)
         sub = MosquittoSub(self.port, "ret/cli", "5")

@@ -24,7 +24,7 @@ class PubSubTest(unittest.TestCase):
         cls.broker.cleanup()
 
     def pub(self, topic, msg, version="5", qos=0, extra=()):
-        r = run_cli(["mosquitto_pub", "-V", version, "-p", str(self.port), "-t", topic, "-m", msg,
+        r = run_cli(["mosquitto_pub", "-h", "127.0.0.1", "-V", version, "-p", str(self.port), "-t", topic, "-m", msg,
                      "-q", str(qos)] + list(extra))
         self.assertEqual(r.returncode, 0, r.stderr)
 
