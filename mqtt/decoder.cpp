@@ -1,5 +1,6 @@
 #include "mqtt/decoder.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -21,17 +22,39 @@ std::shared_ptr<const void> copy_body(const std::uint8_t* data, std::size_t size
 
 stream_decoder::stream_decoder(decoder_options options) : options_(options) {}
 
-void stream_decoder::feed(std::span<const std::uint8_t> bytes) {
-    if (failed_ || bytes.empty()) return;
-    if (read_pos_ == buffer_.size()) {
-        buffer_.clear();
-        read_pos_ = 0;
-    } else if (read_pos_ > 4096 && read_pos_ * 2 > buffer_.size()) {
-        // Drop consumed bytes once they are the larger part, so compaction stays amortised O(1).
-        buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(read_pos_));
+void stream_decoder::make_room(std::size_t n) {
+    if (read_pos_ == end_) {
+        read_pos_ = end_ = 0;
+        // A connection that once received a large packet should not keep its buffer forever.
+        if (buffer_.size() > 65'536 && n <= 65'536) {
+            buffer_.clear();
+            buffer_.shrink_to_fit();
+        }
+    } else if (read_pos_ > 0 && (buffer_.size() - end_ < n || read_pos_ * 2 > end_)) {
+        // Drop consumed bytes when room is short or they are the larger part: each byte moves
+        // at most a few times, so compaction stays amortised O(1) per byte.
+        std::memmove(buffer_.data(), buffer_.data() + read_pos_, end_ - read_pos_);
+        end_ -= read_pos_;
         read_pos_ = 0;
     }
-    buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+    if (buffer_.size() - end_ < n) buffer_.resize(std::max(end_ + n, buffer_.size() * 2));
+}
+
+void stream_decoder::feed(std::span<const std::uint8_t> bytes) {
+    if (failed_ || bytes.empty()) return;
+    make_room(bytes.size());
+    std::memcpy(buffer_.data() + end_, bytes.data(), bytes.size());
+    end_ += bytes.size();
+}
+
+std::span<std::uint8_t> stream_decoder::prepare(std::size_t n) {
+    make_room(n);
+    return std::span<std::uint8_t>(buffer_.data() + end_, n);
+}
+
+void stream_decoder::commit(std::size_t n) {
+    if (failed_) return;
+    end_ += std::min(n, buffer_.size() - end_);
 }
 
 decode_status stream_decoder::fail(reason_code code, std::string_view detail) {
@@ -39,14 +62,14 @@ decode_status stream_decoder::fail(reason_code code, std::string_view detail) {
     error_ = {code, detail};
     buffer_.clear();
     buffer_.shrink_to_fit();
-    read_pos_ = 0;
+    read_pos_ = end_ = 0;
     return decode_status::error;
 }
 
 decode_status stream_decoder::next(packet& out) {
     if (failed_) return decode_status::error;
     const std::uint8_t* data = buffer_.data() + read_pos_;
-    const std::size_t available = buffer_.size() - read_pos_;
+    const std::size_t available = end_ - read_pos_;
 
     if (available == 0) return decode_status::need_more;
     // The first byte alone can already be wrong (e.g. a non-CONNECT first packet). Checking it
@@ -71,10 +94,7 @@ decode_status stream_decoder::next(packet& out) {
     if (total > options_.maximum_packet_size) {
         return fail(reason_code::packet_too_large, "packet larger than the maximum packet size");
     }
-    if (available < total) {
-        if (buffer_.capacity() < read_pos_ + total) buffer_.reserve(read_pos_ + total);
-        return decode_status::need_more;
-    }
+    if (available < total) return decode_status::need_more;
 
     const std::uint8_t* body = data + h.header_size;
     std::shared_ptr<const void> owner;

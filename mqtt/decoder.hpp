@@ -57,6 +57,13 @@ class stream_decoder {
     // Buffers `bytes` (copied) for next().
     void feed(std::span<const std::uint8_t> bytes);
 
+    // Reading straight into the decoder, without the copy feed() makes: prepare(n) returns room
+    // for n bytes at the end of the buffer; fill some of it (e.g. with a socket read) and call
+    // commit(bytes_filled) before the next call to anything else. The span is invalidated by
+    // any other call.
+    std::span<std::uint8_t> prepare(std::size_t n);
+    void commit(std::size_t n);
+
     // Decodes the next whole packet, if one is buffered.
     decode_status next(packet& out);
 
@@ -72,14 +79,17 @@ class stream_decoder {
     void set_maximum_packet_size(std::size_t bytes) { options_.maximum_packet_size = bytes; }
 
     // Bytes fed but not yet returned as packets.
-    std::size_t buffered() const { return buffer_.size() - read_pos_; }
+    std::size_t buffered() const { return end_ - read_pos_; }
 
   private:
     decode_status fail(reason_code code, std::string_view detail);
+    // Makes room for `n` more bytes after end_.
+    void make_room(std::size_t n);
 
     decoder_options options_;
-    std::vector<std::uint8_t> buffer_;
+    std::vector<std::uint8_t> buffer_;  // [read_pos_, end_) is fed and not yet decoded
     std::size_t read_pos_ = 0;
+    std::size_t end_ = 0;
     decode_error error_;
     bool failed_ = false;
 };

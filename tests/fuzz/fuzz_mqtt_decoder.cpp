@@ -1,12 +1,13 @@
 // libFuzzer target for the MQTT streaming decoder.
 //
 // Input: one control byte, then a byte stream. For each starting state (before CONNECT, 3.1,
-// 3.1.1, 5.0) the stream is decoded twice, whole and in chunks whose size comes from the control
-// byte, and both runs must agree. Every decoded packet is re-encoded, decoded again and must be
-// equal; PUBLISH packets also go through publish_encoder. Any disagreement aborts, which
-// libFuzzer reports as a crash.
+// 3.1.1, 5.0) the stream is decoded twice, fed whole and read in place (prepare/commit) in
+// chunks whose size comes from the control byte, and both runs must agree. Every decoded packet is
+// re-encoded, decoded again and must be equal; PUBLISH packets also go through publish_encoder. Any
+// disagreement aborts, which libFuzzer reports as a crash.
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <vector>
@@ -32,13 +33,19 @@ struct run_result {
 };
 
 run_result run(std::span<const std::uint8_t> stream, std::optional<protocol_version> version,
-               decoder_role role, std::size_t chunk) {
+               decoder_role role, std::size_t chunk, bool in_place) {
     stream_decoder d({role, 1 << 20, version});
     run_result r;
     std::size_t at = 0;
     while (at < stream.size() && r.last != decode_status::error) {
         const std::size_t n = std::min(chunk, stream.size() - at);
-        d.feed(stream.subspan(at, n));
+        if (in_place) {
+            auto room = d.prepare(chunk + 3);
+            std::memcpy(room.data(), stream.data() + at, n);
+            d.commit(n);
+        } else {
+            d.feed(stream.subspan(at, n));
+        }
         at += n;
         packet p;
         while ((r.last = d.next(p)) == decode_status::packet) {
@@ -91,8 +98,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::optional<protocol_version> starts[] = {
         std::nullopt, protocol_version::v3_1, protocol_version::v3_1_1, protocol_version::v5};
     for (auto start : starts) {
-        const run_result whole = run(stream, start, role, stream.size() + 1);
-        const run_result chunked = run(stream, start, role, chunk);
+        const run_result whole = run(stream, start, role, stream.size() + 1, false);
+        const run_result chunked = run(stream, start, role, chunk, true);
         if (whole.packets != chunked.packets) fail("chunking changed the decoded packets");
         if (whole.last != chunked.last || whole.error != chunked.error) {
             fail("chunking changed the decoder's final state");

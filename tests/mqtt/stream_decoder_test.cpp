@@ -191,3 +191,29 @@ TEST_CASE("stream: a long stream of small packets does not grow the buffer", "[m
     }
     CHECK(d.buffered() == 0);
 }
+
+TEST_CASE("stream: reading in place with prepare/commit decodes the same", "[mqtt][stream]") {
+    const auto samples = sample_packets(protocol_version::v5);
+    const auto stream = encode_all(samples, protocol_version::v5);
+    for (std::size_t read_size : {1u, 7u, 64u, 4096u}) {
+        INFO("reads of up to " << read_size << " bytes");
+        stream_decoder d({decoder_role::any, 1 << 20, std::nullopt});
+        std::vector<packet> got;
+        std::size_t at = 0;
+        while (at < stream.size()) {
+            // Offer more room than the "socket" fills, as a real read does.
+            auto room = d.prepare(read_size + 5);
+            REQUIRE(room.size() == read_size + 5);
+            const std::size_t n = std::min(read_size, stream.size() - at);
+            std::copy_n(stream.begin() + static_cast<std::ptrdiff_t>(at), n, room.begin());
+            d.commit(n);
+            at += n;
+            packet p;
+            decode_status s;
+            while ((s = d.next(p)) == decode_status::packet) got.push_back(std::move(p));
+            REQUIRE(s == decode_status::need_more);
+        }
+        CHECK(got == samples);
+        CHECK(d.buffered() == 0);
+    }
+}
