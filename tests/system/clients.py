@@ -144,7 +144,11 @@ class MosquittoSub:
         raise AssertionError("mosquitto_sub never subscribed:\n" + "\n".join(self.lines))
 
     def messages(self, timeout=WAIT * 2):
-        out, _ = self.proc.communicate(timeout=timeout)
+        # Read through the same buffered stream the constructor used (communicate() with a
+        # timeout would bypass its buffer); mosquitto_sub's own -W bounds the wait.
+        out = self.proc.stdout.read()
+        self.proc.wait(timeout)
+        self.proc.stdout.close()
         lines = self.lines = self.lines + out.splitlines()
         return [l for l in lines if not l.startswith("Client ") and not l.startswith("Subscribed")
                 and "received SUBACK" not in l and l.strip()]

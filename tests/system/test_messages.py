@@ -26,8 +26,13 @@ class MessageTest(unittest.TestCase):
             print(cls.broker.output())
         cls.broker.cleanup()
 
+    counter = 0
+
     def pub(self, topic, payload, qos=1, retain=False, plist=(), name="pub"):
-        p = raw.connected(self.port, name)
+        # A fresh client id each time: reusing one could take over a connection whose
+        # QoS 0 PUBLISH the broker has not read yet.
+        MessageTest.counter += 1
+        p = raw.connected(self.port, "%s-%d" % (name, MessageTest.counter))
         p.send(raw.publish(topic, payload, qos=qos, retain=retain, pid=1, plist=plist))
         if qos:
             ack = p.expect(raw.PUBACK)

@@ -28,8 +28,11 @@ class SubscriptionTest(unittest.TestCase):
             print(cls.broker.output())
         cls.broker.cleanup()
 
+    counter = 0
+
     def publish(self, topic, payload, qos=1, retain=False, version=5):
-        p = raw.connected(self.port, "publisher-%s" % topic.replace("/", "-"), version=version)
+        SubscriptionTest.counter += 1  # a fresh client id: no takeover of an unread PUBLISH
+        p = raw.connected(self.port, "publisher-%d" % SubscriptionTest.counter, version=version)
         p.send(raw.publish(topic, payload, qos=qos, retain=retain, pid=1, version=version))
         if qos:
             p.expect(raw.PUBACK)
