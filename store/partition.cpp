@@ -98,9 +98,16 @@ void partition::schedule_interval_flush() {
 }
 
 template <typename T, typename Fn>
-std::future<T> partition::on_writer(Fn fn) {
+std::future<T> partition::on_writer(Fn fn, T closed_value, bool even_if_closed) {
     auto promise = std::make_shared<std::promise<T>>();
     auto f = promise->get_future();
+    {
+        std::lock_guard lock(mu_);
+        if (closed_ && !even_if_closed) {
+            promise->set_value(closed_value);
+            return f;
+        }
+    }
     // Runs after every append queued before it: such an append either posted its drain
     // before this task or joined a queue whose drain task is still ahead of this one.
     pool_.post(worker_, [self = shared_from_this(), promise, fn = std::move(fn)]() mutable {
@@ -110,27 +117,33 @@ std::future<T> partition::on_writer(Fn fn) {
 }
 
 std::future<errc> partition::set_leader_epoch(leader_epoch e) {
-    return on_writer<errc>([e](partition& p) {
-        p.epoch_ = e;
-        return errc::ok;
-    });
+    return on_writer<errc>(
+        [e](partition& p) {
+            p.epoch_ = e;
+            return errc::ok;
+        },
+        errc::closed);
 }
 
 std::future<errc> partition::truncate_to(offset o) {
-    return on_writer<errc>([o](partition& p) { return p.log_closed_ ? errc::closed : p.log_->truncate_to(o); });
+    return on_writer<errc>([o](partition& p) { return p.log_closed_ ? errc::closed : p.log_->truncate_to(o); },
+                           errc::closed);
 }
 
 std::future<errc> partition::flush() {
-    return on_writer<errc>([](partition& p) {
-        if (p.log_closed_) return errc::closed;
-        if (auto e = p.log_->flush_writes(); e != errc::ok) return e;
-        return p.log_->sync();
-    });
+    return on_writer<errc>(
+        [](partition& p) {
+            if (p.log_closed_) return errc::closed;
+            if (auto e = p.log_->flush_writes(); e != errc::ok) return e;
+            return p.log_->sync();
+        },
+        errc::closed);
 }
 
 std::future<std::size_t> partition::enforce_retention(std::int64_t now_ms) {
     return on_writer<std::size_t>(
-        [now_ms](partition& p) { return p.log_closed_ ? std::size_t{0} : p.log_->enforce_retention(now_ms); });
+        [now_ms](partition& p) { return p.log_closed_ ? std::size_t{0} : p.log_->enforce_retention(now_ms); },
+        std::size_t{0});
 }
 
 std::size_t partition::compact(std::int64_t now_ms, errc& error) {
@@ -141,10 +154,14 @@ std::size_t partition::compact(std::int64_t now_ms, errc& error) {
         return 0;
     }
     for (auto& item : plan.items) {
-        auto e = on_writer<errc>([&item](partition& p) {
-                     if (p.log_closed_) return errc::closed;
-                     return p.log_->replace_segment(item.old, item.cleaned_path);
-                 }).get();
+        auto e = on_writer<errc>(
+                     [&item](partition& p) {
+                         if (p.log_closed_) return errc::closed;
+                         return p.log_->replace_segment(item.old, item.cleaned_path);
+                     },
+                     errc::closed)
+                     .get();
+        if (e == errc::closed) ::unlink(item.cleaned_path.c_str());
         // invalid_argument: the segment went away meanwhile (truncated or retention).
         if (e != errc::ok && e != errc::invalid_argument) error = e;
     }
@@ -157,11 +174,13 @@ errc partition::close() {
         if (closed_) return errc::ok;
         closed_ = true;
     }
-    return on_writer<errc>([](partition& p) {
-               if (p.log_closed_) return errc::ok;
-               p.log_closed_ = true;
-               return p.log_->close_clean();
-           })
+    return on_writer<errc>(
+               [](partition& p) {
+                   if (p.log_closed_) return errc::ok;
+                   p.log_closed_ = true;
+                   return p.log_->close_clean();
+               },
+               errc::closed, true)
         .get();
 }
 

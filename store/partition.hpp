@@ -77,8 +77,10 @@ private:
     void enqueue(pending p);
     void drain();
     void schedule_interval_flush();
+    // Runs fn on the writer after every append queued before it. Once the partition is
+    // closed it does not touch the pool (which may be gone) and yields `closed_value`.
     template <typename T, typename Fn>
-    std::future<T> on_writer(Fn fn);
+    std::future<T> on_writer(Fn fn, T closed_value, bool even_if_closed = false);
 
     std::unique_ptr<partition_log> log_;
     writer_pool& pool_;
