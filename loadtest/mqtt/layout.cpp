@@ -1,5 +1,7 @@
 #include "loadtest/mqtt/layout.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/ip/address_v4.hpp>
 
 namespace sluice::bench {
@@ -7,18 +9,22 @@ namespace sluice::bench {
 unsigned traffic_workers(const options& o) {
     if (o.subscribers > o.per_worker) return 0;
     if (o.workers) return o.workers;
-    for (unsigned w = 1; w <= 64; ++w) {
-        const unsigned pubs_on_first = (o.publishers + w - 1) / w;
-        if (o.subscribers + pubs_on_first <= o.per_worker) return w;
-    }
-    return 0;
+    const unsigned pub_workers = (o.publishers + o.per_worker - 1) / o.per_worker;
+    if (o.subscribers == 0) return std::max(1u, pub_workers);
+    return 1 + pub_workers;
 }
 
 worker_share traffic_share(const options& o, unsigned workers, unsigned worker) {
     worker_share s;
     if (worker == 0)
         for (unsigned i = 0; i < o.subscribers; ++i) s.subscribers.push_back(i);
-    for (unsigned p = worker; p < o.publishers; p += workers) s.publishers.push_back(p);
+    // With subscribers, publishers get workers of their own (1..workers-1) so that a
+    // subscriber's reads never wait behind publishers' timers in the same event loop.
+    const bool separate = o.subscribers > 0 && workers > 1;
+    const unsigned first = separate ? 1 : 0;
+    const unsigned count = workers - first;
+    if (worker < first) return s;
+    for (unsigned p = worker - first; p < o.publishers; p += count) s.publishers.push_back(p);
     return s;
 }
 

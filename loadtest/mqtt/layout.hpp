@@ -11,7 +11,8 @@ namespace sluice::bench {
 
 // How connections are split over worker processes, so that none exceeds its open-file limit.
 // All subscribers live in worker 0: a `$share` group's members must be in one process for
-// duplicates within the group to be seen. Publishers are dealt round robin.
+// duplicates within the group to be seen. Publishers are dealt round robin over the other
+// workers (over all of them when there are no subscribers, or when --workers 1 is forced).
 struct worker_share {
     std::vector<unsigned> subscribers;
     std::vector<unsigned> publishers;

@@ -65,23 +65,40 @@ TEST_CASE("topic plan: a topic no filter matches expects no deliveries") {
     CHECK(p.receivers_of(1) == 0);
 }
 
-TEST_CASE("layout: subscribers stay in worker 0 and publishers are dealt round robin") {
+TEST_CASE("layout: subscribers get worker 0 to themselves, publishers the others") {
     options o;
     o.publishers = 10;
     o.subscribers = 3;
-    o.per_worker = 6;
+    o.per_worker = 4;
     const unsigned w = sluice::bench::traffic_workers(o);
-    REQUIRE(w == 4);  // worker 0: 3 subscribers + 3 publishers
+    REQUIRE(w == 4);  // 3 subscribers; 10 publishers over 3 workers of at most 4
     unsigned pubs = 0;
     for (unsigned i = 0; i < w; ++i) {
         const auto s = sluice::bench::traffic_share(o, w, i);
         CHECK(s.subscribers.size() == (i == 0 ? 3u : 0u));
+        if (i == 0) CHECK(s.publishers.empty());
         CHECK(s.subscribers.size() + s.publishers.size() <= o.per_worker);
         pubs += static_cast<unsigned>(s.publishers.size());
     }
     CHECK(pubs == 10);
     o.subscribers = 7;
     CHECK(sluice::bench::traffic_workers(o) == 0);  // subscribers alone exceed one worker
+}
+
+TEST_CASE("layout: one forced worker runs everything; publishers alone fill every worker") {
+    options o;
+    o.publishers = 5;
+    o.subscribers = 2;
+    o.workers = 1;
+    const auto all = sluice::bench::traffic_share(o, 1, 0);
+    CHECK(all.subscribers.size() == 2);
+    CHECK(all.publishers.size() == 5);
+    options p;
+    p.publishers = 9;
+    p.subscribers = 0;
+    p.per_worker = 3;
+    REQUIRE(sluice::bench::traffic_workers(p) == 3);
+    for (unsigned i = 0; i < 3; ++i) CHECK(sluice::bench::traffic_share(p, 3, i).publishers.size() == 3);
 }
 
 TEST_CASE("layout: source addresses stay in 127.100.0.0/16 and cycle") {
