@@ -1,6 +1,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -43,6 +45,8 @@ std::optional<std::string> expect(worker_process& p, const std::string& verb, st
 }  // namespace
 
 int run_idle_command(int argc, char** argv) {
+    // A worker that died must show up as an error in the report, not kill us on write().
+    std::signal(SIGPIPE, SIG_IGN);
     bool help = false;
     auto parsed = parse_idle_options(argc, argv, &help);
     if (!parsed) return help ? 0 : 2;

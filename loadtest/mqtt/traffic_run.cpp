@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <array>
 #include <optional>
@@ -209,6 +211,8 @@ private:
 }  // namespace
 
 int run_traffic_command(int argc, char** argv) {
+    // A worker that died must show up as an error in the report, not kill us on write().
+    std::signal(SIGPIPE, SIG_IGN);
     bool help = false;
     auto o = parse_traffic_options(argc, argv, &help);
     if (!o) return help ? 0 : 2;
