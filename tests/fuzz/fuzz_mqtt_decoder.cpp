@@ -2,9 +2,10 @@
 //
 // Input: one control byte, then a byte stream. For each starting state (before CONNECT, 3.1,
 // 3.1.1, 5.0) the stream is decoded twice, fed whole and read in place (prepare/commit) in
-// chunks whose size comes from the control byte, and both runs must agree. Every decoded packet is
-// re-encoded, decoded again and must be equal; PUBLISH packets also go through publish_encoder. Any
-// disagreement aborts, which libFuzzer reports as a crash.
+// chunks whose size comes from the control byte, and both runs must agree. Every decoded
+// packet is re-encoded, decoded again and must be equal; PUBLISH packets also go through
+// publish_encoder, and topics and filters through the topic helpers. Any disagreement aborts,
+// which libFuzzer reports as a crash.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "mqtt/decoder.hpp"
 #include "mqtt/encoder.hpp"
 #include "mqtt/publish_encoder.hpp"
+#include "mqtt/topic.hpp"
 
 using namespace sluice::mqtt;
 
@@ -85,6 +87,29 @@ void check_round_trip(const packet& p, std::optional<protocol_version> version) 
     }
 }
 
+// Topic helpers on whatever topics and filters the input carried: no crash, and two
+// invariants that hold for every valid name.
+void check_topics(const packet& p) {
+    const auto check_name = [](std::string_view name) {
+        if (!valid_topic_name(name)) return;
+        if (!topic_matches(name, name)) fail("a topic name does not match itself as a filter");
+        if (name.front() != '$' && !topic_matches("#", name)) fail("'#' missed a topic");
+        if (name.front() == '$' && topic_matches("#", name)) fail("'#' matched a $ topic");
+    };
+    if (const auto* pub = std::get_if<publish>(&p)) check_name(pub->topic);
+    if (const auto* sub = std::get_if<subscribe>(&p)) {
+        for (const auto& s : sub->subscriptions) {
+            const auto parts = parse_topic_filter(s.filter);
+            if (parts.has_value() != valid_topic_filter(s.filter)) fail("filter checks disagree");
+            if (parts) {
+                topic_matches(parts->filter, "a/b/c");
+                topic_matches(parts->filter, "$SYS/x");
+            }
+            check_name(s.filter);
+        }
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -106,6 +131,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         for (std::size_t i = 0; i < whole.packets.size(); ++i) {
             check_round_trip(whole.packets[i], whole.versions[i]);
+            check_topics(whole.packets[i]);
         }
     }
     return 0;

@@ -71,6 +71,15 @@ TEST_CASE("golden 3.1.1: CONNACK accepted with session present, and refused", "[
     CHECK(decode_as<connack>(bad_version, v4).reason == reason_code::unsupported_protocol_version);
 }
 
+TEST_CASE("golden 3.1: CONNACK has no session present flag", "[mqtt][golden]") {
+    // 3.1's first CONNACK byte is reserved: whatever it holds, there is no session present.
+    auto c = decode_as<connack>(wire("20 02 01 02"), protocol_version::v3_1);
+    CHECK_FALSE(c.session_present);
+    CHECK(c.reason == reason_code::client_identifier_not_valid);  // return code 2
+    connack present{true, reason_code::success, {}};
+    check_encodes_to(present, protocol_version::v3_1, wire("20 02 00 00"));
+}
+
 TEST_CASE("golden 3.1.1: PUBLISH QoS 0 retained and QoS 1", "[mqtt][golden]") {
     const auto q0 = wire("31 05 0001 't' 'xy'");  // retain, topic "t", payload "xy"
     auto p0 = decode_as<publish>(q0, v4);
