@@ -147,6 +147,7 @@ std::future<std::size_t> partition::enforce_retention(std::int64_t now_ms) {
 }
 
 std::size_t partition::compact(std::int64_t now_ms, errc& error) {
+    std::lock_guard lock(compact_mu_);
     compaction_plan plan;
     error = build_compaction(*log_, now_ms, plan);
     if (error != errc::ok) {

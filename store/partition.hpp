@@ -91,6 +91,7 @@ private:
     bool scheduled_ = false;
     bool closed_ = false;
 
+    std::mutex compact_mu_;  // one compaction of this partition at a time (they share file names)
     std::atomic<std::uint64_t> groups_{0};
     std::atomic<std::uint64_t> syncs_{0};
 

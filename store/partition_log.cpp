@@ -52,7 +52,12 @@ void partition_log::report(std::string problem) { report_.problems.push_back(std
 std::unique_ptr<partition_log> partition_log::open(const std::string& dir, const log_config& config, clock_fn clock,
                                                    errc& error) {
     std::unique_ptr<partition_log> log(new partition_log(dir, config, std::move(clock)));
-    error = log->load();
+    try {
+        error = log->load();
+    } catch (const std::exception& ex) {  // std::filesystem iteration, allocation: report, never crash
+        log->report(std::string("cannot open: ") + ex.what());
+        error = errc::io_error;
+    }
     if (error != errc::ok) return nullptr;
     return log;
 }
@@ -153,6 +158,7 @@ errc partition_log::load() {
             seg = segment::recover(dir_, base, config_.index_interval_bytes, r);
             if (!seg) return errc::io_error;
             ++report_.segments_checked;
+            report_.bytes_checked += r.valid_bytes;
             if (r.truncated) {
                 report_.bytes_truncated += r.dropped_bytes;
                 report("truncated " + segment_file_name(base, ".log") + " at byte " + std::to_string(r.valid_bytes) +

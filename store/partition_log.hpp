@@ -64,6 +64,7 @@ struct recovery_report {
     bool clean_start = false;
     std::size_t segments = 0;
     std::size_t segments_checked = 0;   // CRC-scanned
+    std::uint64_t bytes_checked = 0;     // bytes of valid batches CRC-scanned
     std::size_t segments_deleted = 0;   // after a corrupt one, or stray
     std::uint64_t bytes_truncated = 0;
     std::vector<std::string> problems;  // human-readable, one per repaired or ignored file

@@ -35,7 +35,12 @@ store::store(store_options options) : options_(std::move(options)) {
 
 std::unique_ptr<store> store::open(store_options options, errc& error) {
     std::unique_ptr<store> s(new store(std::move(options)));
-    error = s->load();
+    try {
+        error = s->load();
+    } catch (const std::exception& ex) {  // std::filesystem iteration, allocation: report, never crash
+        s->options_.log(std::string("cannot open the store: ") + ex.what());
+        error = errc::io_error;
+    }
     if (error != errc::ok) {
         s->close();
         return nullptr;
@@ -61,7 +66,8 @@ errc store::load() {
     }
     for (const auto& entry : fs::directory_iterator(options_.data_dir, ec)) {
         std::string name = entry.path().filename().string();
-        if (name == "store.format" || !entry.is_directory()) continue;
+        std::error_code type_ec;
+        if (name == "store.format" || !entry.is_directory(type_ec)) continue;
         if (!valid_topic_name(name) || !fs::exists(entry.path() / "topic.conf")) {
             options_.log("ignoring foreign entry " + name);
             continue;

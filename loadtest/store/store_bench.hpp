@@ -41,6 +41,7 @@ struct recovery_figures {
     double clean_open_s = 0;
     double crash_open_s = 0;
     std::uint64_t crash_truncated = 0;
+    std::uint64_t crash_checked = 0;  // bytes CRC-checked by the recovery after the kill
     timing read_copy;   // read_copy: pread + CRC check of every batch
     timing read_ranges; // read(): file ranges, sent with sendfile to /dev/null
 };
