@@ -15,9 +15,9 @@ constexpr std::uint32_t never_expires = 0xFFFFFFFF;
 broker_core::broker_core(const config& cfg, io_pool& pool)
     : cfg_(cfg), pool_(pool), stats_(pool.size()), started_at_(steady_clock::now()) {}
 
-std::size_t broker_core::publish(const message_ptr& msg) {
+std::size_t broker_core::publish(const message_ptr& msg, bool* congested) {
     if (msg->retain() && settings().retain_available) retained_.put(msg);
-    return router_.route(msg, settings().max_queued_messages);
+    return router_.route(msg, settings().max_queued_messages, congested);
 }
 
 void broker_core::publish_will(mqtt::will_message will) {

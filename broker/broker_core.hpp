@@ -37,8 +37,8 @@ public:
     broker_stats& stats() { return stats_; }
 
     // Stores it if retained, then offers it to every matching session. Returns the number of
-    // sessions matched.
-    std::size_t publish(const message_ptr& msg);
+    // sessions matched; sets *congested as router::route does.
+    std::size_t publish(const message_ptr& msg, bool* congested = nullptr);
     void publish_will(mqtt::will_message will);
 
     struct opened {

@@ -24,6 +24,7 @@ namespace {
 constexpr std::uint32_t never_expires = 0xFFFFFFFF;
 constexpr auto housekeeping_period = milliseconds(250);
 constexpr auto closing_grace = milliseconds(3000);
+constexpr auto backpressure_pause = std::chrono::microseconds(500);
 constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t idle_buffer_keep = 16 * 1024;  // larger write buffers are freed when idle
 
@@ -172,7 +173,9 @@ void mqtt_connection::shut_down() {
 // --- reading --------------------------------------------------------------------------------
 
 void mqtt_connection::do_read() {
-    if (reading_ || read_paused_ || state_ == state::closed || state_ == state::closing) return;
+    if (reading_ || read_paused_ || backpressure_paused_ || state_ == state::closed ||
+        state_ == state::closing)
+        return;
     reading_ = true;
     // Wait for readability without a buffer, then read into this thread's scratch buffer: an
     // idle connection holds no read buffer at all.
@@ -186,6 +189,7 @@ void mqtt_connection::do_read() {
 void mqtt_connection::on_readable(const boost::system::error_code& wait_ec) {
     if (state_ == state::closed || state_ == state::closing) return;
     if (wait_ec) return fail(wait_ec, "wait");
+    if (!process_buffered()) return;
     thread_local std::array<std::uint8_t, read_chunk> scratch;
     auto& counters = core_.stats().local();
     for (int round = 0; round < 4; ++round) {
@@ -196,17 +200,7 @@ void mqtt_connection::on_readable(const boost::system::error_code& wait_ec) {
         broker_stats::add(counters.bytes_in, n);
         last_packet_ = steady_clock::now();
         decoder_.feed(std::span<const std::uint8_t>(scratch.data(), n));
-        mqtt::packet p;
-        for (;;) {
-            auto status = decoder_.next(p);
-            if (status == mqtt::decode_status::need_more) break;
-            if (status == mqtt::decode_status::error) {
-                on_decode_error();
-                return;
-            }
-            handle(p);
-            if (state_ == state::closed || state_ == state::closing) return;
-        }
+        if (!process_buffered()) return;
         if (saturated()) {
             // Our send queue is full: stop reading until the socket drains it.
             read_paused_ = true;
@@ -216,6 +210,29 @@ void mqtt_connection::on_readable(const boost::system::error_code& wait_ec) {
     }
     do_write();
     do_read();
+}
+
+bool mqtt_connection::process_buffered() {
+    mqtt::packet p;
+    for (;;) {
+        auto status = decoder_.next(p);
+        if (status == mqtt::decode_status::need_more) return true;
+        if (status == mqtt::decode_status::error) {
+            on_decode_error();
+            return false;
+        }
+        handle(p);
+        if (state_ == state::closed || state_ == state::closing) return false;
+        if (throttled_) {
+            // A QoS 1/2 receiver of ours is falling behind: leave the rest in the decoder and
+            // come back a little later instead of queueing into it until it has to drop.
+            throttled_ = false;
+            backpressure_paused_ = true;
+            do_write();
+            pause_for_backpressure();
+            return false;
+        }
+    }
 }
 
 void mqtt_connection::on_decode_error() {
@@ -406,7 +423,26 @@ void mqtt_connection::on_publish(mqtt::publish& p) {
 
 bool mqtt_connection::route(mqtt::publish& p) {
     broker_stats::add(core_.stats().local().messages_in, 1);
-    return core_.publish(make_message(std::move(p), session_.get())) > 0;
+    bool congested = false;
+    const bool acknowledged = p.qos_level != qos::at_most_once;
+    bool matched = core_.publish(make_message(std::move(p), session_.get()),
+                                 acknowledged ? &congested : nullptr) > 0;
+    if (congested) throttled_ = true;
+    else if (acknowledged) backoff_shift_ = 0;
+    return matched;
+}
+
+void mqtt_connection::pause_for_backpressure() {
+    if (!backpressure_timer_)
+        backpressure_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    // Back off exponentially while the receiver stays congested (0.5 ms .. 64 ms).
+    backpressure_timer_->expires_after(backpressure_pause * (1u << backoff_shift_));
+    if (backoff_shift_ < 7) ++backoff_shift_;
+    backpressure_timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (ec || self->state_ != state::connected) return;
+        self->backpressure_paused_ = false;
+        if (!self->read_paused_) self->on_readable({});
+    });
 }
 
 // --- acknowledgements from the client -------------------------------------------------------
@@ -680,7 +716,8 @@ void mqtt_connection::on_write(const boost::system::error_code& ec, std::size_t 
     do_write();
     if (read_paused_ && !saturated()) {
         read_paused_ = false;
-        do_read();
+        // on_readable, not do_read: packets a backpressure pause left in the decoder come first.
+        if (!backpressure_paused_) on_readable({});
     }
     if (!writing_active_) {
         // Idle: give back large buffers so an idle connection stays small.
@@ -730,6 +767,7 @@ void mqtt_connection::close() {
     unlink(this_thread_connections, this);
     boost::system::error_code ignored;
     socket_.close(ignored);
+    if (backpressure_timer_) backpressure_timer_->cancel();
     if (counted_connected_) {
         counted_connected_ = false;
         core_.stats().clients_connected.fetch_sub(1, std::memory_order_relaxed);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "broker/broker_core.hpp"
 #include "broker/session.hpp"
@@ -53,6 +54,7 @@ private:
     // --- reading -------------------------------------------------------------------------
     void do_read();
     void on_readable(const boost::system::error_code& ec);
+    bool process_buffered();  // false when the connection closed or paused
     void on_decode_error();
     void handle(mqtt::packet& p);
 
@@ -61,6 +63,7 @@ private:
     void on_publish(mqtt::publish& p);
     bool route(mqtt::publish& p);  // true when some session matched
     bool qos2_id_pending(std::uint16_t id);
+    void pause_for_backpressure();
     void on_puback(const mqtt::puback& p);
     void on_pubrec(const mqtt::pubrec& p);
     void on_pubrel(const mqtt::pubrel& p);
@@ -115,8 +118,12 @@ private:
     state state_ = state::awaiting_connect;
     bool reading_ = false;
     bool writing_active_ = false;
-    bool read_paused_ = false;
+    bool read_paused_ = false;          // our send queue is full (resumed by on_write)
+    bool backpressure_paused_ = false;  // a receiver is congested (resumed by the timer)
     bool counted_connected_ = false;
+    bool throttled_ = false;  // a QoS 1/2 publish of this batch met a congested receiver
+    std::uint8_t backoff_shift_ = 0;  // consecutive backpressure pauses (doubling)
+    std::unique_ptr<boost::asio::steady_timer> backpressure_timer_;  // made on first use
     // Set by kick() (another thread, under the session's mu) before the session is taken
     // from us: 0 = not kicked, 1 = kicked and the session continues, 2 = kicked, session ended.
     // close() reads it when it finds the session gone, to decide about our will.

@@ -154,8 +154,15 @@ namespace {
 mqtt::qos min_qos(mqtt::qos a, mqtt::qos b) { return a < b ? a : b; }
 }  // namespace
 
+void router::count(session::offer_result r, bool* congested) {
+    using result = session::offer_result;
+    if (r == result::dropped || r == result::dropped_congested)
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+    if ((r == result::congested || r == result::dropped_congested) && congested) *congested = true;
+}
+
 bool router::offer_to_group(shared_group& g, const message_ptr& msg, const session* skip,
-                            delivery* prepared, std::size_t max_queued) {
+                            delivery* prepared, std::size_t max_queued, bool* congested) {
     const std::size_t n = g.members.size();
     if (n == 0) return false;
     std::uint32_t start = g.next.fetch_add(1, std::memory_order_relaxed);
@@ -177,14 +184,14 @@ bool router::offer_to_group(shared_group& g, const message_ptr& msg, const sessi
             }
             d.subscription_ids.clear();
             if (m.rec.subscription_id) d.subscription_ids.push_back(m.rec.subscription_id);
-            if (!m.s->offer(std::move(d), max_queued)) dropped_.fetch_add(1, std::memory_order_relaxed);
+            count(m.s->offer(std::move(d), max_queued), congested);
             return true;
         }
     }
     return false;
 }
 
-std::size_t router::route(const message_ptr& msg, std::size_t max_queued) {
+std::size_t router::route(const message_ptr& msg, std::size_t max_queued, bool* congested) {
     thread_local std::vector<std::string_view> levels;
     thread_local std::vector<match> matches;
     split_levels(msg->topic(), levels);
@@ -198,7 +205,7 @@ std::size_t router::route(const message_ptr& msg, std::size_t max_queued) {
     auto plain_end = std::partition(matches.begin(), matches.end(),
                                     [](const match& m) { return m.group == nullptr; });
     for (auto it = plain_end; it != matches.end(); ++it)
-        delivered += offer_to_group(*it->group, msg, nullptr, nullptr, max_queued) ? 1 : 0;
+        delivered += offer_to_group(*it->group, msg, nullptr, nullptr, max_queued, congested) ? 1 : 0;
 
     const void* origin = msg->origin();
     std::sort(matches.begin(), plain_end,
@@ -218,7 +225,7 @@ std::size_t router::route(const message_ptr& msg, std::size_t max_queued) {
         }
         if (!any) continue;
         d.msg = msg;
-        if (!s->offer(std::move(d), max_queued)) dropped_.fetch_add(1, std::memory_order_relaxed);
+        count(s->offer(std::move(d), max_queued), congested);
         ++delivered;
     }
     return delivered;
@@ -237,7 +244,7 @@ bool router::redeliver_shared(delivery d, const session* leaving, std::size_t ma
         n = it->second.get();
     }
     for (const auto& g : n->groups)
-        if (g->name == parts->group) return offer_to_group(*g, d.msg, leaving, &d, max_queued);
+        if (g->name == parts->group) return offer_to_group(*g, d.msg, leaving, &d, max_queued, nullptr);
     return false;
 }
 

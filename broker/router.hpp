@@ -40,8 +40,9 @@ public:
 
     // Offers `msg` to every matching session (overlapping subscriptions of one session are
     // merged into one delivery: highest QoS, all subscription identifiers) and to one member of
-    // each matching shared group. Returns the number of sessions that matched.
-    std::size_t route(const message_ptr& msg, std::size_t max_queued);
+    // each matching shared group. Returns the number of sessions that matched; sets
+    // *congested when an online receiver's queue is filling up (session::offer).
+    std::size_t route(const message_ptr& msg, std::size_t max_queued, bool* congested = nullptr);
 
     // Gives `d` (which came through shared subscription d.share) to another member of that
     // group than `leaving`. Returns false when no other member is left.
@@ -80,7 +81,8 @@ private:
     bool erase(std::string_view filter, const session& s);
     static void prune(node& n, const std::vector<std::string_view>& levels, std::size_t i);
     bool offer_to_group(shared_group& g, const message_ptr& msg, const session* skip,
-                               delivery* prepared, std::size_t max_queued);
+                        delivery* prepared, std::size_t max_queued, bool* congested);
+    void count(session::offer_result r, bool* congested);
 
     mutable std::shared_mutex mu_;  // guards root_ and everything under it
     node root_;

@@ -4,23 +4,24 @@
 
 namespace sluice::broker {
 
-bool session::offer(delivery d, std::size_t max_queued) {
+session::offer_result session::offer(delivery d, std::size_t max_queued) {
     std::lock_guard lock(mu);
-    if (ended) return false;
+    if (ended) return offer_result::dropped;
     if (d.qos_level == mqtt::qos::at_most_once && (!owner || owner_saturated)) {
         ++dropped;
-        return false;
+        return offer_result::dropped;
     }
     if (queue.size() >= max_queued) {
         ++dropped;
-        return false;
+        return owner ? offer_result::dropped_congested : offer_result::dropped;
     }
     queue.push_back(std::move(d));
-    if (owner && !wake_posted) {
+    if (!owner) return offer_result::queued;
+    if (!wake_posted) {
         wake_posted = true;
         owner->wake();
     }
-    return true;
+    return queue.size() > max_queued / 2 ? offer_result::congested : offer_result::queued;
 }
 
 std::uint16_t session::allocate_packet_id() {

@@ -67,10 +67,13 @@ public:
 
     const std::string client_id;
 
+    enum class offer_result { dropped, dropped_congested, queued, congested };
     // Offers a message to this session (router, any thread). QoS 0 is dropped when the session
     // is offline or its connection's send queue is full; anything is dropped when the queue
-    // already holds `max_queued` messages. Returns false when dropped.
-    bool offer(delivery d, std::size_t max_queued);
+    // already holds `max_queued` messages. `congested`: queued, but an online session's queue
+    // is past half of `max_queued`, so the publisher should slow down (backpressure);
+    // `dropped_congested`: dropped because an online session's queue is full.
+    offer_result offer(delivery d, std::size_t max_queued);
 
     // True while a connection is attached; read without the lock by shared-group selection.
     bool online() const { return online_.load(std::memory_order_relaxed); }
