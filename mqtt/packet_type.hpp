@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace sluice::mqtt {
 
@@ -22,5 +24,15 @@ enum class packet_type : std::uint8_t {
     disconnect = 14,
     auth = 15,
 };
+
+// The spec's name of a packet type ("PUBLISH"), for logs.
+constexpr std::string_view to_string(packet_type t) {
+    constexpr std::string_view names[] = {"RESERVED",  "CONNECT",  "CONNACK",     "PUBLISH",
+                                          "PUBACK",    "PUBREC",   "PUBREL",      "PUBCOMP",
+                                          "SUBSCRIBE", "SUBACK",   "UNSUBSCRIBE", "UNSUBACK",
+                                          "PINGREQ",   "PINGRESP", "DISCONNECT",  "AUTH"};
+    const auto i = static_cast<std::size_t>(t);
+    return i < 16 ? names[i] : "UNKNOWN";
+}
 
 }  // namespace sluice::mqtt

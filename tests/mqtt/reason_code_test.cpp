@@ -71,3 +71,9 @@ TEST_CASE("properties: the spec's table of which packet may carry which", "[mqtt
     CHECK_FALSE(property_allowed_in_will(property_id::session_expiry_interval));
     CHECK_FALSE(property_allowed(property_id::will_delay_interval, packet_type::connect));
 }
+
+TEST_CASE("packet types: names for logs", "[mqtt][reason]") {
+    CHECK(to_string(packet_type::publish) == "PUBLISH");
+    CHECK(to_string(packet_type::auth) == "AUTH");
+    CHECK(to_string(static_cast<packet_type>(0)) == "RESERVED");
+}
