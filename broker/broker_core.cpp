@@ -80,7 +80,7 @@ void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
     // offer can reach it and its queue is final.
     router_.remove_session(*s, filters);
     std::vector<delivery> orphans;
-    std::optional<mqtt::will_message> will;
+    std::unique_ptr<mqtt::will_message> will;
     {
         std::lock_guard lock(s->mu);
         s->ended = true;
@@ -92,7 +92,6 @@ void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
         s->queue.clear();
         s->inflight.clear();
         will = std::move(s->pending_will);
-        s->pending_will.reset();
     }
     // Unacknowledged shared-subscription messages go to another member of their group.
     for (auto& d : orphans) router_.redeliver_shared(std::move(d), s.get(), settings().max_queued_messages);
@@ -101,7 +100,7 @@ void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
 }
 
 bool broker_core::close_session(const std::shared_ptr<session>& s, session_owner* owner,
-                                std::optional<mqtt::will_message> will, std::uint32_t expiry) {
+                                const mqtt::will_message* will, std::uint32_t expiry) {
     std::uint64_t gen;
     {
         std::lock_guard lock(s->mu);
@@ -114,21 +113,20 @@ bool broker_core::close_session(const std::shared_ptr<session>& s, session_owner
     if (will) {
         std::uint32_t delay = will->props.will_delay_interval.value_or(0);
         if (delay == 0 || expiry == 0) {
-            publish_will(std::move(*will));
+            publish_will(*will);
         } else {
             {
                 std::lock_guard lock(s->mu);
-                s->pending_will = std::move(will);
+                s->pending_will = std::make_unique<mqtt::will_message>(*will);
             }
             after(std::chrono::seconds(std::min(delay, expiry)), [this, weak, gen] {
                 auto s = weak.lock();
                 if (!s) return;
-                std::optional<mqtt::will_message> w;
+                std::unique_ptr<mqtt::will_message> w;
                 {
                     std::lock_guard lock(s->mu);
                     if (s->generation != gen || s->ended) return;
                     w = std::move(s->pending_will);
-                    s->pending_will.reset();
                 }
                 if (w) publish_will(std::move(*w));
             });

@@ -54,7 +54,7 @@ public:
     // after `expiry` seconds (0xFFFFFFFF: never). Returns false (and does nothing) when
     // `owner` no longer owns `s`.
     bool close_session(const std::shared_ptr<session>& s, session_owner* owner,
-                       std::optional<mqtt::will_message> will, std::uint32_t expiry);
+                       const mqtt::will_message* will, std::uint32_t expiry);
 
     // Adds or replaces a subscription of `s` while `owner` still owns it. Returns whether it
     // replaced one, or nullopt when the session is no longer `owner`'s.

@@ -312,7 +312,7 @@ void mqtt_connection::on_connect(mqtt::connect& c) {
     out_window_ = std::min<std::uint16_t>(c.props.receive_maximum.value_or(65535), cfg.max_inflight);
     client_max_packet_size_ = c.props.maximum_packet_size.value_or(268'435'460);
     client_alias_max_ = c.props.topic_alias_maximum.value_or(0);
-    will_ = std::move(c.will);
+    if (c.will) will_ = std::make_unique<mqtt::will_message>(std::move(*c.will));
 
     auto opened = core_.open_session(client_id_, c.clean_start, this);
     session_ = std::move(opened.s);
@@ -772,7 +772,7 @@ void mqtt_connection::close() {
         counted_connected_ = false;
         core_.stats().clients_connected.fetch_sub(1, std::memory_order_relaxed);
     }
-    if (session_ && !core_.close_session(session_, this, will_, session_expiry_)) {
+    if (session_ && !core_.close_session(session_, this, will_.get(), session_expiry_)) {
         // Taken over before we noticed: the kick's verdict decides about the will.
         if (auto k = kicked_.load(std::memory_order_relaxed)) publish_will_after_takeover(k == 1);
     }

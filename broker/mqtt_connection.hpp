@@ -100,7 +100,7 @@ private:
     std::vector<std::uint8_t> out_;      // encoded, waiting for the socket
     std::vector<std::uint8_t> writing_;  // handed to the current async_write
     std::shared_ptr<session> session_;
-    std::optional<mqtt::will_message> will_;
+    std::unique_ptr<mqtt::will_message> will_;  // null: none (held apart: it is large)
     std::string client_id_;
     steady_clock::time_point last_packet_;  // connect deadline base, then keep alive base
 

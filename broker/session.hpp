@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -10,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/fifo.hpp"
 #include "broker/message.hpp"
 #include "mqtt/packet.hpp"
 #include "mqtt/reason_code.hpp"
@@ -86,13 +86,13 @@ public:
     bool owner_saturated = false;    // the owner's send queue is full: QoS 0 is dropped
     bool ended = false;              // removed from the registry; offers are refused
 
-    std::deque<delivery> queue;                   // waiting for the window or a connection
-    std::deque<inflight_message> inflight;        // sent, not yet acknowledged (oldest first)
+    fifo<delivery> queue;                         // waiting for the window or a connection
+    fifo<inflight_message> inflight;              // sent, not yet acknowledged (oldest first)
     std::vector<std::uint16_t> incoming_qos2;     // packet ids received, waiting for PUBREL
     std::uint16_t last_packet_id = 0;
     std::map<std::string, subscription_record, std::less<>> subscriptions;  // by full filter
     std::uint32_t expiry_interval = 0;            // seconds; 0xFFFFFFFF = never
-    std::optional<mqtt::will_message> pending_will;  // waiting for its will delay
+    std::unique_ptr<mqtt::will_message> pending_will;  // waiting for its will delay
     std::uint64_t generation = 0;                 // bumped at every attach and detach
     std::uint64_t dropped = 0;
 
