@@ -88,5 +88,22 @@ class CliTest(unittest.TestCase):
         b.cleanup()
 
 
+    def test_shutdown_disconnects_clients(self):
+        sys.path.insert(0, os.path.dirname(__file__))
+        import mqtt_raw as raw
+        b = Broker()
+        b.start()
+        try:
+            c5 = raw.connected(b.mqtt_port, "bye-5")
+            c4 = raw.connected(b.mqtt_port, "bye-4", version=4)
+            b.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(c5.read_until(raw.DISCONNECT).rc, 0x8B)  # server shutting down
+            self.assertTrue(c4.closed())
+            self.assertEqual(b.proc.wait(30), 0)
+        finally:
+            b.stop()
+            b.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()
