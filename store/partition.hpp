@@ -41,6 +41,11 @@ public:
         return log_->read_copy(from, max_bytes, out, next);
     }
     std::optional<offset> offset_for_timestamp(std::int64_t ts) const { return log_->offset_for_timestamp(ts); }
+    // Every record from `from` to the high watermark, decoded, until fn returns false
+    // (replay of internal topics such as sessions and retained messages at start-up).
+    errc for_each_record(offset from, const std::function<bool(const record&)>& fn) const {
+        return log_->for_each_record(from, fn);
+    }
     offset log_start_offset() const { return log_->log_start_offset(); }
     offset log_end_offset() const { return log_->log_end_offset(); }
     offset high_watermark() const { return log_->high_watermark(); }

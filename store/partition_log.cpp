@@ -202,7 +202,10 @@ errc partition_log::load() {
         epochs_.truncate_from_end(leo_);
         // Batches recovered after the checkpoint may carry newer epochs.
         auto latest = epochs_.latest_epoch();
+        // The checkpoint is written before the recovery point moves, so it covers the log up
+        // to the recovery point: only the tail after it needs a look.
         offset from = epochs_.entries().empty() ? log_start_ : offset{epochs_.entries().back().start_offset};
+        from = std::max(from, offset{std::min(recovery_point, leo_.value)});
         if (!report_.clean_start)
             scan_headers(from, [&](const batch_header& h) {
                 if (!latest || h.partition_leader_epoch > *latest)
@@ -539,6 +542,24 @@ errc partition_log::read_copy(offset from, std::uint64_t max_bytes, byte_buffer&
         }
         next = h->last_offset().next();
         pos += h->size_bytes();
+    }
+    return errc::ok;
+}
+
+errc partition_log::for_each_record(offset from, const std::function<bool(const record&)>& fn) const {
+    offset at = std::max(from, log_start_offset());
+    byte_buffer bytes;
+    std::vector<decoded_batch> batches;
+    while (at < high_watermark()) {
+        offset next;
+        if (auto e = read_copy(at, 1 << 20, bytes, next); e != errc::ok) return e;
+        if (bytes.empty()) break;
+        batches.clear();
+        if (auto e = decode_batches(bytes, batches); e != errc::ok) return e;
+        for (const auto& b : batches)
+            for (const auto& r : b.records)
+                if (r.offset >= at.value && !fn(r)) return errc::ok;
+        at = next;
     }
     return errc::ok;
 }

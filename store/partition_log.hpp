@@ -29,6 +29,7 @@
 #include "store/epoch_cache.hpp"
 #include "store/log_config.hpp"
 #include "store/producer_state.hpp"
+#include "store/record.hpp"
 #include "store/record_batch.hpp"
 #include "store/segment.hpp"
 
@@ -106,6 +107,9 @@ public:
     // any thread: like read() but copies the bytes and CRC-checks every batch; stops before
     // the first bad batch (corrupt_message if that is the first one).
     errc read_copy(offset from, std::uint64_t max_bytes, byte_buffer& out, offset& next) const;
+    // any thread: decodes every record from `from` up to the high watermark, in order, and
+    // calls fn until it returns false. For replaying internal topics at start-up.
+    errc for_each_record(offset from, const std::function<bool(const record&)>& fn) const;
     // any thread: first offset whose record timestamp is >= ts.
     std::optional<offset> offset_for_timestamp(std::int64_t ts) const;
     offset log_start_offset() const;

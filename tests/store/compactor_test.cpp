@@ -53,19 +53,10 @@ TEST_CASE("compaction: keeps the latest value per key and the offsets of what it
     CHECK(p->log_end_offset() == end);
 
     std::vector<record> all;
-    {
-        offset at{0};
-        while (at < p->high_watermark()) {
-            byte_buffer bytes;
-            offset next;
-            REQUIRE(p->read_copy(at, 1 << 20, bytes, next) == errc::ok);
-            std::vector<decoded_batch> batches;
-            REQUIRE(decode_batches(bytes, batches) == errc::ok);
-            for (auto& b : batches)
-                for (auto& r : b.records) all.push_back(r);
-            at = next;
-        }
-    }
+    REQUIRE(p->for_each_record(offset{0}, [&](const record& r) {
+        all.push_back(r);
+        return true;
+    }) == errc::ok);
     std::map<std::string, std::vector<record>> by_key;
     for (auto& r : all) by_key[*r.key].push_back(r);
     for (int k = 0; k < 20; ++k) {

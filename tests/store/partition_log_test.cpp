@@ -50,6 +50,24 @@ TEST_CASE("log: appends get contiguous offsets and read back bit-exact") {
     CHECK(records[4].timestamp == 2001);
 }
 
+TEST_CASE("log: for_each_record replays from an offset and stops when asked") {
+    temp_dir dir;
+    std::int64_t now = 0;
+    auto log = open_log(dir.path(), log_config{}, &now);
+    for (int i = 0; i < 10; ++i) append_now(*log, make_batch(3, std::to_string(i), 1000, i % 2 ? compression::lz4 : compression::none));
+    std::vector<std::int64_t> seen;
+    REQUIRE(log->for_each_record(offset{4}, [&](const record& r) {
+        seen.push_back(r.offset);
+        return r.offset < 20;
+    }) == errc::ok);
+    REQUIRE(seen.size() == 17);
+    CHECK(seen.front() == 4);
+    CHECK(seen.back() == 20);
+    std::size_t all = 0;
+    REQUIRE(log->for_each_record(offset{0}, [&](const record&) { return ++all > 0; }) == errc::ok);
+    CHECK(all == 30);
+}
+
 TEST_CASE("log: the high watermark bounds reads until commit") {
     temp_dir dir;
     std::int64_t now = 0;
