@@ -20,19 +20,22 @@ void put_bytes(byte_buffer& out, std::optional<std::string_view> s) {
 
 }  // namespace
 
-void batch_builder::set_producer(std::int64_t producer_id, std::int16_t producer_epoch, std::int32_t base_sequence) {
+void batch_builder::set_producer(std::int64_t producer_id, std::int16_t producer_epoch,
+                                 std::int32_t base_sequence) {
     producer_id_ = producer_id;
     producer_epoch_ = producer_epoch;
     base_sequence_ = base_sequence;
 }
 
 void batch_builder::add(std::int64_t timestamp, std::optional<std::string_view> key,
-                        std::optional<std::string_view> value, const std::vector<record_header>& headers) {
+                        std::optional<std::string_view> value,
+                        const std::vector<record_header>& headers) {
     add_with_delta(static_cast<std::int32_t>(count_), timestamp, key, value, headers);
 }
 
 void batch_builder::add_with_delta(std::int32_t offset_delta, std::int64_t timestamp,
-                                   std::optional<std::string_view> key, std::optional<std::string_view> value,
+                                   std::optional<std::string_view> key,
+                                   std::optional<std::string_view> value,
                                    const std::vector<record_header>& headers) {
     if (count_ == 0) {
         base_timestamp_ = timestamp;
@@ -71,13 +74,15 @@ std::optional<record_batch> batch_builder::build() const {
         out.insert(out.end(), records_.begin(), records_.end());
     }
     std::uint8_t* p = out.data();
-    auto attributes = static_cast<std::int16_t>(static_cast<std::int16_t>(codec_) | extra_attributes_);
+    auto attributes =
+        static_cast<std::int16_t>(static_cast<std::int16_t>(codec_) | extra_attributes_);
     store_be<std::int64_t>(p + base_offset, base_offset_);
     store_be<std::int32_t>(p + batch_length, static_cast<std::int32_t>(out.size() - log_overhead));
     store_be<std::int32_t>(p + partition_leader_epoch, leader_epoch_);
     p[magic] = static_cast<std::uint8_t>(current_magic);
     store_be<std::int16_t>(p + batch_layout::attributes, attributes);
-    store_be<std::int32_t>(p + last_offset_delta, last_offset_delta_override_.value_or(last_delta_));
+    store_be<std::int32_t>(p + last_offset_delta,
+                           last_offset_delta_override_.value_or(last_delta_));
     store_be<std::int64_t>(p + base_timestamp, base_timestamp_);
     store_be<std::int64_t>(p + max_timestamp, max_timestamp_);
     store_be<std::int64_t>(p + producer_id, producer_id_);

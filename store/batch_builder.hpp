@@ -13,10 +13,11 @@
 namespace sluice::store {
 
 class batch_builder {
-public:
+  public:
     explicit batch_builder(compression codec = compression::none) : codec_(codec) {}
 
-    void set_producer(std::int64_t producer_id, std::int16_t producer_epoch, std::int32_t base_sequence);
+    void set_producer(std::int64_t producer_id, std::int16_t producer_epoch,
+                      std::int32_t base_sequence);
     void set_base_offset(std::int64_t base) { base_offset_ = base; }
     void set_partition_leader_epoch(std::int32_t e) { leader_epoch_ = e; }
     // Compaction keeps a batch's offset span even when it drops its last records.
@@ -24,10 +25,11 @@ public:
     void set_attributes_extra(std::int16_t bits) { extra_attributes_ = bits; }
 
     // Offset delta defaults to the record's position in the batch.
-    void add(std::int64_t timestamp, std::optional<std::string_view> key, std::optional<std::string_view> value,
-             const std::vector<record_header>& headers = {});
-    void add_with_delta(std::int32_t offset_delta, std::int64_t timestamp, std::optional<std::string_view> key,
-                        std::optional<std::string_view> value, const std::vector<record_header>& headers = {});
+    void add(std::int64_t timestamp, std::optional<std::string_view> key,
+             std::optional<std::string_view> value, const std::vector<record_header>& headers = {});
+    void add_with_delta(std::int32_t offset_delta, std::int64_t timestamp,
+                        std::optional<std::string_view> key, std::optional<std::string_view> value,
+                        const std::vector<record_header>& headers = {});
 
     std::size_t record_count() const { return count_; }
     std::size_t uncompressed_size() const { return records_.size() + batch_layout::header_size; }
@@ -36,7 +38,7 @@ public:
     // Returns nullopt only if there are no records or compression failed.
     std::optional<record_batch> build() const;
 
-private:
+  private:
     compression codec_;
     byte_buffer records_;
     std::size_t count_ = 0;

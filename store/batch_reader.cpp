@@ -19,12 +19,14 @@ bool read_nullable(byte_reader& r, std::optional<std::string>& out) {
     return true;
 }
 
-errc decode_records(const batch_header& h, const std::uint8_t* p, std::size_t n, std::vector<record>& out) {
+errc decode_records(const batch_header& h, const std::uint8_t* p, std::size_t n,
+                    std::vector<record>& out) {
     byte_reader r(p, n);
     const bool append_time = (h.attributes & batch_attr::log_append_time) != 0;
     for (std::int32_t i = 0; i < h.record_count; ++i) {
         auto len = r.varint();
-        if (!len || *len < 0 || static_cast<std::size_t>(*len) > r.remaining()) return errc::corrupt_message;
+        if (!len || *len < 0 || static_cast<std::size_t>(*len) > r.remaining())
+            return errc::corrupt_message;
         byte_reader body(r.take(static_cast<std::size_t>(*len)), static_cast<std::size_t>(*len));
         record rec;
         auto attrs = body.int8();
@@ -34,15 +36,18 @@ errc decode_records(const batch_header& h, const std::uint8_t* p, std::size_t n,
         if (*off_delta < 0 || *off_delta > h.last_offset_delta) return errc::corrupt_message;
         rec.offset = h.base_offset + *off_delta;
         rec.timestamp = append_time ? h.max_timestamp : h.base_timestamp + *ts_delta;
-        if (!read_nullable(body, rec.key) || !read_nullable(body, rec.value)) return errc::corrupt_message;
+        if (!read_nullable(body, rec.key) || !read_nullable(body, rec.value))
+            return errc::corrupt_message;
         auto header_count = body.varint();
-        if (!header_count || *header_count < 0 || static_cast<std::size_t>(*header_count) > body.remaining())
+        if (!header_count || *header_count < 0 ||
+            static_cast<std::size_t>(*header_count) > body.remaining())
             return errc::corrupt_message;
         rec.headers.reserve(static_cast<std::size_t>(*header_count));
         for (std::int32_t k = 0; k < *header_count; ++k) {
             std::optional<std::string> hk;
             record_header hdr;
-            if (!read_nullable(body, hk) || !hk || !read_nullable(body, hdr.value)) return errc::corrupt_message;
+            if (!read_nullable(body, hk) || !hk || !read_nullable(body, hdr.value))
+                return errc::corrupt_message;
             hdr.key = std::move(*hk);
             rec.headers.push_back(std::move(hdr));
         }
@@ -62,12 +67,15 @@ errc decode_batch(byte_span bytes, decoded_batch& out) {
     const std::uint8_t* body = bytes.data() + batch_layout::header_size;
     std::size_t body_size = bytes.size() - batch_layout::header_size;
     // Each record takes at least 7 bytes, which bounds an absurd record count up front.
-    if (out.header.codec() == compression::none && static_cast<std::size_t>(out.header.record_count) > body_size)
+    if (out.header.codec() == compression::none &&
+        static_cast<std::size_t>(out.header.record_count) > body_size)
         return errc::corrupt_message;
     if (out.header.codec() == compression::lz4) {
         byte_buffer plain;
-        if (!lz4_decompress_frame(byte_span(body, body_size), plain, max_decompressed_batch)) return errc::corrupt_message;
-        if (static_cast<std::size_t>(out.header.record_count) > plain.size()) return errc::corrupt_message;
+        if (!lz4_decompress_frame(byte_span(body, body_size), plain, max_decompressed_batch))
+            return errc::corrupt_message;
+        if (static_cast<std::size_t>(out.header.record_count) > plain.size())
+            return errc::corrupt_message;
         out.records.reserve(static_cast<std::size_t>(out.header.record_count));
         return decode_records(out.header, plain.data(), plain.size(), out.records);
     }

@@ -11,7 +11,7 @@
 namespace sluice::store {
 
 class batch_scanner {
-public:
+  public:
     enum class status { batch, end, torn, corrupt, io_error };
 
     // with_bodies: load each whole batch (for CRC checks), not just its header.
@@ -20,10 +20,10 @@ public:
     status next();
     const batch_header& header() const { return header_; }
     std::uint64_t position() const { return batch_pos_; }  // where the last batch starts
-    std::uint64_t end_position() const { return pos_; }   // where the next one would start
+    std::uint64_t end_position() const { return pos_; }    // where the next one would start
     byte_span bytes() const;                               // the last batch, with_bodies only
 
-private:
+  private:
     bool fill(std::uint64_t at, std::size_t need);
 
     int fd_;

@@ -70,11 +70,14 @@ errc build_compaction(const partition_log& log, std::int64_t now_ms, compaction_
             b.set_partition_leader_epoch(h.partition_leader_epoch);
             b.set_producer(h.producer_id, h.producer_epoch, h.base_sequence);
             b.set_last_offset_delta(h.last_offset_delta);
-            b.set_attributes_extra(static_cast<std::int16_t>(h.attributes & ~batch_attr::compression_mask));
+            b.set_attributes_extra(
+                static_cast<std::int16_t>(h.attributes & ~batch_attr::compression_mask));
             for (const record* r : keep)
-                b.add_with_delta(static_cast<std::int32_t>(r->offset - h.base_offset), r->timestamp,
-                                 r->key ? std::optional<std::string_view>(*r->key) : std::nullopt,
-                                 r->value ? std::optional<std::string_view>(*r->value) : std::nullopt, r->headers);
+                b.add_with_delta(
+                    static_cast<std::int32_t>(r->offset - h.base_offset), r->timestamp,
+                    r->key ? std::optional<std::string_view>(*r->key) : std::nullopt,
+                    r->value ? std::optional<std::string_view>(*r->value) : std::nullopt,
+                    r->headers);
             auto built = b.build();
             if (!built) return errc::io_error;
             out.insert(out.end(), built->bytes().begin(), built->bytes().end());

@@ -22,13 +22,15 @@ struct tables {
             t[0][i] = c;
         }
         for (std::uint32_t i = 0; i < 256; ++i)
-            for (std::size_t s = 1; s < 8; ++s) t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xff];
+            for (std::size_t s = 1; s < 8; ++s)
+                t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xff];
     }
 };
 constexpr tables table{};
 
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc, const std::uint8_t* p, std::size_t n) {
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc,
+                                                             const std::uint8_t* p, std::size_t n) {
     std::uint64_t c = ~crc;
     while (n >= 8) {
         std::uint64_t v;

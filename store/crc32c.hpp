@@ -9,7 +9,9 @@ namespace sluice::store {
 
 // Continues a CRC: crc32c_extend(0, ...) starts one. crc32c("123456789") == 0xE3069283.
 std::uint32_t crc32c_extend(std::uint32_t crc, const std::uint8_t* data, std::size_t size);
-inline std::uint32_t crc32c(const std::uint8_t* data, std::size_t size) { return crc32c_extend(0, data, size); }
+inline std::uint32_t crc32c(const std::uint8_t* data, std::size_t size) {
+    return crc32c_extend(0, data, size);
+}
 
 // The table implementation, exposed so tests can check both paths agree.
 std::uint32_t crc32c_extend_portable(std::uint32_t crc, const std::uint8_t* data, std::size_t size);

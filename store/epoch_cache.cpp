@@ -32,7 +32,8 @@ std::optional<std::int32_t> epoch_cache::latest_epoch() const {
     return entries_.back().epoch;
 }
 
-std::optional<std::pair<std::int32_t, offset>> epoch_cache::end_offset_for(std::int32_t epoch, offset log_end) const {
+std::optional<std::pair<std::int32_t, offset>> epoch_cache::end_offset_for(std::int32_t epoch,
+                                                                           offset log_end) const {
     std::lock_guard lock(mu_);
     for (std::size_t i = entries_.size(); i-- > 0;) {
         if (entries_[i].epoch <= epoch) {
@@ -61,7 +62,8 @@ bool epoch_cache::parse(const std::string& text) {
         long long epoch = 0;
         long long start = 0;
         if (!(in >> epoch >> start) || epoch < 0 || epoch > INT32_MAX || start < 0) return false;
-        if (!parsed.empty() && (parsed.back().epoch >= epoch || parsed.back().start_offset > start)) return false;
+        if (!parsed.empty() && (parsed.back().epoch >= epoch || parsed.back().start_offset > start))
+            return false;
         parsed.push_back({static_cast<std::int32_t>(epoch), start});
     }
     std::string rest;

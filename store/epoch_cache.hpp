@@ -21,7 +21,7 @@ struct epoch_entry {
 };
 
 class epoch_cache {
-public:
+  public:
     // Records that epoch begins at start if it is newer than the latest known epoch.
     void assign(std::int32_t epoch, offset start);
     // Drops entries that start at or after end (log truncated to end).
@@ -31,13 +31,14 @@ public:
     std::optional<std::int32_t> latest_epoch() const;
     // Kafka's OffsetForLeaderEpoch: the end offset of epoch (start of the next larger epoch,
     // or log_end if it is the latest), and the largest epoch <= the one asked.
-    std::optional<std::pair<std::int32_t, offset>> end_offset_for(std::int32_t epoch, offset log_end) const;
+    std::optional<std::pair<std::int32_t, offset>> end_offset_for(std::int32_t epoch,
+                                                                  offset log_end) const;
 
     std::string serialize() const;
     // False (cache left empty) on a malformed file.
     bool parse(const std::string& text);
 
-private:
+  private:
     mutable std::mutex mu_;
     std::vector<epoch_entry> entries_;
 };

@@ -16,7 +16,9 @@ unique_fd& unique_fd::operator=(unique_fd&& o) noexcept {
     return *this;
 }
 
-unique_fd::~unique_fd() { reset(); }
+unique_fd::~unique_fd() {
+    reset();
+}
 
 void unique_fd::reset() {
     if (fd_ >= 0) ::close(fd_);
@@ -78,7 +80,8 @@ std::optional<std::string> read_small_file(const std::string& path, std::size_t 
     auto size = file_size(fd.get());
     if (!size || static_cast<std::size_t>(*size) > max_size) return std::nullopt;
     std::string s(static_cast<std::size_t>(*size), '\0');
-    if (pread_full(fd.get(), s.data(), s.size(), 0) != static_cast<ssize_t>(s.size())) return std::nullopt;
+    if (pread_full(fd.get(), s.data(), s.size(), 0) != static_cast<ssize_t>(s.size()))
+        return std::nullopt;
     return s;
 }
 

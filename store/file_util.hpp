@@ -13,7 +13,7 @@ namespace sluice::store {
 
 // Owns a file descriptor; closes it on destruction. Thread: any, not shared mutably.
 class unique_fd {
-public:
+  public:
     unique_fd() = default;
     explicit unique_fd(int fd) : fd_(fd) {}
     unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
@@ -25,7 +25,7 @@ public:
     explicit operator bool() const { return fd_ >= 0; }
     void reset();
 
-private:
+  private:
     int fd_ = -1;
 };
 

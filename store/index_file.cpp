@@ -77,7 +77,8 @@ bool index_file<Entry>::load(const std::string& path, offset base) {
     std::size_t body = static_cast<std::size_t>(*size) - index_header_size;
     if (body % codec<Entry>::size != 0) return false;
     std::vector<std::uint8_t> buf(static_cast<std::size_t>(*size));
-    if (pread_full(fd_.get(), buf.data(), buf.size(), 0) != static_cast<ssize_t>(buf.size())) return false;
+    if (pread_full(fd_.get(), buf.data(), buf.size(), 0) != static_cast<ssize_t>(buf.size()))
+        return false;
     if (load_be<std::uint32_t>(buf.data()) != codec<Entry>::magic) return false;
     if (load_be<std::uint16_t>(buf.data() + 4) != index_format_version) return false;
     if (load_be<std::uint16_t>(buf.data() + 6) != codec<Entry>::size) return false;

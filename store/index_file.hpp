@@ -39,7 +39,7 @@ constexpr std::size_t index_header_size = 16;
 
 template <typename Entry>
 class index_file {
-public:
+  public:
     // Opens path and loads it. Returns false (leaving an empty index) if the file is missing,
     // has a bad header or entries that are out of order: the caller then rebuilds it.
     bool load(const std::string& path, offset base);
@@ -65,7 +65,7 @@ public:
     template <typename Pred>
     std::optional<Entry> floor(Pred before) const;
 
-private:
+  private:
     bool write_header(offset base);
     mutable std::mutex mu_;  // guards entries_ against readers while the writer appends
     std::vector<Entry> entries_;
@@ -79,7 +79,8 @@ bool index_file<Entry>::truncate_while(Pred keep) {
     std::size_t n = 0;
     while (n < entries_.size() && keep(entries_[n])) ++n;
     entries_.resize(n);
-    return fd_ && ::ftruncate(fd_.get(), static_cast<off_t>(index_header_size + n * Entry::disk_size)) == 0;
+    return fd_ && ::ftruncate(fd_.get(),
+                              static_cast<off_t>(index_header_size + n * Entry::disk_size)) == 0;
 }
 
 template <typename Entry>

@@ -6,9 +6,12 @@ namespace sluice::store {
 
 const char* to_string(durability d) {
     switch (d) {
-        case durability::always: return "always";
-        case durability::interval: return "interval";
-        case durability::never: return "never";
+        case durability::always:
+            return "always";
+        case durability::interval:
+            return "interval";
+        case durability::never:
+            return "never";
     }
     return "always";
 }
@@ -40,7 +43,8 @@ std::optional<log_config> parse_log_config(const std::string& text) {
     std::istringstream in(text);
     std::string magic;
     int version = 0;
-    if (!(in >> magic >> version) || magic != "sluice-topic-config" || version != 1) return std::nullopt;
+    if (!(in >> magic >> version) || magic != "sluice-topic-config" || version != 1)
+        return std::nullopt;
     log_config c;
     std::string key;
     std::string value;
@@ -74,7 +78,8 @@ std::optional<log_config> parse_log_config(const std::string& text) {
             return std::nullopt;
         }
     }
-    if (c.segment_bytes < 1024 || c.segment_bytes > 0xFFFFFFFFull || c.flush_interval_ms <= 0) return std::nullopt;
+    if (c.segment_bytes < 1024 || c.segment_bytes > 0xFFFFFFFFull || c.flush_interval_ms <= 0)
+        return std::nullopt;
     return c;
 }
 

@@ -23,11 +23,12 @@ struct log_config {
     std::int64_t flush_interval_ms = 1000;
     std::uint64_t segment_bytes = 1024ull * 1024 * 1024;  // roll at this size
     std::int64_t segment_ms = 7ll * 24 * 3600 * 1000;     // or at this age
-    std::uint32_t index_interval_bytes = 4096;             // one index entry per this many bytes
+    std::uint32_t index_interval_bytes = 4096;            // one index entry per this many bytes
     std::int64_t retention_ms = 7ll * 24 * 3600 * 1000;   // -1: keep forever
-    std::int64_t retention_bytes = -1;                     // -1: no size limit
+    std::int64_t retention_bytes = -1;                    // -1: no size limit
     cleanup_policy cleanup = cleanup_policy::remove;
-    std::int64_t delete_retention_ms = 24ll * 3600 * 1000;  // how long tombstones survive compaction
+    std::int64_t delete_retention_ms =
+        24ll * 3600 * 1000;  // how long tombstones survive compaction
     std::uint32_t max_batch_bytes = 16u * 1024 * 1024;
 };
 

@@ -17,7 +17,8 @@ bool lz4_compress_frame(byte_span input, byte_buffer& out) {
     std::size_t bound = LZ4F_compressFrameBound(input.size(), &prefs);
     std::size_t start = out.size();
     out.resize(start + bound);
-    std::size_t n = LZ4F_compressFrame(out.data() + start, bound, input.data(), input.size(), &prefs);
+    std::size_t n =
+        LZ4F_compressFrame(out.data() + start, bound, input.data(), input.size(), &prefs);
     if (LZ4F_isError(n)) {
         out.resize(start);
         return false;
@@ -29,7 +30,8 @@ bool lz4_compress_frame(byte_span input, byte_buffer& out) {
 bool lz4_decompress_frame(byte_span input, byte_buffer& out, std::size_t max_output) {
     LZ4F_dctx* raw = nullptr;
     if (LZ4F_isError(LZ4F_createDecompressionContext(&raw, LZ4F_VERSION))) return false;
-    std::unique_ptr<LZ4F_dctx, decltype(&LZ4F_freeDecompressionContext)> ctx(raw, &LZ4F_freeDecompressionContext);
+    std::unique_ptr<LZ4F_dctx, decltype(&LZ4F_freeDecompressionContext)> ctx(
+        raw, &LZ4F_freeDecompressionContext);
     out.clear();
     const std::uint8_t* src = input.data();
     std::size_t left = input.size();
@@ -41,7 +43,8 @@ bool lz4_decompress_frame(byte_span input, byte_buffer& out, std::size_t max_out
         out.resize(at + chunk);
         std::size_t dst_size = chunk;
         std::size_t src_size = left;
-        std::size_t hint = LZ4F_decompress(ctx.get(), out.data() + at, &dst_size, src, &src_size, nullptr);
+        std::size_t hint =
+            LZ4F_decompress(ctx.get(), out.data() + at, &dst_size, src, &src_size, nullptr);
         if (LZ4F_isError(hint)) return false;
         out.resize(at + dst_size);
         src += src_size;

@@ -6,8 +6,8 @@
 
 namespace sluice::store {
 
-std::shared_ptr<partition> partition::open(const std::string& dir, const log_config& config, writer_pool& pool,
-                                           clock_fn clock, errc& error) {
+std::shared_ptr<partition> partition::open(const std::string& dir, const log_config& config,
+                                           writer_pool& pool, clock_fn clock, errc& error) {
     auto log = partition_log::open(dir, config, std::move(clock), error);
     if (!log) return nullptr;
     return std::make_shared<partition>(std::move(log), pool, pool.next_worker());
@@ -18,7 +18,9 @@ partition::partition(std::unique_ptr<partition_log> log, writer_pool& pool, std:
     if (auto e = log_->epochs().latest_epoch()) epoch_ = leader_epoch{*e};
 }
 
-void partition::append(record_batch batch, append_callback done) { enqueue({std::move(batch), std::move(done), false}); }
+void partition::append(record_batch batch, append_callback done) {
+    enqueue({std::move(batch), std::move(done), false});
+}
 
 std::future<append_result> partition::append(record_batch batch) {
     auto promise = std::make_shared<std::promise<append_result>>();
@@ -88,13 +90,14 @@ void partition::drain() {
 void partition::schedule_interval_flush() {
     if (flush_scheduled_) return;
     flush_scheduled_ = true;
-    pool_.post_after(worker_, std::chrono::milliseconds(log_->config().flush_interval_ms), [self = shared_from_this()] {
-        self->flush_scheduled_ = false;
-        if (!self->log_closed_) {
-            self->log_->sync();
-            self->syncs_.fetch_add(1, std::memory_order_relaxed);
-        }
-    });
+    pool_.post_after(worker_, std::chrono::milliseconds(log_->config().flush_interval_ms),
+                     [self = shared_from_this()] {
+                         self->flush_scheduled_ = false;
+                         if (!self->log_closed_) {
+                             self->log_->sync();
+                             self->syncs_.fetch_add(1, std::memory_order_relaxed);
+                         }
+                     });
 }
 
 template <typename T, typename Fn>
@@ -126,8 +129,9 @@ std::future<errc> partition::set_leader_epoch(leader_epoch e) {
 }
 
 std::future<errc> partition::truncate_to(offset o) {
-    return on_writer<errc>([o](partition& p) { return p.log_closed_ ? errc::closed : p.log_->truncate_to(o); },
-                           errc::closed);
+    return on_writer<errc>(
+        [o](partition& p) { return p.log_closed_ ? errc::closed : p.log_->truncate_to(o); },
+        errc::closed);
 }
 
 std::future<errc> partition::flush() {
@@ -142,7 +146,9 @@ std::future<errc> partition::flush() {
 
 std::future<std::size_t> partition::enforce_retention(std::int64_t now_ms) {
     return on_writer<std::size_t>(
-        [now_ms](partition& p) { return p.log_closed_ ? std::size_t{0} : p.log_->enforce_retention(now_ms); },
+        [now_ms](partition& p) {
+            return p.log_closed_ ? std::size_t{0} : p.log_->enforce_retention(now_ms);
+        },
         std::size_t{0});
 }
 

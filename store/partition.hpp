@@ -23,11 +23,11 @@
 namespace sluice::store {
 
 class partition : public std::enable_shared_from_this<partition> {
-public:
+  public:
     using append_callback = std::function<void(const append_result&)>;
 
-    static std::shared_ptr<partition> open(const std::string& dir, const log_config& config, writer_pool& pool,
-                                           clock_fn clock, errc& error);
+    static std::shared_ptr<partition> open(const std::string& dir, const log_config& config,
+                                           writer_pool& pool, clock_fn clock, errc& error);
 
     // Leader append: offsets and the current leader epoch are stamped into the batch.
     void append(record_batch batch, append_callback done);
@@ -36,11 +36,15 @@ public:
     // be the log end offset.
     void append_as_follower(record_batch batch, append_callback done);
 
-    read_result read(offset from, std::uint64_t max_bytes) const { return log_->read(from, max_bytes); }
+    read_result read(offset from, std::uint64_t max_bytes) const {
+        return log_->read(from, max_bytes);
+    }
     errc read_copy(offset from, std::uint64_t max_bytes, byte_buffer& out, offset& next) const {
         return log_->read_copy(from, max_bytes, out, next);
     }
-    std::optional<offset> offset_for_timestamp(std::int64_t ts) const { return log_->offset_for_timestamp(ts); }
+    std::optional<offset> offset_for_timestamp(std::int64_t ts) const {
+        return log_->offset_for_timestamp(ts);
+    }
     // Every record from `from` to the high watermark, decoded, until fn returns false
     // (replay of internal topics such as sessions and retained messages at start-up).
     errc for_each_record(offset from, const std::function<bool(const record&)>& fn) const {
@@ -73,7 +77,7 @@ public:
 
     partition(std::unique_ptr<partition_log> log, writer_pool& pool, std::size_t worker);
 
-private:
+  private:
     struct pending {
         record_batch batch;
         append_callback done;

@@ -25,7 +25,8 @@ constexpr const char* clean_file = "clean-shutdown";
 
 // "<20 digits><suffix>" -> base offset.
 std::optional<std::int64_t> parse_segment_name(const std::string& name, const std::string& suffix) {
-    if (name.size() != 20 + suffix.size() || name.compare(20, suffix.size(), suffix) != 0) return std::nullopt;
+    if (name.size() != 20 + suffix.size() || name.compare(20, suffix.size(), suffix) != 0)
+        return std::nullopt;
     std::int64_t v = 0;
     for (std::size_t i = 0; i < 20; ++i) {
         if (name[i] < '0' || name[i] > '9') return std::nullopt;
@@ -47,14 +48,17 @@ partition_log::partition_log(std::string dir, log_config config, clock_fn clock)
 
 partition_log::~partition_log() = default;
 
-void partition_log::report(std::string problem) { report_.problems.push_back(std::move(problem)); }
+void partition_log::report(std::string problem) {
+    report_.problems.push_back(std::move(problem));
+}
 
-std::unique_ptr<partition_log> partition_log::open(const std::string& dir, const log_config& config, clock_fn clock,
-                                                   errc& error) {
+std::unique_ptr<partition_log> partition_log::open(const std::string& dir, const log_config& config,
+                                                   clock_fn clock, errc& error) {
     std::unique_ptr<partition_log> log(new partition_log(dir, config, std::move(clock)));
     try {
         error = log->load();
-    } catch (const std::exception& ex) {  // std::filesystem iteration, allocation: report, never crash
+    } catch (
+        const std::exception& ex) {  // std::filesystem iteration, allocation: report, never crash
         log->report(std::string("cannot open: ") + ex.what());
         error = errc::io_error;
     }
@@ -94,8 +98,9 @@ errc partition_log::load() {
         std::istringstream in(*cp);
         std::string magic, k1, k2;
         int version = 0;
-        if (!(in >> magic >> version >> k1 >> recovery_point >> k2 >> saved_log_start) || magic != "sluice-checkpoint" ||
-            version != 1 || recovery_point < 0 || saved_log_start < 0) {
+        if (!(in >> magic >> version >> k1 >> recovery_point >> k2 >> saved_log_start) ||
+            magic != "sluice-checkpoint" || version != 1 || recovery_point < 0 ||
+            saved_log_start < 0) {
             report("recovery-checkpoint unreadable: checking every segment");
             recovery_point = 0;
             saved_log_start = 0;
@@ -114,8 +119,8 @@ errc partition_log::load() {
             orphans.push_back(name);
         } else if (ends_with(name, ".cleaned") || ends_with(name, ".tmp")) {
             ::unlink((dir_ + "/" + name).c_str());  // unfinished compaction or checkpoint write
-        } else if (name != format_file && name != checkpoint_file && name != epoch_file && name != producer_file &&
-                   name != clean_file) {
+        } else if (name != format_file && name != checkpoint_file && name != epoch_file &&
+                   name != producer_file && name != clean_file) {
             report("ignoring foreign file " + name);
         }
     }
@@ -151,7 +156,8 @@ errc partition_log::load() {
         std::shared_ptr<segment> seg;
         if (base.value < recover_from) {
             seg = segment::open_clean(dir_, base);
-            if (!seg) report("indexes of " + segment_file_name(base, ".log") + " were invalid: rebuilt");
+            if (!seg)
+                report("indexes of " + segment_file_name(base, ".log") + " were invalid: rebuilt");
         }
         if (!seg) {
             segment_recovery r;
@@ -161,13 +167,14 @@ errc partition_log::load() {
             report_.bytes_checked += r.valid_bytes;
             if (r.truncated) {
                 report_.bytes_truncated += r.dropped_bytes;
-                report("truncated " + segment_file_name(base, ".log") + " at byte " + std::to_string(r.valid_bytes) +
-                       " (torn or corrupt batch)");
+                report("truncated " + segment_file_name(base, ".log") + " at byte " +
+                       std::to_string(r.valid_bytes) + " (torn or corrupt batch)");
                 cut = true;  // nothing after a bad batch is trusted
             }
         }
         if (expected_min >= 0 && base.value < expected_min) {
-            report("segment " + segment_file_name(base, ".log") + " overlaps the previous one: removed");
+            report("segment " + segment_file_name(base, ".log") +
+                   " overlaps the previous one: removed");
             seg->remove_files();
             ++report_.segments_deleted;
             cut = true;
@@ -197,14 +204,16 @@ errc partition_log::load() {
 
     // Epoch cache: trust the checkpoint up to the log end, else rebuild from batch headers.
     bool epochs_ok = false;
-    if (auto text = read_small_file(dir_ + "/" + epoch_file, 64 << 20)) epochs_ok = epochs_.parse(*text);
+    if (auto text = read_small_file(dir_ + "/" + epoch_file, 64 << 20))
+        epochs_ok = epochs_.parse(*text);
     if (epochs_ok) {
         epochs_.truncate_from_end(leo_);
         // Batches recovered after the checkpoint may carry newer epochs.
         auto latest = epochs_.latest_epoch();
         // The checkpoint is written before the recovery point moves, so it covers the log up
         // to the recovery point: only the tail after it needs a look.
-        offset from = epochs_.entries().empty() ? log_start_ : offset{epochs_.entries().back().start_offset};
+        offset from =
+            epochs_.entries().empty() ? log_start_ : offset{epochs_.entries().back().start_offset};
         from = std::max(from, offset{std::min(recovery_point, leo_.value)});
         if (!report_.clean_start)
             scan_headers(from, [&](const batch_header& h) {
@@ -214,7 +223,9 @@ errc partition_log::load() {
     } else {
         if (leo_ > log_start_) report("leader-epoch-checkpoint missing or invalid: rebuilt");
         epochs_.clear();
-        scan_headers(log_start_, [&](const batch_header& h) { epochs_.assign(h.partition_leader_epoch, h.first_offset()); });
+        scan_headers(log_start_, [&](const batch_header& h) {
+            epochs_.assign(h.partition_leader_epoch, h.first_offset());
+        });
     }
     if (auto e = epochs_.latest_epoch()) epoch_ = leader_epoch{*e};
 
@@ -235,14 +246,16 @@ errc partition_log::load() {
 
     // Until the next clean close, a crash must be detected: remove the marker durably.
     if (report_.clean_start) {
-        if (::unlink((dir_ + "/" + clean_file).c_str()) != 0 || !fsync_dir(dir_)) return errc::io_error;
+        if (::unlink((dir_ + "/" + clean_file).c_str()) != 0 || !fsync_dir(dir_))
+            return errc::io_error;
     }
     if (!write_file_atomic(dir_ + "/" + epoch_file, epochs_.serialize())) return errc::io_error;
     if (!write_checkpoint()) return errc::io_error;
     return errc::ok;
 }
 
-void partition_log::scan_headers(offset from, const std::function<void(const batch_header&)>& fn) const {
+void partition_log::scan_headers(offset from,
+                                 const std::function<void(const batch_header&)>& fn) const {
     for (const auto& seg : segments()) {
         if (seg->next_offset() <= from) continue;
         batch_scanner scan(seg->fd(), seg->position_floor(from), seg->size(), false);
@@ -264,7 +277,8 @@ append_result partition_log::append(record_batch& batch, leader_epoch epoch) {
     auto verdict = producers_.check(h);
     if (verdict.error != errc::ok) return {verdict.error};
     if (verdict.duplicate_of)
-        return {errc::ok, offset{verdict.duplicate_of->first_offset}, offset{verdict.duplicate_of->last_offset}, true};
+        return {errc::ok, offset{verdict.duplicate_of->first_offset},
+                offset{verdict.duplicate_of->last_offset}, true};
     batch.set_base_offset(leo_);
     batch.set_partition_leader_epoch(epoch);
     h.base_offset = leo_.value;
@@ -284,7 +298,8 @@ append_result partition_log::append_stamped(record_batch& batch, const batch_hea
     const std::int64_t now = clock_();
     bool too_big = write_pos_ + batch.size() > config_.segment_bytes;
     bool too_old = now - active_->created_ms() >= config_.segment_ms;
-    bool offsets_overflow = h.last_offset().value - active_->base_offset().value > static_cast<std::int64_t>(UINT32_MAX);
+    bool offsets_overflow = h.last_offset().value - active_->base_offset().value >
+                            static_cast<std::int64_t>(UINT32_MAX);
     if ((too_big || too_old || offsets_overflow) && write_pos_ > 0) {
         if (auto e = roll(); e != errc::ok) return {e};
     }
@@ -422,9 +437,11 @@ std::size_t partition_log::enforce_retention(std::int64_t now_ms) {
         while (segments_.size() > 1) {
             auto& oldest = segments_.begin()->second;
             if (oldest == active_) break;
-            bool expired = config_.retention_ms >= 0 && now_ms - oldest->max_timestamp() > config_.retention_ms;
-            bool over = config_.retention_bytes >= 0 &&
-                        total - oldest->size() >= static_cast<std::uint64_t>(config_.retention_bytes);
+            bool expired = config_.retention_ms >= 0 &&
+                           now_ms - oldest->max_timestamp() > config_.retention_ms;
+            bool over =
+                config_.retention_bytes >= 0 &&
+                total - oldest->size() >= static_cast<std::uint64_t>(config_.retention_bytes);
             // Only data readers may already see is deleted.
             if (!(expired || over) || oldest->next_offset() > hw_) break;
             total -= oldest->size();
@@ -438,7 +455,8 @@ std::size_t partition_log::enforce_retention(std::int64_t now_ms) {
     return doomed.size();
 }
 
-errc partition_log::replace_segment(const std::shared_ptr<segment>& old, const std::string& cleaned_path) {
+errc partition_log::replace_segment(const std::shared_ptr<segment>& old,
+                                    const std::string& cleaned_path) {
     offset base = old->base_offset();
     {
         std::lock_guard lock(mu_);
@@ -451,7 +469,8 @@ errc partition_log::replace_segment(const std::shared_ptr<segment>& old, const s
     // Indexes go first: a crash before they are rebuilt leaves them missing, never stale.
     ::unlink((dir_ + "/" + segment_file_name(base, ".index")).c_str());
     ::unlink((dir_ + "/" + segment_file_name(base, ".timeindex")).c_str());
-    if (::rename(cleaned_path.c_str(), old->log_path().c_str()) != 0 || !fsync_dir(dir_)) return errc::io_error;
+    if (::rename(cleaned_path.c_str(), old->log_path().c_str()) != 0 || !fsync_dir(dir_))
+        return errc::io_error;
     segment_recovery r;
     auto fresh = segment::recover(dir_, base, config_.index_interval_bytes, r);
     if (!fresh || !fresh->sync_all()) return errc::io_error;
@@ -467,10 +486,12 @@ errc partition_log::close_clean() {
     if (!active_->sync_all()) return errc::io_error;
     commit();
     recovery_point_ = leo_;
-    if (!write_file_atomic(dir_ + "/" + producer_file, producers_.serialize(leo_))) return errc::io_error;
+    if (!write_file_atomic(dir_ + "/" + producer_file, producers_.serialize(leo_)))
+        return errc::io_error;
     if (!write_file_atomic(dir_ + "/" + epoch_file, epochs_.serialize())) return errc::io_error;
     if (!write_checkpoint()) return errc::io_error;
-    if (!write_file_atomic(dir_ + "/" + clean_file, "sluice-clean-shutdown 1\n")) return errc::io_error;
+    if (!write_file_atomic(dir_ + "/" + clean_file, "sluice-clean-shutdown 1\n"))
+        return errc::io_error;
     failed_ = true;  // no appends after close
     return errc::ok;
 }
@@ -516,7 +537,8 @@ read_result partition_log::read(offset from, std::uint64_t max_bytes) const {
     return out;
 }
 
-errc partition_log::read_copy(offset from, std::uint64_t max_bytes, byte_buffer& out, offset& next) const {
+errc partition_log::read_copy(offset from, std::uint64_t max_bytes, byte_buffer& out,
+                              offset& next) const {
     auto r = read(from, max_bytes);
     next = from;
     out.clear();
@@ -524,8 +546,8 @@ errc partition_log::read_copy(offset from, std::uint64_t max_bytes, byte_buffer&
     out.resize(r.bytes);
     std::size_t at = 0;
     for (const auto& range : r.ranges) {
-        if (pread_full(range.fd(), out.data() + at, range.length, static_cast<off_t>(range.position)) !=
-            static_cast<ssize_t>(range.length))
+        if (pread_full(range.fd(), out.data() + at, range.length,
+                       static_cast<off_t>(range.position)) != static_cast<ssize_t>(range.length))
             return errc::io_error;
         at += range.length;
     }
@@ -546,7 +568,8 @@ errc partition_log::read_copy(offset from, std::uint64_t max_bytes, byte_buffer&
     return errc::ok;
 }
 
-errc partition_log::for_each_record(offset from, const std::function<bool(const record&)>& fn) const {
+errc partition_log::for_each_record(offset from,
+                                    const std::function<bool(const record&)>& fn) const {
     offset at = std::max(from, log_start_offset());
     byte_buffer bytes;
     std::vector<decoded_batch> batches;
@@ -586,7 +609,9 @@ offset partition_log::log_start_offset() const {
     return log_start_;
 }
 
-offset partition_log::log_end_offset() const { return offset{leo_published_.load(std::memory_order_acquire)}; }
+offset partition_log::log_end_offset() const {
+    return offset{leo_published_.load(std::memory_order_acquire)};
+}
 
 offset partition_log::high_watermark() const {
     std::lock_guard lock(mu_);

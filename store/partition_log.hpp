@@ -64,9 +64,9 @@ struct read_result {
 struct recovery_report {
     bool clean_start = false;
     std::size_t segments = 0;
-    std::size_t segments_checked = 0;   // CRC-scanned
-    std::uint64_t bytes_checked = 0;     // bytes of valid batches CRC-scanned
-    std::size_t segments_deleted = 0;   // after a corrupt one, or stray
+    std::size_t segments_checked = 0;  // CRC-scanned
+    std::uint64_t bytes_checked = 0;   // bytes of valid batches CRC-scanned
+    std::size_t segments_deleted = 0;  // after a corrupt one, or stray
     std::uint64_t bytes_truncated = 0;
     std::vector<std::string> problems;  // human-readable, one per repaired or ignored file
 };
@@ -74,11 +74,11 @@ struct recovery_report {
 using clock_fn = std::function<std::int64_t()>;  // milliseconds since the epoch
 
 class partition_log {
-public:
+  public:
     // Opens (creating if needed) the partition folder and recovers it. Returns nullptr with
     // error set when the folder cannot be used at all (unknown format version, I/O error).
-    static std::unique_ptr<partition_log> open(const std::string& dir, const log_config& config, clock_fn clock,
-                                               errc& error);
+    static std::unique_ptr<partition_log> open(const std::string& dir, const log_config& config,
+                                               clock_fn clock, errc& error);
     ~partition_log();
 
     // writer: validates, deduplicates, stamps offsets and epoch, and queues the write.
@@ -125,7 +125,7 @@ public:
     // writer
     const producer_state& producers() const { return producers_; }
 
-private:
+  private:
     partition_log(std::string dir, log_config config, clock_fn clock);
     errc load();
     errc roll();
@@ -149,9 +149,9 @@ private:
     offset leo_{0};
     std::atomic<std::int64_t> leo_published_{0};  // leo_ for other threads
     offset recovery_point_{0};
-    std::uint64_t write_pos_ = 0;           // end of the active segment including queued bytes
-    std::uint64_t pending_start_ = 0;       // where the queued bytes start
-    std::vector<record_batch> pending_;     // written by flush_writes()
+    std::uint64_t write_pos_ = 0;        // end of the active segment including queued bytes
+    std::uint64_t pending_start_ = 0;    // where the queued bytes start
+    std::vector<record_batch> pending_;  // written by flush_writes()
     std::uint64_t pending_bytes_ = 0;
     leader_epoch epoch_{0};
     producer_state producers_;

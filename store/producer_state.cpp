@@ -7,9 +7,13 @@
 namespace sluice::store {
 namespace {
 
-bool tracked(const batch_header& h) { return h.has_producer() && h.base_sequence >= 0 && !h.is_control(); }
+bool tracked(const batch_header& h) {
+    return h.has_producer() && h.base_sequence >= 0 && !h.is_control();
+}
 
-std::int32_t next_sequence(std::int32_t s) { return s == INT32_MAX ? 0 : s + 1; }
+std::int32_t next_sequence(std::int32_t s) {
+    return s == INT32_MAX ? 0 : s + 1;
+}
 
 constexpr const char* snapshot_magic = "sluice-producer-snapshot";
 
@@ -26,7 +30,8 @@ producer_check producer_state::check(const batch_header& h) const {
         return {};
     }
     for (const auto& b : p.batches)
-        if (b.first_sequence == h.base_sequence && b.last_sequence == h.last_sequence()) return {errc::ok, b};
+        if (b.first_sequence == h.base_sequence && b.last_sequence == h.last_sequence())
+            return {errc::ok, b};
     if (!p.batches.empty() && h.base_sequence != next_sequence(p.batches.back().last_sequence))
         return {errc::out_of_order_sequence, std::nullopt};
     return {};
@@ -54,7 +59,8 @@ std::string producer_state::serialize(offset covered_up_to) const {
     for (const auto& [id, p] : producers_) {
         out << id << " " << p.epoch << " " << p.batches.size() << "\n";
         for (const auto& b : p.batches)
-            out << b.first_sequence << " " << b.last_sequence << " " << b.first_offset << " " << b.last_offset << "\n";
+            out << b.first_sequence << " " << b.last_sequence << " " << b.first_offset << " "
+                << b.last_offset << "\n";
     }
     std::string body = out.str();
     auto crc = crc32c(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
@@ -75,7 +81,8 @@ std::optional<offset> producer_state::parse(const std::string& text) {
     int version = 0;
     long long covered = 0;
     long long count = 0;
-    if (!(in >> magic >> version >> covered >> count) || magic != snapshot_magic || version != 1 || count < 0)
+    if (!(in >> magic >> version >> covered >> count) || magic != snapshot_magic || version != 1 ||
+        count < 0)
         return std::nullopt;
     std::unordered_map<std::int64_t, producer_entry> parsed;
     for (long long i = 0; i < count; ++i) {
@@ -87,7 +94,8 @@ std::optional<offset> producer_state::parse(const std::string& text) {
         e.epoch = static_cast<std::int16_t>(epoch);
         for (std::size_t k = 0; k < n; ++k) {
             producer_batch b{};
-            if (!(in >> b.first_sequence >> b.last_sequence >> b.first_offset >> b.last_offset)) return std::nullopt;
+            if (!(in >> b.first_sequence >> b.last_sequence >> b.first_offset >> b.last_offset))
+                return std::nullopt;
             e.batches.push_back(b);
         }
         parsed[id] = std::move(e);

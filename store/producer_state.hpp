@@ -38,7 +38,7 @@ struct producer_check {
 };
 
 class producer_state {
-public:
+  public:
     // Decides what to do with a batch before offsets are assigned.
     producer_check check(const batch_header& h) const;
     // Records an appended batch (h carries its final offsets). Also used to replay the log.
@@ -51,7 +51,7 @@ public:
     // Returns the offset the snapshot covers; nullopt (state left empty) if it is malformed.
     std::optional<offset> parse(const std::string& text);
 
-private:
+  private:
     std::unordered_map<std::int64_t, producer_entry> producers_;
 };
 

@@ -45,15 +45,21 @@ errc validate_batch(byte_span bytes) {
     if (compute_batch_crc(bytes) != h->crc) return errc::corrupt_message;
     if (h->record_count < 0 || h->last_offset_delta < 0) return errc::corrupt_message;
     // A compacted batch may hold fewer records than its offset span, never more.
-    if (h->record_count > static_cast<std::int64_t>(h->last_offset_delta) + 1) return errc::corrupt_message;
+    if (h->record_count > static_cast<std::int64_t>(h->last_offset_delta) + 1)
+        return errc::corrupt_message;
     auto codec = h->codec();
-    if (codec != compression::none && codec != compression::lz4) return errc::unsupported_compression;
+    if (codec != compression::none && codec != compression::lz4)
+        return errc::unsupported_compression;
     return errc::ok;
 }
 
-batch_header record_batch::header() const { return *parse_batch_header(bytes_.data(), bytes_.size()); }
+batch_header record_batch::header() const {
+    return *parse_batch_header(bytes_.data(), bytes_.size());
+}
 
-void record_batch::set_base_offset(offset o) { store_be<std::int64_t>(bytes_.data() + batch_layout::base_offset, o.value); }
+void record_batch::set_base_offset(offset o) {
+    store_be<std::int64_t>(bytes_.data() + batch_layout::base_offset, o.value);
+}
 
 void record_batch::set_partition_leader_epoch(leader_epoch e) {
     store_be<std::int32_t>(bytes_.data() + batch_layout::partition_leader_epoch, e.value);

@@ -66,11 +66,15 @@ struct batch_header {
     std::int32_t base_sequence = no_sequence;
     std::int32_t record_count = 0;
 
-    compression codec() const { return static_cast<compression>(attributes & batch_attr::compression_mask); }
+    compression codec() const {
+        return static_cast<compression>(attributes & batch_attr::compression_mask);
+    }
     bool is_control() const { return (attributes & batch_attr::control) != 0; }
     bool is_transactional() const { return (attributes & batch_attr::transactional) != 0; }
     bool has_producer() const { return producer_id >= 0; }
-    std::size_t size_bytes() const { return static_cast<std::size_t>(batch_length) + batch_layout::log_overhead; }
+    std::size_t size_bytes() const {
+        return static_cast<std::size_t>(batch_length) + batch_layout::log_overhead;
+    }
     offset first_offset() const { return offset{base_offset}; }
     offset last_offset() const { return offset{base_offset + last_offset_delta}; }
     // Sequence of the last record; Kafka wraps sequences at INT32_MAX.
@@ -90,7 +94,7 @@ std::uint32_t compute_batch_crc(byte_span bytes);
 
 // One batch's bytes, owned. The log stamps offsets and epochs into it in place.
 class record_batch {
-public:
+  public:
     record_batch() = default;
     explicit record_batch(byte_buffer bytes) : bytes_(std::move(bytes)) {}
 
@@ -103,7 +107,7 @@ public:
     void set_base_offset(offset o);
     void set_partition_leader_epoch(leader_epoch e);
 
-private:
+  private:
     byte_buffer bytes_;
 };
 

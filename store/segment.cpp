@@ -13,11 +13,14 @@ namespace sluice::store {
 namespace {
 
 std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
-bool fits_relative(offset base, std::int64_t o) { return o >= base.value && o - base.value <= UINT32_MAX; }
+bool fits_relative(offset base, std::int64_t o) {
+    return o >= base.value && o - base.value <= UINT32_MAX;
+}
 
 }  // namespace
 
@@ -27,14 +30,18 @@ std::string segment_file_name(offset base, const char* suffix) {
     return name;
 }
 
-std::string segment::log_path() const { return dir_ + "/" + segment_file_name(base_, ".log"); }
+std::string segment::log_path() const {
+    return dir_ + "/" + segment_file_name(base_, ".log");
+}
 
 std::shared_ptr<segment> segment::create(const std::string& dir, offset base) {
     auto s = std::make_shared<segment>(dir, base);
-    s->log_ = unique_fd(::open(s->log_path().c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    s->log_ =
+        unique_fd(::open(s->log_path().c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!s->log_) return nullptr;
     if (!s->index_.create(dir + "/" + segment_file_name(base, ".index"), base)) return nullptr;
-    if (!s->time_index_.create(dir + "/" + segment_file_name(base, ".timeindex"), base)) return nullptr;
+    if (!s->time_index_.create(dir + "/" + segment_file_name(base, ".timeindex"), base))
+        return nullptr;
     s->next_offset_ = base.value;
     s->created_ms_ = wall_ms();
     return s;
@@ -48,7 +55,8 @@ std::shared_ptr<segment> segment::open_clean(const std::string& dir, offset base
     if (!size) return nullptr;
     auto file_bytes = static_cast<std::uint64_t>(*size);
     if (!s->index_.load(dir + "/" + segment_file_name(base, ".index"), base)) return nullptr;
-    if (!s->time_index_.load(dir + "/" + segment_file_name(base, ".timeindex"), base)) return nullptr;
+    if (!s->time_index_.load(dir + "/" + segment_file_name(base, ".timeindex"), base))
+        return nullptr;
     s->next_offset_ = base.value;
     s->created_ms_ = wall_ms();
 
@@ -72,7 +80,9 @@ std::shared_ptr<segment> segment::open_clean(const std::string& dir, offset base
         if (st == batch_scanner::status::end) break;
         if (st != batch_scanner::status::batch) return nullptr;
         const auto& h = scan.header();
-        if (!fits_relative(base, h.last_offset().value) || (prev_end >= 0 && h.base_offset < prev_end)) return nullptr;
+        if (!fits_relative(base, h.last_offset().value) ||
+            (prev_end >= 0 && h.base_offset < prev_end))
+            return nullptr;
         prev_end = h.last_offset().value + 1;
         s->next_offset_ = prev_end;
         if (h.max_timestamp > s->max_timestamp_) s->max_timestamp_ = h.max_timestamp;
@@ -85,23 +95,26 @@ std::shared_ptr<segment> segment::open_clean(const std::string& dir, offset base
     return s;
 }
 
-std::shared_ptr<segment> segment::recover(const std::string& dir, offset base, std::size_t index_interval,
-                                          segment_recovery& report) {
+std::shared_ptr<segment> segment::recover(const std::string& dir, offset base,
+                                          std::size_t index_interval, segment_recovery& report) {
     auto s = std::make_shared<segment>(dir, base);
     s->log_ = unique_fd(::open(s->log_path().c_str(), O_RDWR | O_CLOEXEC));
     if (!s->log_) return nullptr;
     auto size = file_size(s->log_.get());
     if (!size) return nullptr;
     if (!s->index_.create(dir + "/" + segment_file_name(base, ".index"), base)) return nullptr;
-    if (!s->time_index_.create(dir + "/" + segment_file_name(base, ".timeindex"), base)) return nullptr;
+    if (!s->time_index_.create(dir + "/" + segment_file_name(base, ".timeindex"), base))
+        return nullptr;
     s->next_offset_ = base.value;
     s->created_ms_ = wall_ms();
-    if (!s->rebuild_indexes_from(0, static_cast<std::uint64_t>(*size), index_interval, true, &report)) return nullptr;
+    if (!s->rebuild_indexes_from(0, static_cast<std::uint64_t>(*size), index_interval, true,
+                                 &report))
+        return nullptr;
     return s;
 }
 
-bool segment::rebuild_indexes_from(std::uint64_t from, std::uint64_t to, std::size_t index_interval, bool check_crc,
-                                   segment_recovery* report) {
+bool segment::rebuild_indexes_from(std::uint64_t from, std::uint64_t to, std::size_t index_interval,
+                                   bool check_crc, segment_recovery* report) {
     batch_scanner scan(log_.get(), from, to, check_crc);
     std::uint64_t good = from;
     std::size_t batches = 0;
@@ -112,7 +125,8 @@ bool segment::rebuild_indexes_from(std::uint64_t from, std::uint64_t to, std::si
         if (st != batch_scanner::status::batch) break;
         const auto& h = scan.header();
         if (check_crc && validate_batch(scan.bytes()) != errc::ok) break;
-        if (h.base_offset < next_offset_.load() || !fits_relative(base_, h.last_offset().value)) break;
+        if (h.base_offset < next_offset_.load() || !fits_relative(base_, h.last_offset().value))
+            break;
         on_batch(h, scan.position(), index_interval);
         good = scan.end_position();
         ++batches;
@@ -133,7 +147,8 @@ bool segment::rebuild_indexes_from(std::uint64_t from, std::uint64_t to, std::si
     return true;
 }
 
-void segment::maybe_index(const batch_header& h, std::uint64_t position, std::size_t index_interval) {
+void segment::maybe_index(const batch_header& h, std::uint64_t position,
+                          std::size_t index_interval) {
     if (indexed_once_ && bytes_since_index_ < index_interval) return;
     indexed_once_ = true;
     bytes_since_index_ = 0;
@@ -145,7 +160,8 @@ void segment::maybe_index(const batch_header& h, std::uint64_t position, std::si
 }
 
 void segment::on_batch(const batch_header& h, std::uint64_t position, std::size_t index_interval) {
-    if (h.max_timestamp > max_timestamp_.load()) max_timestamp_.store(h.max_timestamp, std::memory_order_release);
+    if (h.max_timestamp > max_timestamp_.load())
+        max_timestamp_.store(h.max_timestamp, std::memory_order_release);
     maybe_index(h, position, index_interval);
     bytes_since_index_ += h.size_bytes();
     next_offset_.store(h.last_offset().value + 1, std::memory_order_release);
@@ -153,7 +169,8 @@ void segment::on_batch(const batch_header& h, std::uint64_t position, std::size_
     if (end > size_.load()) size_.store(end, std::memory_order_release);
 }
 
-bool segment::write(const struct iovec* iov, int count, std::uint64_t total, std::uint64_t position) {
+bool segment::write(const struct iovec* iov, int count, std::uint64_t total,
+                    std::uint64_t position) {
     auto at = static_cast<off_t>(position);
     std::uint64_t done = 0;
     while (done < total) {
@@ -179,9 +196,13 @@ bool segment::write(const struct iovec* iov, int count, std::uint64_t total, std
     return true;
 }
 
-bool segment::sync_data() { return log_ && ::fdatasync(log_.get()) == 0; }
+bool segment::sync_data() {
+    return log_ && ::fdatasync(log_.get()) == 0;
+}
 
-bool segment::sync_all() { return sync_data() && index_.sync() && time_index_.sync(); }
+bool segment::sync_all() {
+    return sync_data() && index_.sync() && time_index_.sync();
+}
 
 bool segment::truncate_to(offset o) {
     std::uint64_t cut = size();
@@ -199,8 +220,11 @@ bool segment::truncate_to(offset o) {
     }
     if (::ftruncate(log_.get(), static_cast<off_t>(cut)) != 0) return false;
     auto rel = o.value - base_.value;
-    index_.truncate_while([&](const offset_index_entry& e) { return e.position < cut && e.relative_offset < rel; });
-    time_index_.truncate_while([&](const time_index_entry& e) { return e.timestamp <= max_ts && e.relative_offset < rel; });
+    index_.truncate_while(
+        [&](const offset_index_entry& e) { return e.position < cut && e.relative_offset < rel; });
+    time_index_.truncate_while([&](const time_index_entry& e) {
+        return e.timestamp <= max_ts && e.relative_offset < rel;
+    });
     size_ = cut;
     if (readable_.load() > cut) readable_ = cut;
     next_offset_ = next;
@@ -224,7 +248,9 @@ void segment::remove_files() {
 std::uint64_t segment::position_floor(offset o) const {
     if (o.value <= base_.value) return 0;
     auto rel = o.value - base_.value;
-    auto e = index_.floor([&](const offset_index_entry& x) { return static_cast<std::int64_t>(x.relative_offset) <= rel; });
+    auto e = index_.floor([&](const offset_index_entry& x) {
+        return static_cast<std::int64_t>(x.relative_offset) <= rel;
+    });
     return e ? e->position : 0;
 }
 

@@ -23,14 +23,14 @@ namespace sluice::store {
 std::string segment_file_name(offset base, const char* suffix);  // "00000000000000000042.log"
 
 struct segment_recovery {
-    bool truncated = false;          // a torn or corrupt tail was cut off
-    std::uint64_t valid_bytes = 0;   // file size after recovery
+    bool truncated = false;         // a torn or corrupt tail was cut off
+    std::uint64_t valid_bytes = 0;  // file size after recovery
     std::uint64_t dropped_bytes = 0;
     std::size_t batches = 0;
 };
 
 class segment {
-public:
+  public:
     segment(std::string dir, offset base) : dir_(std::move(dir)), base_(base) {}
     segment(const segment&) = delete;
     segment& operator=(const segment&) = delete;
@@ -44,8 +44,8 @@ public:
     // Existing segment after a crash (or with bad indexes): CRC-checks every batch, rebuilds
     // both indexes and truncates the file at the first torn or corrupt byte. min_offset is the
     // lowest base offset a batch may have (the previous segment's end).
-    static std::shared_ptr<segment> recover(const std::string& dir, offset base, std::size_t index_interval,
-                                            segment_recovery& report);
+    static std::shared_ptr<segment> recover(const std::string& dir, offset base,
+                                            std::size_t index_interval, segment_recovery& report);
 
     offset base_offset() const { return base_; }
     int fd() const { return log_.get(); }
@@ -78,9 +78,9 @@ public:
     // is >= ts.
     std::uint64_t position_for_timestamp(std::int64_t ts) const;
 
-private:
-    bool rebuild_indexes_from(std::uint64_t from, std::uint64_t to, std::size_t index_interval, bool check_crc,
-                              segment_recovery* report);
+  private:
+    bool rebuild_indexes_from(std::uint64_t from, std::uint64_t to, std::size_t index_interval,
+                              bool check_crc, segment_recovery* report);
     void maybe_index(const batch_header& h, std::uint64_t position, std::size_t index_interval);
 
     std::string dir_;

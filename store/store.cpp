@@ -12,7 +12,8 @@ namespace {
 constexpr const char* store_format_text = "sluice-store-format 1\n";
 
 std::int64_t system_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -21,15 +22,18 @@ std::int64_t system_ms() {
 bool store::valid_topic_name(const std::string& name) {
     if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
     for (char c : name)
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
             return false;
     return true;
 }
 
 store::store(store_options options) : options_(std::move(options)) {
     if (!options_.clock) options_.clock = &system_ms;
-    if (!options_.log) options_.log = [](const std::string& line) { std::fprintf(stderr, "store: %s\n", line.c_str()); };
+    if (!options_.log)
+        options_.log = [](const std::string& line) {
+            std::fprintf(stderr, "store: %s\n", line.c_str());
+        };
     pool_ = std::make_unique<writer_pool>(options_.writer_threads);
 }
 
@@ -37,7 +41,8 @@ std::unique_ptr<store> store::open(store_options options, errc& error) {
     std::unique_ptr<store> s(new store(std::move(options)));
     try {
         error = s->load();
-    } catch (const std::exception& ex) {  // std::filesystem iteration, allocation: report, never crash
+    } catch (
+        const std::exception& ex) {  // std::filesystem iteration, allocation: report, never crash
         s->options_.log(std::string("cannot open the store: ") + ex.what());
         error = errc::io_error;
     }
@@ -45,11 +50,14 @@ std::unique_ptr<store> store::open(store_options options, errc& error) {
         s->close();
         return nullptr;
     }
-    if (s->options_.maintenance_interval_ms > 0) s->maintenance_ = std::thread([p = s.get()] { p->maintenance_loop(); });
+    if (s->options_.maintenance_interval_ms > 0)
+        s->maintenance_ = std::thread([p = s.get()] { p->maintenance_loop(); });
     return s;
 }
 
-store::~store() { close(); }
+store::~store() {
+    close();
+}
 
 errc store::load() {
     std::error_code ec;
@@ -108,7 +116,8 @@ errc store::open_topic(const std::string& name) {
 }
 
 errc store::create_topic(const std::string& name, int partitions, const log_config& config) {
-    if (!valid_topic_name(name) || partitions <= 0 || partitions > 100000) return errc::invalid_argument;
+    if (!valid_topic_name(name) || partitions <= 0 || partitions > 100000)
+        return errc::invalid_argument;
     if (!parse_log_config(serialize(config))) return errc::invalid_argument;
     {
         std::lock_guard lock(mu_);
@@ -119,7 +128,8 @@ errc store::create_topic(const std::string& name, int partitions, const log_conf
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) return errc::io_error;
-    if (!write_file_atomic(dir + "/topic.conf", serialize(config) + "partitions " + std::to_string(partitions) + "\n"))
+    if (!write_file_atomic(dir + "/topic.conf",
+                           serialize(config) + "partitions " + std::to_string(partitions) + "\n"))
         return errc::io_error;
     if (!fsync_dir(options_.data_dir)) return errc::io_error;
     return open_topic(name);
@@ -128,7 +138,8 @@ errc store::create_topic(const std::string& name, int partitions, const log_conf
 std::shared_ptr<partition> store::get(const std::string& name, int index) const {
     std::lock_guard lock(mu_);
     auto it = topics_.find(name);
-    if (it == topics_.end() || index < 0 || static_cast<std::size_t>(index) >= it->second.partitions.size())
+    if (it == topics_.end() || index < 0 ||
+        static_cast<std::size_t>(index) >= it->second.partitions.size())
         return nullptr;
     return it->second.partitions[static_cast<std::size_t>(index)];
 }

@@ -28,8 +28,8 @@ struct store_options {
     std::string data_dir = "data";
     std::size_t writer_threads = 2;
     std::int64_t maintenance_interval_ms = 60'000;  // 0: no background thread
-    clock_fn clock;                                  // default: the system clock
-    std::function<void(const std::string&)> log;     // recovery reports; default: stderr
+    clock_fn clock;                                 // default: the system clock
+    std::function<void(const std::string&)> log;    // recovery reports; default: stderr
 };
 
 struct maintenance_stats {
@@ -39,7 +39,7 @@ struct maintenance_stats {
 };
 
 class store {
-public:
+  public:
     static std::unique_ptr<store> open(store_options options, errc& error);
     ~store();
     store(const store&) = delete;
@@ -58,7 +58,7 @@ public:
 
     static bool valid_topic_name(const std::string& name);
 
-private:
+  private:
     explicit store(store_options options);
     errc load();
     errc open_topic(const std::string& name);

@@ -18,7 +18,9 @@ inline void put_varlong(byte_buffer& out, std::int64_t value) {
     }
     out.push_back(static_cast<std::uint8_t>(v));
 }
-inline void put_varint(byte_buffer& out, std::int32_t value) { put_varlong(out, value); }
+inline void put_varint(byte_buffer& out, std::int32_t value) {
+    put_varlong(out, value);
+}
 
 inline std::size_t varlong_size(std::int64_t value) {
     auto v = (static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63);
@@ -32,7 +34,7 @@ inline std::size_t varlong_size(std::int64_t value) {
 
 // A cursor over untrusted bytes; every read fails (returns nullopt) rather than overrun.
 class byte_reader {
-public:
+  public:
     byte_reader(const std::uint8_t* p, std::size_t n) : p_(p), end_(p + n) {}
 
     std::optional<std::int64_t> varlong() {
@@ -64,7 +66,7 @@ public:
     std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
     const std::uint8_t* position() const { return p_; }
 
-private:
+  private:
     const std::uint8_t* p_;
     const std::uint8_t* end_;
 };

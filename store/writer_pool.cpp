@@ -11,7 +11,9 @@ writer_pool::writer_pool(std::size_t threads) {
     }
 }
 
-writer_pool::~writer_pool() { stop(); }
+writer_pool::~writer_pool() {
+    stop();
+}
 
 std::size_t writer_pool::next_worker() {
     std::lock_guard lock(rr_mu_);
@@ -27,7 +29,8 @@ void writer_pool::post(std::size_t worker_index, std::function<void()> task) {
     w.cv.notify_one();
 }
 
-void writer_pool::post_after(std::size_t worker_index, std::chrono::milliseconds delay, std::function<void()> task) {
+void writer_pool::post_after(std::size_t worker_index, std::chrono::milliseconds delay,
+                             std::function<void()> task) {
     worker& w = *workers_[worker_index % workers_.size()];
     {
         std::lock_guard lock(w.mu);

@@ -18,7 +18,7 @@
 namespace sluice::store {
 
 class writer_pool {
-public:
+  public:
     explicit writer_pool(std::size_t threads);
     ~writer_pool();
     writer_pool(const writer_pool&) = delete;
@@ -28,11 +28,12 @@ public:
     // Round-robin choice of a worker for a new partition.
     std::size_t next_worker();
     void post(std::size_t worker, std::function<void()> task);
-    void post_after(std::size_t worker, std::chrono::milliseconds delay, std::function<void()> task);
+    void post_after(std::size_t worker, std::chrono::milliseconds delay,
+                    std::function<void()> task);
     // Runs the tasks already queued, drops pending timers, joins the threads.
     void stop();
 
-private:
+  private:
     struct worker {
         std::mutex mu;  // guards tasks, timers, stopping
         std::condition_variable cv;

@@ -11,12 +11,14 @@
 
 namespace sluice::bench::store_bench {
 
-store::record_batch make_batch(std::size_t records, std::size_t record_bytes, store::compression codec) {
+store::record_batch make_batch(std::size_t records, std::size_t record_bytes,
+                               store::compression codec) {
     std::mt19937 rng(1);
     store::batch_builder b(codec);
     for (std::size_t i = 0; i < records; ++i) {
         // Device telemetry: repeated field names, varying numbers, random padding.
-        std::string v = "{\"device\":\"dev-" + std::to_string(rng() % 10000) + "\",\"seq\":" + std::to_string(i) +
+        std::string v = "{\"device\":\"dev-" + std::to_string(rng() % 10000) +
+                        "\",\"seq\":" + std::to_string(i) +
                         ",\"temp\":" + std::to_string(rng() % 400) + ",\"data\":\"";
         while (v.size() + 2 < record_bytes) v.push_back(static_cast<char>('a' + rng() % 26));
         v += "\"}";
@@ -26,7 +28,8 @@ store::record_batch make_batch(std::size_t records, std::size_t record_bytes, st
     return *b.build();
 }
 
-timing append_throughput(const std::string& dir, const append_case& c, double seconds, std::uint64_t max_bytes) {
+timing append_throughput(const std::string& dir, const append_case& c, double seconds,
+                         std::uint64_t max_bytes) {
     timing t;
     std::string data = dir + "/append";
     std::filesystem::remove_all(data);
@@ -48,7 +51,8 @@ timing append_throughput(const std::string& dir, const append_case& c, double se
         auto batch = make_batch(c.batch_records, c.record_bytes, c.codec);
         const std::size_t batch_bytes = batch.size();
         // Bound the bytes in flight (as a broker bounds its queues), and the count.
-        const std::size_t window = std::max<std::size_t>(1, std::min<std::size_t>(1024, (64u << 20) / batch_bytes));
+        const std::size_t window =
+            std::max<std::size_t>(1, std::min<std::size_t>(1024, (64u << 20) / batch_bytes));
 
         std::mutex mu;
         std::condition_variable cv;

@@ -16,7 +16,9 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-double since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
+double since(clock_type::time_point t) {
+    return std::chrono::duration<double>(clock_type::now() - t).count();
+}
 
 std::unique_ptr<store::store> open_store(const std::string& data) {
     store::store_options opts;
@@ -38,7 +40,8 @@ bool fill(store::store& s, std::uint64_t bytes) {
     // One segment holds it all, so a crash leaves all of it after the recovery point: the
     // worst case, where every byte is CRC-checked.
     cfg.segment_bytes = 4000ull << 20;
-    if (s.partition_count("recovery") == 0 && s.create_topic("recovery", 1, cfg) != store::errc::ok) return false;
+    if (s.partition_count("recovery") == 0 && s.create_topic("recovery", 1, cfg) != store::errc::ok)
+        return false;
     auto p = s.get("recovery", 0);
     auto batch = make_batch(1024, 1024, store::compression::none);
     std::uint64_t written = 0;

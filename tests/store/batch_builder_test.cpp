@@ -9,6 +9,7 @@ using namespace sluice::store;
 
 namespace {
 
+// clang-format off
 // Two records, laid out by hand from Kafka's DefaultRecord/DefaultRecordBatch documentation.
 //   record 0: ts 1000, key "k", value "v1", no headers
 //   record 1: ts 1005, key null, value "v2", header "h" = "x"
@@ -45,6 +46,8 @@ const byte_buffer golden_header = {
     0x00, 0x00, 0x00, 0x05,                    // baseSequence 5
     0x00, 0x00, 0x00, 0x02,                    // recordCount 2
 };
+
+// clang-format on
 
 batch_builder golden_builder(compression codec) {
     batch_builder b(codec);

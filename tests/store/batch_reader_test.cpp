@@ -32,11 +32,13 @@ byte_buffer wrap(const byte_buffer& section, std::int16_t attributes, std::int32
     return b;
 }
 
-const byte_buffer one_record = {0x12, 0x00, 0x00, 0x00, 0x02, 'a', 0x04, 'b', 'c', 0x00};  // key a, value bc
+const byte_buffer one_record = {0x12, 0x00, 0x00, 0x00, 0x02,
+                                'a',  0x04, 'b',  'c',  0x00};  // key a, value bc
 
 }  // namespace
 
-TEST_CASE("reader: decodes a hand-made batch, uncompressed and as an LZ4 frame with a stored block") {
+TEST_CASE(
+    "reader: decodes a hand-made batch, uncompressed and as an LZ4 frame with a stored block") {
     decoded_batch d;
     REQUIRE(decode_batch(wrap(one_record, 0, 1), d) == errc::ok);
     REQUIRE(d.records.size() == 1);
@@ -45,8 +47,9 @@ TEST_CASE("reader: decodes a hand-made batch, uncompressed and as an LZ4 frame w
     CHECK(d.records[0].timestamp == 500);
 
     // LZ4 frame written by hand: header, one uncompressed block (size | 0x80000000), EndMark.
-    byte_buffer frame = {0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82,
-                         static_cast<std::uint8_t>(one_record.size()), 0x00, 0x00, 0x80};
+    byte_buffer frame = {0x04, 0x22, 0x4d, 0x18,
+                         0x60, 0x40, 0x82, static_cast<std::uint8_t>(one_record.size()),
+                         0x00, 0x00, 0x80};
     frame.insert(frame.end(), one_record.begin(), one_record.end());
     frame.insert(frame.end(), {0, 0, 0, 0});
     decoded_batch z;
@@ -61,7 +64,8 @@ TEST_CASE("reader: accepts LZ4 frames with content and block checksums, refuses 
     prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
     prefs.frameInfo.blockChecksumFlag = LZ4F_blockChecksumEnabled;
     byte_buffer frame(LZ4F_compressFrameBound(one_record.size(), &prefs));
-    auto n = LZ4F_compressFrame(frame.data(), frame.size(), one_record.data(), one_record.size(), &prefs);
+    auto n = LZ4F_compressFrame(frame.data(), frame.size(), one_record.data(), one_record.size(),
+                                &prefs);
     REQUIRE_FALSE(LZ4F_isError(n));
     frame.resize(n);
     decoded_batch d;
@@ -73,7 +77,8 @@ TEST_CASE("reader: accepts LZ4 frames with content and block checksums, refuses 
 
 TEST_CASE("reader: malformed batches are refused, never crash") {
     batch_builder b(compression::lz4);
-    for (int i = 0; i < 50; ++i) b.add(1000 + i, std::string_view("key"), std::string(100, static_cast<char>('a' + i % 26)));
+    for (int i = 0; i < 50; ++i)
+        b.add(1000 + i, std::string_view("key"), std::string(100, static_cast<char>('a' + i % 26)));
     auto batch = *b.build();
     byte_buffer bytes(batch.bytes().begin(), batch.bytes().end());
     decoded_batch d;
@@ -81,7 +86,8 @@ TEST_CASE("reader: malformed batches are refused, never crash") {
     CHECK(d.records.size() == 50);
 
     SECTION("truncated") {
-        for (std::size_t n : {std::size_t{0}, std::size_t{12}, std::size_t{60}, std::size_t{61}, bytes.size() - 1})
+        for (std::size_t n :
+             {std::size_t{0}, std::size_t{12}, std::size_t{60}, std::size_t{61}, bytes.size() - 1})
             CHECK(decode_batch(byte_span(bytes.data(), n), d) != errc::ok);
     }
     SECTION("flipped bit fails the CRC") {
@@ -102,14 +108,16 @@ TEST_CASE("reader: malformed batches are refused, never crash") {
         for (int round = 0; round < 2000; ++round) {
             byte_buffer m = bytes;
             int flips = 1 + static_cast<int>(rng() % 4);
-            for (int k = 0; k < flips; ++k) m[21 + rng() % (m.size() - 21)] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+            for (int k = 0; k < flips; ++k)
+                m[21 + rng() % (m.size() - 21)] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
             store_be<std::uint32_t>(m.data() + 17, crc32c(m.data() + 21, m.size() - 21));
             decoded_batch out;
             (void)decode_batch(m, out);  // any result but a crash
         }
         // Uncompressed records too.
         batch_builder u;
-        for (int i = 0; i < 20; ++i) u.add(i, std::string_view("k"), std::string_view("value"), {{"h", std::nullopt}});
+        for (int i = 0; i < 20; ++i)
+            u.add(i, std::string_view("k"), std::string_view("value"), {{"h", std::nullopt}});
         auto built = *u.build();
         byte_buffer plain(built.bytes().begin(), built.bytes().end());
         for (int round = 0; round < 2000; ++round) {

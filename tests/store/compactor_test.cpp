@@ -34,8 +34,10 @@ TEST_CASE("compaction: keeps the latest value per key and the offsets of what it
     std::map<std::string, std::int64_t> last_offset;
     for (int round = 0; round < 10; ++round)
         for (int k = 0; k < 20; ++k) {
-            auto r = p->append(make_keyed({{"key" + std::to_string(k), std::to_string(k) + "-" + std::to_string(round)}},
-                                          now)).get();
+            auto r = p->append(make_keyed({{"key" + std::to_string(k),
+                                            std::to_string(k) + "-" + std::to_string(round)}},
+                                          now))
+                         .get();
             REQUIRE(r.error == errc::ok);
             last_offset["key" + std::to_string(k)] = r.base_offset.value;
         }
@@ -99,7 +101,8 @@ TEST_CASE("compaction: appends keep completing while it runs") {
         k += std::to_string(i % 7);
         return k;
     };
-    for (int i = 0; i < 300; ++i) p->append(make_keyed({{key(i), std::string(50, 'x')}}, now)).get();
+    for (int i = 0; i < 300; ++i)
+        p->append(make_keyed({{key(i), std::string(50, 'x')}}, now)).get();
     std::atomic<bool> done{false};
     std::thread compactor([&] {
         for (int i = 0; i < 5; ++i) {

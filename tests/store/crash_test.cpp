@@ -33,7 +33,8 @@ struct child_run {
     std::string failure;
 };
 
-child_run run_child(const std::string& data, unsigned seed, std::chrono::milliseconds alive_after_first_ack) {
+child_run run_child(const std::string& data, unsigned seed,
+                    std::chrono::milliseconds alive_after_first_ack) {
     child_run out;
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
@@ -44,7 +45,8 @@ child_run run_child(const std::string& data, unsigned seed, std::chrono::millise
         ::close(fds[0]);
         ::close(fds[1]);
         std::string s = std::to_string(seed);
-        ::execl(STORE_CRASH_WRITER, STORE_CRASH_WRITER, data.c_str(), s.c_str(), static_cast<char*>(nullptr));
+        ::execl(STORE_CRASH_WRITER, STORE_CRASH_WRITER, data.c_str(), s.c_str(),
+                static_cast<char*>(nullptr));
         ::_exit(127);
     }
     ::close(fds[1]);
@@ -55,13 +57,15 @@ child_run run_child(const std::string& data, unsigned seed, std::chrono::millise
     bool first = false;
     bool eof = false;
     while (!eof) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
         if (left <= 0 && !out.killed) {
             ::kill(pid, SIGKILL);  // the random moment (or the deadline when nothing came)
             out.killed = true;
         }
         pollfd pfd{fds[0], POLLIN, 0};
-        int r = ::poll(&pfd, 1, out.killed ? 10000 : static_cast<int>(std::max<long long>(left, 1)));
+        int r =
+            ::poll(&pfd, 1, out.killed ? 10000 : static_cast<int>(std::max<long long>(left, 1)));
         if (r < 0 && errno == EINTR) continue;
         if (r == 0) {
             if (out.killed) break;  // killed and silent: done
@@ -125,7 +129,8 @@ bool tear_tail(const std::string& path, std::mt19937& rng) {
     }
     if (last_size < 2) return false;
     byte_buffer copy(last_size);
-    REQUIRE(pread_full(fd.get(), copy.data(), copy.size(), static_cast<off_t>(last)) == static_cast<ssize_t>(copy.size()));
+    REQUIRE(pread_full(fd.get(), copy.data(), copy.size(), static_cast<off_t>(last)) ==
+            static_cast<ssize_t>(copy.size()));
     copy.resize(1 + rng() % (last_size - 1));
     REQUIRE(pwrite_all(fd.get(), copy.data(), copy.size(), static_cast<off_t>(size)));
     return true;
@@ -136,9 +141,11 @@ bool tear_tail(const std::string& path, std::mt19937& rng) {
 TEST_CASE("crash: acknowledged appends survive SIGKILL, bit-exact and contiguous") {
     temp_dir dir;
     int rounds = 30;
-    if (const char* env = std::getenv("SLUICE_STORE_CRASH_ROUNDS")) rounds = std::max(1, std::atoi(env));
+    if (const char* env = std::getenv("SLUICE_STORE_CRASH_ROUNDS"))
+        rounds = std::max(1, std::atoi(env));
     unsigned seed = 20261122;
-    if (const char* env = std::getenv("SLUICE_STORE_CRASH_SEED")) seed = static_cast<unsigned>(std::stoul(env));
+    if (const char* env = std::getenv("SLUICE_STORE_CRASH_SEED"))
+        seed = static_cast<unsigned>(std::stoul(env));
     std::mt19937 rng(seed);
     INFO("seed " << seed);
 
@@ -216,5 +223,6 @@ TEST_CASE("crash: acknowledged appends survive SIGKILL, bit-exact and contiguous
     }
     CHECK(total_acks > 0);
     CHECK(torn > 0);
-    WARN("crash test: " << rounds << " rounds, " << total_acks << " acknowledged appends, log end " << acked_end);
+    WARN("crash test: " << rounds << " rounds, " << total_acks << " acknowledged appends, log end "
+                        << acked_end);
 }

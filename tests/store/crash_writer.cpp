@@ -56,11 +56,13 @@ int main(int argc, char** argv) {
         }
         p->append(*b.build(), [&, expected](const append_result& r) {
             if (r.error != errc::ok || r.base_offset.value != expected) {
-                std::fprintf(stderr, "append failed: %s at %lld\n", to_string(r.error), static_cast<long long>(expected));
+                std::fprintf(stderr, "append failed: %s at %lld\n", to_string(r.error),
+                             static_cast<long long>(expected));
                 std::_Exit(5);
             }
             char line[64];
-            int len = std::snprintf(line, sizeof line, "%lld %lld\n", static_cast<long long>(r.base_offset.value),
+            int len = std::snprintf(line, sizeof line, "%lld %lld\n",
+                                    static_cast<long long>(r.base_offset.value),
                                     static_cast<long long>(r.last_offset.value));
             if (::write(STDOUT_FILENO, line, static_cast<std::size_t>(len)) != len) std::_Exit(6);
             std::lock_guard lock(mu);

@@ -24,5 +24,6 @@ TEST_CASE("crc32c: hardware and table paths agree at every length and alignment"
     for (auto& b : data) b = static_cast<std::uint8_t>(rng());
     for (std::size_t align = 0; align < 8; ++align)
         for (std::size_t len : {0, 1, 7, 8, 9, 15, 16, 63, 64, 65, 1000, 4096})
-            REQUIRE(crc32c(data.data() + align, len) == crc32c_extend_portable(0, data.data() + align, len));
+            REQUIRE(crc32c(data.data() + align, len) ==
+                    crc32c_extend_portable(0, data.data() + align, len));
 }

@@ -40,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)decode_batches(byte_span(data, size), out);
     if (size >= batch_layout::header_size && size < (64u << 20)) {
         byte_buffer fixed(data, data + size);
-        store_be<std::int32_t>(fixed.data() + batch_layout::batch_length, static_cast<std::int32_t>(size - 12));
+        store_be<std::int32_t>(fixed.data() + batch_layout::batch_length,
+                               static_cast<std::int32_t>(size - 12));
         fixed[batch_layout::magic] = 2;
         store_be<std::uint32_t>(fixed.data() + batch_layout::crc, compute_batch_crc(fixed));
         decoded_batch d;

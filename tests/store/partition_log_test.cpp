@@ -19,7 +19,8 @@ log_config small_segments() {
     return c;
 }
 
-std::unique_ptr<partition_log> open_log(const std::string& dir, const log_config& c, std::int64_t* now) {
+std::unique_ptr<partition_log> open_log(const std::string& dir, const log_config& c,
+                                        std::int64_t* now) {
     errc e = errc::ok;
     auto log = partition_log::open(dir, c, fixed_clock(now), e);
     REQUIRE(e == errc::ok);
@@ -44,7 +45,8 @@ TEST_CASE("log: appends get contiguous offsets and read back bit-exact") {
     CHECK(log->high_watermark() == offset{5});
     auto records = read_all(*log);
     REQUIRE(records.size() == 5);
-    for (std::size_t i = 0; i < records.size(); ++i) CHECK(records[i].offset == static_cast<std::int64_t>(i));
+    for (std::size_t i = 0; i < records.size(); ++i)
+        CHECK(records[i].offset == static_cast<std::int64_t>(i));
     CHECK(records[1].value == std::optional<std::string>("va-1"));
     CHECK(records[4].value == std::optional<std::string>("vb-1"));
     CHECK(records[4].timestamp == 2001);
@@ -54,7 +56,9 @@ TEST_CASE("log: for_each_record replays from an offset and stops when asked") {
     temp_dir dir;
     std::int64_t now = 0;
     auto log = open_log(dir.path(), log_config{}, &now);
-    for (int i = 0; i < 10; ++i) append_now(*log, make_batch(3, std::to_string(i), 1000, i % 2 ? compression::lz4 : compression::none));
+    for (int i = 0; i < 10; ++i)
+        append_now(*log, make_batch(3, std::to_string(i), 1000,
+                                    i % 2 ? compression::lz4 : compression::none));
     std::vector<std::int64_t> seen;
     REQUIRE(log->for_each_record(offset{4}, [&](const record& r) {
         seen.push_back(r.offset);
@@ -90,7 +94,8 @@ TEST_CASE("log: segments roll by size, are named by 20-digit base offset and ind
     std::int64_t now = 0;
     auto cfg = small_segments();
     auto log = open_log(dir.path(), cfg, &now);
-    for (int i = 0; i < 100; ++i) REQUIRE(append_now(*log, make_batch(3, std::to_string(i))).error == errc::ok);
+    for (int i = 0; i < 100; ++i)
+        REQUIRE(append_now(*log, make_batch(3, std::to_string(i))).error == errc::ok);
     auto segs = log->segments();
     REQUIRE(segs.size() > 3);
     for (const auto& s : segs) {
@@ -130,7 +135,8 @@ TEST_CASE("log: segments roll by size, are named by 20-digit base offset and ind
         REQUIRE(r.error == errc::ok);
         REQUIRE(r.ranges.size() == 1);
         byte_buffer head(61);
-        REQUIRE(pread_full(r.ranges[0].fd(), head.data(), 61, static_cast<off_t>(r.ranges[0].position)) == 61);
+        REQUIRE(pread_full(r.ranges[0].fd(), head.data(), 61,
+                           static_cast<off_t>(r.ranges[0].position)) == 61);
         auto h = parse_batch_header(head.data(), head.size());
         REQUIRE(h);
         CHECK(h->base_offset <= o);
@@ -187,7 +193,8 @@ TEST_CASE("log: timestamp lookup finds the first offset at or after T") {
     std::int64_t now = 0;
     auto log = open_log(dir.path(), small_segments(), &now);
     // Batch i holds timestamps 10000 + 10*i .. +2.
-    for (int i = 0; i < 100; ++i) append_now(*log, make_batch(3, std::to_string(i), 10000 + 10 * i));
+    for (int i = 0; i < 100; ++i)
+        append_now(*log, make_batch(3, std::to_string(i), 10000 + 10 * i));
     REQUIRE(log->segments().size() > 2);
     CHECK(log->offset_for_timestamp(0) == offset{0});
     CHECK(log->offset_for_timestamp(10000) == offset{0});
@@ -251,7 +258,8 @@ TEST_CASE("log: a follower append keeps the leader's bytes and offsets") {
     std::size_t pos = 0;
     while (pos < bytes.size()) {
         auto h = parse_batch_header(bytes.data() + pos, bytes.size() - pos);
-        record_batch b(byte_buffer(bytes.begin() + static_cast<long>(pos), bytes.begin() + static_cast<long>(pos + h->size_bytes())));
+        record_batch b(byte_buffer(bytes.begin() + static_cast<long>(pos),
+                                   bytes.begin() + static_cast<long>(pos + h->size_bytes())));
         auto r = follower->append_as_follower(b);
         REQUIRE(r.error == errc::ok);
         pos += h->size_bytes();

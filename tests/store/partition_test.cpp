@@ -16,7 +16,7 @@ namespace {
 
 // Waits for n callbacks, with a deadline so a lost completion fails instead of hanging.
 class completion_counter {
-public:
+  public:
     void done(const append_result& r) {
         std::lock_guard lock(mu_);
         results_.push_back(r);
@@ -31,7 +31,7 @@ public:
         return results_;
     }
 
-private:
+  private:
     std::mutex mu_;
     std::condition_variable cv_;
     std::vector<append_result> results_;
@@ -39,7 +39,8 @@ private:
 
 }  // namespace
 
-TEST_CASE("partition: appends from many threads complete once each with unique contiguous offsets") {
+TEST_CASE(
+    "partition: appends from many threads complete once each with unique contiguous offsets") {
     for (auto policy : {durability::always, durability::interval, durability::never}) {
         temp_dir dir;
         writer_pool pool(2);
@@ -94,13 +95,16 @@ TEST_CASE("partition: under `always` one fdatasync covers many appends (group co
     std::unique_lock hold(gate);
     pool.post(0, [&] { std::lock_guard wait(gate); });
     completion_counter counter;
-    for (int i = 0; i < 100; ++i) p->append(make_batch(1, std::to_string(i)), [&](const append_result& r) { counter.done(r); });
+    for (int i = 0; i < 100; ++i)
+        p->append(make_batch(1, std::to_string(i)),
+                  [&](const append_result& r) { counter.done(r); });
     hold.unlock();
     REQUIRE(counter.wait_for(100));
     CHECK(p->groups_written() == 1);
     CHECK(p->syncs() == 1);
     auto results = counter.results();
-    for (std::size_t i = 0; i < results.size(); ++i) CHECK(results[i].base_offset == offset{static_cast<std::int64_t>(i)});
+    for (std::size_t i = 0; i < results.size(); ++i)
+        CHECK(results[i].base_offset == offset{static_cast<std::int64_t>(i)});
     CHECK(p->close() == errc::ok);
 }
 

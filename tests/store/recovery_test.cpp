@@ -22,7 +22,8 @@ log_config small_segments() {
     return c;
 }
 
-std::unique_ptr<partition_log> open_log(const std::string& dir, std::int64_t* now, const log_config& c = small_segments()) {
+std::unique_ptr<partition_log> open_log(const std::string& dir, std::int64_t* now,
+                                        const log_config& c = small_segments()) {
     errc e = errc::ok;
     auto log = partition_log::open(dir, c, fixed_clock(now), e);
     REQUIRE(e == errc::ok);
@@ -32,7 +33,8 @@ std::unique_ptr<partition_log> open_log(const std::string& dir, std::int64_t* no
 
 // Writes n batches of 3 records: batch i holds values "v<i>-0..2".
 void fill(partition_log& log, int n) {
-    for (int i = 0; i < n; ++i) REQUIRE(append_now(log, make_batch(3, std::to_string(i))).error == errc::ok);
+    for (int i = 0; i < n; ++i)
+        REQUIRE(append_now(log, make_batch(3, std::to_string(i))).error == errc::ok);
 }
 
 void check_prefix(const partition_log& log, std::int64_t end) {
@@ -40,8 +42,9 @@ void check_prefix(const partition_log& log, std::int64_t end) {
     REQUIRE(static_cast<std::int64_t>(records.size()) == end);
     for (std::int64_t o = 0; o < end; ++o) {
         CHECK(records[static_cast<std::size_t>(o)].offset == o);
-        CHECK(records[static_cast<std::size_t>(o)].value ==
-              std::optional<std::string>("v" + std::to_string(o / 3) + "-" + std::to_string(o % 3)));
+        CHECK(
+            records[static_cast<std::size_t>(o)].value ==
+            std::optional<std::string>("v" + std::to_string(o / 3) + "-" + std::to_string(o % 3)));
     }
 }
 
@@ -58,7 +61,9 @@ void flip_bit(const std::string& path, std::uint64_t at) {
     REQUIRE(pwrite_all(fd.get(), &b, 1, static_cast<off_t>(at)));
 }
 
-std::string last_log(const partition_log& log) { return log.segments().back()->log_path(); }
+std::string last_log(const partition_log& log) {
+    return log.segments().back()->log_path();
+}
 
 }  // namespace
 
@@ -167,7 +172,8 @@ TEST_CASE("recovery: a flipped bit truncates at that batch and drops later segme
     }();
     flip_bit(victim, third + 70);
     fs::remove(dir / "clean-shutdown");
-    REQUIRE(write_file_atomic(dir / "recovery-checkpoint", "sluice-checkpoint 1\nrecovery_point 0\nlog_start 0\n"));
+    REQUIRE(write_file_atomic(dir / "recovery-checkpoint",
+                              "sluice-checkpoint 1\nrecovery_point 0\nlog_start 0\n"));
 
     auto log = open_log(dir.path(), &now);
     CHECK(log->recovery().bytes_truncated > 0);
@@ -204,7 +210,8 @@ TEST_CASE("recovery: missing or garbage indexes are rebuilt, foreign files repor
     {
         auto log = open_log(dir.path(), &now);
         fill(*log, 100);
-        for (const auto& s : log->segments()) bases.push_back(segment_file_name(s->base_offset(), ""));
+        for (const auto& s : log->segments())
+            bases.push_back(segment_file_name(s->base_offset(), ""));
         REQUIRE(log->close_clean() == errc::ok);
     }
     REQUIRE(bases.size() >= 3);

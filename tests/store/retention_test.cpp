@@ -12,7 +12,8 @@ using namespace sluice::store::test;
 
 namespace {
 
-std::unique_ptr<partition_log> open_log(const std::string& dir, const log_config& c, std::int64_t* now) {
+std::unique_ptr<partition_log> open_log(const std::string& dir, const log_config& c,
+                                        std::int64_t* now) {
     errc e = errc::ok;
     auto log = partition_log::open(dir, c, fixed_clock(now), e);
     REQUIRE(log);
@@ -86,14 +87,16 @@ TEST_CASE("retention: a file range stays readable after its segment is deleted")
     auto r = log->read(offset{0}, 1000);
     REQUIRE(r.ranges.size() == 1);
     byte_buffer before(r.ranges[0].length);
-    REQUIRE(pread_full(r.ranges[0].fd(), before.data(), before.size(), static_cast<off_t>(r.ranges[0].position)) ==
+    REQUIRE(pread_full(r.ranges[0].fd(), before.data(), before.size(),
+                       static_cast<off_t>(r.ranges[0].position)) ==
             static_cast<ssize_t>(before.size()));
     REQUIRE(log->enforce_retention(now) > 0);
     CHECK_FALSE(std::filesystem::exists(r.ranges[0].file->log_path()));
     byte_buffer after(r.ranges[0].length);
-    REQUIRE(pread_full(r.ranges[0].fd(), after.data(), after.size(), static_cast<off_t>(r.ranges[0].position)) ==
+    REQUIRE(pread_full(r.ranges[0].fd(), after.data(), after.size(),
+                       static_cast<off_t>(r.ranges[0].position)) ==
             static_cast<ssize_t>(after.size()));
     CHECK(after == before);
-    CHECK(validate_batch(byte_span(after).first(parse_batch_header(after.data(), after.size())->size_bytes())) ==
-          errc::ok);
+    CHECK(validate_batch(byte_span(after).first(
+              parse_batch_header(after.data(), after.size())->size_bytes())) == errc::ok);
 }

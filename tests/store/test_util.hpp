@@ -16,7 +16,7 @@ namespace sluice::store::test {
 
 // A fresh folder under $TMPDIR (or /tmp), removed with everything in it.
 class temp_dir {
-public:
+  public:
     temp_dir() {
         const char* base = std::getenv("TMPDIR");
         std::string pattern = std::string(base && *base ? base : "/tmp") + "/sluice-store-XXXXXX";
@@ -33,7 +33,7 @@ public:
     const std::string& path() const { return path_; }
     std::string operator/(const std::string& name) const { return path_ + "/" + name; }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -54,10 +54,12 @@ inline record_batch make_batch(int n, const std::string& tag, std::int64_t times
     return *b.build();
 }
 
-inline record_batch make_keyed(const std::vector<std::pair<std::string, std::optional<std::string>>>& kvs,
-                               std::int64_t timestamp) {
+inline record_batch make_keyed(
+    const std::vector<std::pair<std::string, std::optional<std::string>>>& kvs,
+    std::int64_t timestamp) {
     batch_builder b;
-    for (const auto& [k, v] : kvs) b.add(timestamp, k, v ? std::optional<std::string_view>(*v) : std::nullopt);
+    for (const auto& [k, v] : kvs)
+        b.add(timestamp, k, v ? std::optional<std::string_view>(*v) : std::nullopt);
     return *b.build();
 }
 
@@ -84,7 +86,8 @@ inline std::vector<record> read_all(const partition_log& log, offset from = offs
 }
 
 // Appends on the calling thread as the writer would (write, sync, commit).
-inline append_result append_now(partition_log& log, record_batch b, leader_epoch e = leader_epoch{0}) {
+inline append_result append_now(partition_log& log, record_batch b,
+                                leader_epoch e = leader_epoch{0}) {
     auto r = log.append(b, e);
     if (r.error == errc::ok) {
         if (auto err = log.flush_writes(); err != errc::ok) return {err};

@@ -18,7 +18,8 @@ TEST_CASE("varint: zigzag encoding matches Kafka's ByteUtils") {
     CHECK(enc(64) == byte_buffer{0x80, 0x01});
     CHECK(enc(300) == byte_buffer{0xd8, 0x04});
     CHECK(enc(INT64_MIN).size() == 10);
-    for (std::int64_t v : std::initializer_list<std::int64_t>{0, 1, -1, 300, -300, std::int64_t{1} << 40, INT64_MAX, INT64_MIN}) {
+    for (std::int64_t v : std::initializer_list<std::int64_t>{
+             0, 1, -1, 300, -300, std::int64_t{1} << 40, INT64_MAX, INT64_MIN}) {
         auto b = enc(v);
         CHECK(varlong_size(v) == b.size());
         byte_reader r(b.data(), b.size());
