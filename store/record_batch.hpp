@@ -93,6 +93,7 @@ errc validate_batch(byte_span bytes);
 std::uint32_t compute_batch_crc(byte_span bytes);
 
 // One batch's bytes, owned. The log stamps offsets and epochs into it in place.
+// Thread: a value; whoever holds it (appends move it to the partition's writer).
 class record_batch {
   public:
     record_batch() = default;

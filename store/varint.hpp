@@ -33,6 +33,7 @@ inline std::size_t varlong_size(std::int64_t value) {
 }
 
 // A cursor over untrusted bytes; every read fails (returns nullopt) rather than overrun.
+// Thread: a local value of the decoding thread.
 class byte_reader {
   public:
     byte_reader(const std::uint8_t* p, std::size_t n) : p_(p), end_(p + n) {}

@@ -104,11 +104,12 @@ TEST_CASE("compaction: appends keep completing while it runs") {
     for (int i = 0; i < 300; ++i)
         p->append(make_keyed({{key(i), std::string(50, 'x')}}, now)).get();
     std::atomic<bool> done{false};
+    std::atomic<int> failures{0};  // Catch2 assertions are for the test's own thread only
     std::thread compactor([&] {
         for (int i = 0; i < 5; ++i) {
             errc ce = errc::ok;
             p->compact(now, ce);
-            CHECK(ce == errc::ok);
+            if (ce != errc::ok) ++failures;
         }
         done = true;
     });
@@ -119,6 +120,7 @@ TEST_CASE("compaction: appends keep completing while it runs") {
         ++appended;
     }
     compactor.join();
+    CHECK(failures == 0);
     CHECK(p->log_end_offset() == offset{300 + appended});
     p->close();
 }
