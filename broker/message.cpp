@@ -24,17 +24,23 @@ bool message::encoder_is_current(steady_clock::time_point now) const {
            remaining_expiry(now) == pkt_.props.message_expiry_interval;
 }
 
+message::~message() {
+    delete enc_v4_.load(std::memory_order_relaxed);
+    delete enc_v5_.load(std::memory_order_relaxed);
+}
+
 const mqtt::publish_encoder& message::encoder(mqtt::protocol_version version) const {
-    if (version == mqtt::protocol_version::v5) {
-        std::call_once(once_v5_, [&] {
-            enc_v5_ = std::make_unique<mqtt::publish_encoder>(pkt_, mqtt::protocol_version::v5);
-        });
-        return *enc_v5_;
-    }
-    std::call_once(once_v4_, [&] {
-        enc_v4_ = std::make_unique<mqtt::publish_encoder>(pkt_, mqtt::protocol_version::v3_1_1);
-    });
-    return *enc_v4_;
+    const bool v5 = version == mqtt::protocol_version::v5;
+    auto& slot = v5 ? enc_v5_ : enc_v4_;
+    if (const auto* e = slot.load(std::memory_order_acquire)) return *e;
+    // Usually one thread (the publisher's or the first subscriber's) builds it; if two race,
+    // the second frees its copy and uses the first.
+    auto* built = new mqtt::publish_encoder(pkt_, v5 ? mqtt::protocol_version::v5
+                                                     : mqtt::protocol_version::v3_1_1);
+    const mqtt::publish_encoder* expected = nullptr;
+    if (slot.compare_exchange_strong(expected, built, std::memory_order_acq_rel)) return *built;
+    delete built;
+    return *expected;
 }
 
 std::unique_ptr<mqtt::publish_encoder> message::encode_fresh(mqtt::protocol_version version,

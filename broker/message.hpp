@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 
 #include "mqtt/packet.hpp"
@@ -12,8 +11,9 @@
 
 // One application message as the broker routes it: built once from an incoming PUBLISH (or a
 // will, or a $SYS update) and shared, immutable, by every session it is delivered to.
-// Threads: immutable after construction except for the lazily built encoders, which are
-// created once under std::call_once; any thread may read and encode.
+// Threads: immutable after construction except for the lazily built encoders, published
+// through atomic pointers (the first thread to build one wins; a loser frees its copy); any
+// thread may read and encode.
 namespace sluice::broker {
 
 using steady_clock = std::chrono::steady_clock;
@@ -24,6 +24,9 @@ public:
     // fields (packet id, dup, topic alias, subscription identifiers) are cleared.
     // `origin` identifies the publishing session for No Local (never dereferenced).
     message(mqtt::publish pkt, const void* origin, steady_clock::time_point now);
+    ~message();
+    message(const message&) = delete;
+    message& operator=(const message&) = delete;
 
     const mqtt::publish& packet() const { return pkt_; }
     const std::string& topic() const { return pkt_.topic; }
@@ -53,8 +56,7 @@ private:
     const void* origin_;
     steady_clock::time_point received_at_;
     std::optional<steady_clock::time_point> expires_at_;
-    mutable std::once_flag once_v4_, once_v5_;
-    mutable std::unique_ptr<mqtt::publish_encoder> enc_v4_, enc_v5_;
+    mutable std::atomic<const mqtt::publish_encoder*> enc_v4_{nullptr}, enc_v5_{nullptr};
 };
 
 using message_ptr = std::shared_ptr<const message>;
