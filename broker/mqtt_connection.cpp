@@ -224,7 +224,7 @@ bool mqtt_connection::process_buffered() {
         handle(p);
         if (state_ == state::closed || state_ == state::closing) return false;
         if (throttled_) {
-            // A QoS 1/2 receiver of ours is falling behind: leave the rest in the decoder and
+            // A receiver of ours is falling behind: leave the rest in the decoder and
             // come back a little later instead of queueing into it until it has to drop.
             throttled_ = false;
             backpressure_paused_ = true;
@@ -424,11 +424,9 @@ void mqtt_connection::on_publish(mqtt::publish& p) {
 bool mqtt_connection::route(mqtt::publish& p) {
     broker_stats::add(core_.stats().local().messages_in, 1);
     bool congested = false;
-    const bool acknowledged = p.qos_level != qos::at_most_once;
-    bool matched = core_.publish(make_message(std::move(p), session_.get()),
-                                 acknowledged ? &congested : nullptr) > 0;
+    bool matched = core_.publish(make_message(std::move(p), session_.get()), &congested) > 0;
     if (congested) throttled_ = true;
-    else if (acknowledged) backoff_shift_ = 0;
+    else backoff_shift_ = 0;
     return matched;
 }
 
@@ -651,7 +649,7 @@ bool mqtt_connection::write_delivery(const delivery& d, std::uint16_t packet_id,
     return true;
 }
 
-void mqtt_connection::pump(bool resend) {
+void mqtt_connection::pump(bool resend, bool drained) {
     if (state_ != state::connected || !session_) return;
     auto now = steady_clock::now();
     {
@@ -659,6 +657,7 @@ void mqtt_connection::pump(bool resend) {
         auto& s = *session_;
         if (s.owner != this) return;
         s.wake_posted = false;
+        const std::size_t queued_before = s.queue.size();
         if (resend) {
             // In their original order (spec 4.4): PUBLISH again with DUP, or PUBREL again.
             for (auto& m : s.inflight) {
@@ -685,6 +684,7 @@ void mqtt_connection::pump(bool resend) {
             s.queue.pop_front();
         }
         s.owner_saturated = saturated();
+        if (drained || s.queue.size() < queued_before) s.last_progress = now;
     }
 }
 
@@ -712,7 +712,7 @@ void mqtt_connection::on_write(const boost::system::error_code& ec, std::size_t 
         }
         return do_write();
     }
-    pump();
+    pump(/*resend=*/false, /*drained=*/true);
     do_write();
     if (read_paused_ && !saturated()) {
         read_paused_ = false;

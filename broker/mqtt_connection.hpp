@@ -80,7 +80,8 @@ private:
     void send(const mqtt::packet& p);
     // Moves queued messages from the session into the write buffer (window and send queue
     // permitting) and retransmits inflight ones when `resend`.
-    void pump(bool resend = false);
+    // `drained`: called because the socket took bytes (progress, for backpressure).
+    void pump(bool resend = false, bool drained = false);
     bool write_delivery(const delivery& d, std::uint16_t packet_id, bool dup,
                         steady_clock::time_point now);
     void do_write();
@@ -121,7 +122,7 @@ private:
     bool read_paused_ = false;          // our send queue is full (resumed by on_write)
     bool backpressure_paused_ = false;  // a receiver is congested (resumed by the timer)
     bool counted_connected_ = false;
-    bool throttled_ = false;  // a QoS 1/2 publish of this batch met a congested receiver
+    bool throttled_ = false;  // a publish of this batch met a congested receiver
     std::uint8_t backoff_shift_ = 0;  // consecutive backpressure pauses (doubling)
     std::unique_ptr<boost::asio::steady_timer> backpressure_timer_;  // made on first use
     // Set by kick() (another thread, under the session's mu) before the session is taken

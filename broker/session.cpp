@@ -4,16 +4,22 @@
 
 namespace sluice::broker {
 
+namespace {
+// How long a congested receiver may go without progress and still slow its publishers down.
+constexpr auto progress_grace = std::chrono::seconds(1);
+}  // namespace
+
 session::offer_result session::offer(delivery d, std::size_t max_queued) {
     std::lock_guard lock(mu);
     if (ended) return offer_result::dropped;
+    auto progressing = [&] { return steady_clock::now() - last_progress < progress_grace; };
     if (d.qos_level == mqtt::qos::at_most_once && (!owner || owner_saturated)) {
         ++dropped;
-        return offer_result::dropped;
+        return owner && progressing() ? offer_result::dropped_congested : offer_result::dropped;
     }
     if (queue.size() >= max_queued) {
         ++dropped;
-        return owner ? offer_result::dropped_congested : offer_result::dropped;
+        return owner && progressing() ? offer_result::dropped_congested : offer_result::dropped;
     }
     queue.push_back(std::move(d));
     if (!owner) return offer_result::queued;
@@ -21,7 +27,8 @@ session::offer_result session::offer(delivery d, std::size_t max_queued) {
         wake_posted = true;
         owner->wake();
     }
-    return queue.size() > max_queued / 2 ? offer_result::congested : offer_result::queued;
+    return queue.size() > max_queued / 2 && progressing() ? offer_result::congested
+                                                          : offer_result::queued;
 }
 
 std::uint16_t session::allocate_packet_id() {

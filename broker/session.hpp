@@ -70,9 +70,11 @@ public:
     enum class offer_result { dropped, dropped_congested, queued, congested };
     // Offers a message to this session (router, any thread). QoS 0 is dropped when the session
     // is offline or its connection's send queue is full; anything is dropped when the queue
-    // already holds `max_queued` messages. `congested`: queued, but an online session's queue
-    // is past half of `max_queued`, so the publisher should slow down (backpressure);
-    // `dropped_congested`: dropped because an online session's queue is full.
+    // already holds `max_queued` messages. `congested` / `dropped_congested`: the session is
+    // online, its queue is past half of `max_queued` (or, for QoS 0, its send queue is full)
+    // and it made progress within the last second, so the publisher should slow down
+    // (backpressure). A receiver that makes no progress stops slowing publishers down: its
+    // messages are dropped instead.
     offer_result offer(delivery d, std::size_t max_queued);
 
     // True while a connection is attached; read without the lock by shared-group selection.
@@ -95,6 +97,7 @@ public:
     std::unique_ptr<mqtt::will_message> pending_will;  // waiting for its will delay
     std::uint64_t generation = 0;                 // bumped at every attach and detach
     std::uint64_t dropped = 0;
+    steady_clock::time_point last_progress{};  // the owner last drained the queue or socket
 
     // Attaches/detaches the owner; call with mu held.
     void attach(session_owner* o) {
@@ -103,6 +106,7 @@ public:
         owner_saturated = false;
         online_.store(o != nullptr, std::memory_order_relaxed);
         ++generation;
+        if (o) last_progress = steady_clock::now();
     }
 
     // The next free outbound packet id; call with mu held. 0 when all 65535 are in use.
