@@ -89,6 +89,29 @@ class WillTest(unittest.TestCase):
         back.close()
         w.close()
 
+    def test_will_on_takeover(self):
+        w = self.watcher("w5", "will/takeover/#")
+        session = [(P_SESSION_EXPIRY, 300)]
+        # Taken over by a clean start: the old session ends, its will goes out.
+        old = raw.connected(self.port, "taken", plist=session,
+                            will={"topic": "will/takeover/clean", "payload": b"ended"})
+        new = raw.connected(self.port, "taken", clean=True)
+        self.assertEqual(old.read_until(raw.DISCONNECT).rc, 0x8E)
+        self.assertEqual(w.read_until(raw.PUBLISH).topic, "will/takeover/clean")
+        new.close()
+        # Taken over by a resume while the will waits for its delay: it is never sent.
+        old = raw.connected(self.port, "resumed", plist=session, will={
+            "topic": "will/takeover/resumed", "payload": b"no", "props": [(P_WILL_DELAY, 1)]})
+        new = raw.RawClient(self.port)
+        self.assertTrue(new.connect("resumed", clean=False, plist=session).session_present)
+        self.assertEqual(old.read_until(raw.DISCONNECT).rc, 0x8E)
+        control = raw.connected(self.port, "control-5", plist=session, will={
+            "topic": "will/takeover/control", "payload": b"c", "props": [(P_WILL_DELAY, 1)]})
+        control.close()
+        self.assertEqual(w.read_until(raw.PUBLISH).topic, "will/takeover/control")
+        new.close()
+        w.close()
+
 
 if __name__ == "__main__":
     unittest.main()
