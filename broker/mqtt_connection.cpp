@@ -22,11 +22,13 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr std::uint32_t never_expires = 0xFFFFFFFF;
-constexpr auto housekeeping_period = milliseconds(250);
+constexpr auto housekeeping_period = milliseconds(500);
 constexpr auto closing_grace = milliseconds(3000);
 constexpr auto backpressure_pause = std::chrono::microseconds(500);
 constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t idle_buffer_keep = 16 * 1024;  // larger write buffers are freed when idle
+constexpr std::size_t small_read = 1024;  // a decoder fed more keeps a buffer worth releasing
+constexpr auto idle_release_after = std::chrono::seconds(2);
 
 // The connections of this io thread, for the housekeeping tick. Touched only by this thread.
 struct thread_connections {
@@ -153,8 +155,16 @@ void mqtt_connection::check_timeouts(steady_clock::time_point now) {
             }
             break;
         case state::connected:
-            if (keep_alive_ && now - last_packet_ > milliseconds(keep_alive_ * 1500u))
+            if (keep_alive_ && now - last_packet_ > milliseconds(keep_alive_ * 1500u)) {
                 disconnect(reason_code::keep_alive_timeout, "keep alive timeout");
+            } else if (decoder_holds_memory_ && decoder_.buffered() == 0 &&
+                       now - last_packet_ > idle_release_after) {
+                // The decoder keeps the largest chunk it was fed; an idle connection gives it
+                // back by starting over with a fresh decoder (same level and limit).
+                decoder_ = mqtt::stream_decoder(mqtt::decoder_options{
+                    mqtt::decoder_role::server, core_.settings().max_packet_size, version_});
+                decoder_holds_memory_ = false;
+            }
             break;
         case state::closing:
             if (now - last_packet_ > closing_grace) close();
@@ -200,6 +210,7 @@ void mqtt_connection::on_readable(const boost::system::error_code& wait_ec) {
         broker_stats::add(counters.bytes_in, n);
         last_packet_ = steady_clock::now();
         decoder_.feed(std::span<const std::uint8_t>(scratch.data(), n));
+        if (n > small_read) decoder_holds_memory_ = true;
         if (!process_buffered()) return;
         if (saturated()) {
             // Our send queue is full: stop reading until the socket drains it.

@@ -122,6 +122,7 @@ private:
     bool read_paused_ = false;          // our send queue is full (resumed by on_write)
     bool backpressure_paused_ = false;  // a receiver is congested (resumed by the timer)
     bool counted_connected_ = false;
+    bool decoder_holds_memory_ = false;  // fed a large chunk since its last reset
     bool throttled_ = false;  // a publish of this batch met a congested receiver
     std::uint8_t backoff_shift_ = 0;  // consecutive backpressure pauses (doubling)
     std::unique_ptr<boost::asio::steady_timer> backpressure_timer_;  // made on first use
