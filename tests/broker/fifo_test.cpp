@@ -1,0 +1,30 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "broker/fifo.hpp"
+
+using sluice::broker::fifo;
+
+TEST_CASE("fifo keeps order through pops, compaction and erase") {
+    fifo<std::string> q;
+    CHECK(q.empty());
+    for (int i = 0; i < 100; ++i) q.push_back(std::to_string(i));
+    for (int i = 0; i < 60; ++i) {
+        REQUIRE(q.front() == std::to_string(i));
+        q.pop_front();
+    }
+    CHECK(q.size() == 40);
+    q.erase(q.begin() + 5);  // "65"
+    q.erase(q.begin());      // "60"
+    std::vector<std::string> rest(q.begin(), q.end());
+    REQUIRE(rest.size() == 38);
+    CHECK(rest.front() == "61");
+    CHECK(rest[3] == "64");
+    CHECK(rest[4] == "66");
+    while (!q.empty()) q.pop_front();
+    q.push_back("again");
+    CHECK(q.front() == "again");
+    q.clear();
+    CHECK(q.size() == 0);
+}
