@@ -86,7 +86,8 @@ void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
         s->ended = true;
         s->subscriptions.clear();
         for (auto& d : s->queue)
-            if (!d.share.empty() && d.qos_level != mqtt::qos::at_most_once) orphans.push_back(std::move(d));
+            if (!d.share.empty() && d.qos_level != mqtt::qos::at_most_once)
+                orphans.push_back(std::move(d));
         for (auto& m : s->inflight)
             if (!m.d.share.empty() && !m.released) orphans.push_back(std::move(m.d));
         s->queue.clear();
@@ -94,7 +95,8 @@ void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
         will = std::move(s->pending_will);
     }
     // Unacknowledged shared-subscription messages go to another member of their group.
-    for (auto& d : orphans) router_.redeliver_shared(std::move(d), s.get(), settings().max_queued_messages);
+    for (auto& d : orphans)
+        router_.redeliver_shared(std::move(d), s.get(), settings().max_queued_messages);
     if (will) publish_will(std::move(*will));
     log_debug("session ", s->client_id, " ended");
 }
@@ -142,13 +144,15 @@ bool broker_core::close_session(const std::shared_ptr<session>& s, session_owner
         }
         end_session_locked(s);
     };
-    if (expiry == 0) end_if_unchanged();
-    else if (expiry != never_expires) after(std::chrono::seconds(expiry), end_if_unchanged);
+    if (expiry == 0)
+        end_if_unchanged();
+    else if (expiry != never_expires)
+        after(std::chrono::seconds(expiry), end_if_unchanged);
     return true;
 }
 
-std::optional<bool> broker_core::subscribe(const std::shared_ptr<session>& s,
-                                           session_owner* owner, const std::string& filter,
+std::optional<bool> broker_core::subscribe(const std::shared_ptr<session>& s, session_owner* owner,
+                                           const std::string& filter,
                                            const subscription_record& rec) {
     // The registry lock keeps the session from ending between the trie and its own list, so
     // the trie never keeps a pointer to an ended session.
@@ -197,7 +201,8 @@ void broker_core::publish_sys() {
         publish(make_message(std::move(p), nullptr));
     };
     auto t = stats_.totals();
-    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started_at_);
+    auto uptime =
+        std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started_at_);
     put("version", std::string("sluice ") + version);
     put("uptime", std::to_string(uptime.count()) + " seconds");
     put("clients/connected", std::to_string(stats_.clients_connected.load()));

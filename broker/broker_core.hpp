@@ -25,7 +25,7 @@
 namespace sluice::broker {
 
 class broker_core {
-public:
+  public:
     broker_core(const config& cfg, io_pool& pool);
     broker_core(const broker_core&) = delete;
     broker_core& operator=(const broker_core&) = delete;
@@ -78,7 +78,7 @@ public:
 
     std::string assign_client_id();
 
-private:
+  private:
     void end_session_locked(const std::shared_ptr<session>& s);
     void publish_sys();
 

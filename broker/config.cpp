@@ -25,12 +25,15 @@ bool parse_unsigned(std::string_view text, T& out) {
     return true;
 }
 
-[[noreturn]] void fail(std::string message) { throw config_error{std::move(message)}; }
+[[noreturn]] void fail(std::string message) {
+    throw config_error{std::move(message)};
+}
 
 template <typename T>
 void read_unsigned(const json& value, const std::string& key, T& out, std::uint64_t min,
                    std::uint64_t max) {
-    if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<std::int64_t>() >= 0))
+    if (!value.is_number_unsigned() &&
+        !(value.is_number_integer() && value.get<std::int64_t>() >= 0))
         fail("config key " + key + ": expected a non-negative integer");
     std::uint64_t v = value.get<std::uint64_t>();
     if (v < min || v > max)
@@ -52,8 +55,9 @@ void read_string(const json& value, const std::string& key, std::string& out) {
 void read_address(const json& value, const std::string& key, listen_address& out) {
     if (!value.is_string()) fail("config key " + key + ": expected \"HOST:PORT\"");
     auto parsed = parse_listen_address(value.get<std::string>());
-    if (!parsed) fail("config key " + key + ": bad address \"" + value.get<std::string>() +
-                      "\" (expected HOST:PORT, port 0..65535)");
+    if (!parsed)
+        fail("config key " + key + ": bad address \"" + value.get<std::string>() +
+             "\" (expected HOST:PORT, port 0..65535)");
     out = *parsed;
 }
 
@@ -68,19 +72,32 @@ void apply_mqtt(mqtt_settings& m, const json& obj) {
         const std::string key = "mqtt." + it.key();
         const json& v = it.value();
         const std::string& k = it.key();
-        if (k == "max_packet_size") read_unsigned(v, key, m.max_packet_size, 64, 268435460);
-        else if (k == "receive_maximum") read_unsigned(v, key, m.receive_maximum, 1, 65535);
-        else if (k == "max_inflight") read_unsigned(v, key, m.max_inflight, 1, 65535);
-        else if (k == "topic_alias_maximum") read_unsigned(v, key, m.topic_alias_maximum, 0, 65535);
-        else if (k == "max_keep_alive") read_unsigned(v, key, m.max_keep_alive, 1, 65535);
-        else if (k == "connect_timeout_ms") read_unsigned(v, key, m.connect_timeout_ms, 100, 3600000);
-        else if (k == "maximum_qos") read_unsigned(v, key, m.maximum_qos, 0, 2);
-        else if (k == "retain_available") read_bool(v, key, m.retain_available);
-        else if (k == "send_queue_bytes") read_unsigned(v, key, m.send_queue_bytes, 1024, 0xFFFFFFFFu);
-        else if (k == "max_queued_messages") read_unsigned(v, key, m.max_queued_messages, 1, 0xFFFFFFFFu);
-        else if (k == "max_session_expiry") read_unsigned(v, key, m.max_session_expiry, 0, 0xFFFFFFFFu);
-        else if (k == "sys_interval_s") read_unsigned(v, key, m.sys_interval_s, 0, 86400);
-        else fail("unknown config key " + key);
+        if (k == "max_packet_size")
+            read_unsigned(v, key, m.max_packet_size, 64, 268435460);
+        else if (k == "receive_maximum")
+            read_unsigned(v, key, m.receive_maximum, 1, 65535);
+        else if (k == "max_inflight")
+            read_unsigned(v, key, m.max_inflight, 1, 65535);
+        else if (k == "topic_alias_maximum")
+            read_unsigned(v, key, m.topic_alias_maximum, 0, 65535);
+        else if (k == "max_keep_alive")
+            read_unsigned(v, key, m.max_keep_alive, 1, 65535);
+        else if (k == "connect_timeout_ms")
+            read_unsigned(v, key, m.connect_timeout_ms, 100, 3600000);
+        else if (k == "maximum_qos")
+            read_unsigned(v, key, m.maximum_qos, 0, 2);
+        else if (k == "retain_available")
+            read_bool(v, key, m.retain_available);
+        else if (k == "send_queue_bytes")
+            read_unsigned(v, key, m.send_queue_bytes, 1024, 0xFFFFFFFFu);
+        else if (k == "max_queued_messages")
+            read_unsigned(v, key, m.max_queued_messages, 1, 0xFFFFFFFFu);
+        else if (k == "max_session_expiry")
+            read_unsigned(v, key, m.max_session_expiry, 0, 0xFFFFFFFFu);
+        else if (k == "sys_interval_s")
+            read_unsigned(v, key, m.sys_interval_s, 0, 86400);
+        else
+            fail("unknown config key " + key);
     }
 }
 
@@ -132,10 +149,14 @@ void apply_config_json(config& cfg, std::string_view json_text) {
             if (!v.is_object()) fail("config key listeners: expected an object");
             for (auto l = v.begin(); l != v.end(); ++l) {
                 const std::string key = "listeners." + l.key();
-                if (l.key() == "mqtt") read_address(l.value(), key, cfg.mqtt);
-                else if (l.key() == "kafka") read_address(l.value(), key, cfg.kafka);
-                else if (l.key() == "http") read_address(l.value(), key, cfg.http);
-                else fail("unknown config key " + key);
+                if (l.key() == "mqtt")
+                    read_address(l.value(), key, cfg.mqtt);
+                else if (l.key() == "kafka")
+                    read_address(l.value(), key, cfg.kafka);
+                else if (l.key() == "http")
+                    read_address(l.value(), key, cfg.http);
+                else
+                    fail("unknown config key " + key);
             }
         } else if (k == "mqtt") {
             apply_mqtt(cfg.mqtt_opts, v);
@@ -156,19 +177,28 @@ std::string usage_text() {
          "\n"
          "options:\n"
          "  --config FILE       JSON config file (comments allowed); unknown keys are errors\n"
-         "  --data-dir DIR      data directory (default " << d.data_dir << ")\n"
-         "  --mqtt HOST:PORT    MQTT over TCP listener (default " << d.mqtt.host << ":" << d.mqtt.port << ")\n"
+         "  --data-dir DIR      data directory (default "
+      << d.data_dir
+      << ")\n"
+         "  --mqtt HOST:PORT    MQTT over TCP listener (default "
+      << d.mqtt.host << ":" << d.mqtt.port
+      << ")\n"
          "                      port 0 binds a free port; the bound port is printed\n"
          "  --kafka HOST:PORT   reserved for the Kafka listener, which is not built yet: the\n"
          "                      address is validated but no socket is opened (default "
-      << d.kafka.host << ":" << d.kafka.port << ")\n"
+      << d.kafka.host << ":" << d.kafka.port
+      << ")\n"
          "  --http HOST:PORT    reserved for the HTTP admin API, which is not built yet: the\n"
          "                      address is validated but no socket is opened (default "
-      << d.http.host << ":" << d.http.port << ")\n"
+      << d.http.host << ":" << d.http.port
+      << ")\n"
          "  --threads N         io threads, one io_context each (default 0 = one per core)\n"
-         "  --log-level LEVEL   error, warn, info, debug or trace (default " << d.log_level << ")\n"
+         "  --log-level LEVEL   error, warn, info, debug or trace (default "
+      << d.log_level
+      << ")\n"
          "  --sys-interval SECS period of the $SYS/broker/... topics, 0 = off (default "
-      << d.mqtt_opts.sys_interval_s << ")\n"
+      << d.mqtt_opts.sys_interval_s
+      << ")\n"
          "  --help              print this text and exit\n"
          "  --version           print the version and exit\n"
          "\n"
@@ -195,8 +225,9 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
             arg = arg.substr(0, eq);
             has_value = true;
         }
-        static const char* const known[] = {"--config", "--data-dir", "--mqtt",      "--kafka",
-                                            "--http",   "--threads",  "--log-level", "--sys-interval"};
+        static const char* const known[] = {"--config",    "--data-dir",    "--mqtt",
+                                            "--kafka",     "--http",        "--threads",
+                                            "--log-level", "--sys-interval"};
         bool is_known = false;
         for (const char* k : known) is_known = is_known || arg == k;
         if (!is_known) fail("unknown option " + arg + " (see sluice --help)");
@@ -204,8 +235,10 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
             if (i + 1 >= argc) fail("option " + arg + " needs a value");
             value = argv[++i];
         }
-        if (arg == "--config") config_path = value;
-        else flags.push_back({arg, value});
+        if (arg == "--config")
+            config_path = value;
+        else
+            flags.push_back({arg, value});
     }
     if (config_path) {
         std::ifstream in(*config_path, std::ios::binary);
@@ -220,8 +253,9 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
             cfg.data_dir = value;
         } else if (flag == "--mqtt" || flag == "--kafka" || flag == "--http") {
             auto addr = parse_listen_address(value);
-            if (!addr) fail("option " + flag + ": bad address \"" + value +
-                            "\" (expected HOST:PORT, port 0..65535)");
+            if (!addr)
+                fail("option " + flag + ": bad address \"" + value +
+                     "\" (expected HOST:PORT, port 0..65535)");
             (flag == "--mqtt" ? cfg.mqtt : flag == "--kafka" ? cfg.kafka : cfg.http) = *addr;
         } else if (flag == "--threads") {
             if (!parse_unsigned(value, cfg.threads) || cfg.threads > 1024)

@@ -19,17 +19,17 @@ struct listen_address {
 // Limits and features of the MQTT side (the "mqtt" object of the config file).
 struct mqtt_settings {
     std::uint32_t max_packet_size = 1024 * 1024;  // both directions' cap we enforce on input
-    std::uint16_t receive_maximum = 1024;          // inbound QoS 1/2 window we advertise
-    std::uint16_t max_inflight = 1024;             // outbound window cap (and the client's RM)
-    std::uint16_t topic_alias_maximum = 64;        // inbound aliases we accept per connection
-    std::uint16_t max_keep_alive = 65535;          // larger client keep alives are lowered
-    std::uint32_t connect_timeout_ms = 10000;      // a socket must send CONNECT within this
+    std::uint16_t receive_maximum = 1024;         // inbound QoS 1/2 window we advertise
+    std::uint16_t max_inflight = 1024;            // outbound window cap (and the client's RM)
+    std::uint16_t topic_alias_maximum = 64;       // inbound aliases we accept per connection
+    std::uint16_t max_keep_alive = 65535;         // larger client keep alives are lowered
+    std::uint32_t connect_timeout_ms = 10000;     // a socket must send CONNECT within this
     std::uint8_t maximum_qos = 2;
     bool retain_available = true;
-    std::uint32_t send_queue_bytes = 1024 * 1024;  // per connection, encoded bytes not yet written
-    std::uint32_t max_queued_messages = 1000;      // per session, QoS 1/2 waiting for a window
-    std::uint32_t max_session_expiry = 0xFFFFFFFF; // seconds; 0xFFFFFFFF = never expires
-    std::uint32_t sys_interval_s = 10;             // $SYS/broker/... update period; 0 = off
+    std::uint32_t send_queue_bytes = 1024 * 1024;   // per connection, encoded bytes not yet written
+    std::uint32_t max_queued_messages = 1000;       // per session, QoS 1/2 waiting for a window
+    std::uint32_t max_session_expiry = 0xFFFFFFFF;  // seconds; 0xFFFFFFFF = never expires
+    std::uint32_t sys_interval_s = 10;              // $SYS/broker/... update period; 0 = off
 };
 
 struct config {

@@ -12,7 +12,7 @@ namespace sluice::broker {
 
 template <typename T>
 class fifo {
-public:
+  public:
     using iterator = T*;
 
     bool empty() const { return head_ == items_.size(); }
@@ -39,12 +39,14 @@ public:
         head_ = 0;
     }
 
-private:
+  private:
     void compact() {
         if (head_ == items_.size()) {
             // Drained: keep a small buffer for the next burst, give back a large one.
-            if (items_.capacity() > 64) std::vector<T>().swap(items_);
-            else items_.clear();
+            if (items_.capacity() > 64)
+                std::vector<T>().swap(items_);
+            else
+                items_.clear();
             head_ = 0;
         } else if (head_ >= 32 && head_ * 2 >= items_.size()) {
             items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));

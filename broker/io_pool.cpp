@@ -7,7 +7,9 @@ namespace {
 thread_local int this_thread_index = -1;
 }
 
-int current_io_thread() { return this_thread_index; }
+int current_io_thread() {
+    return this_thread_index;
+}
 
 io_pool::io_pool(std::size_t threads) {
     if (threads == 0) threads = 1;

@@ -17,7 +17,7 @@
 namespace sluice::broker {
 
 class io_pool {
-public:
+  public:
     explicit io_pool(std::size_t threads);
     io_pool(const io_pool&) = delete;
     io_pool& operator=(const io_pool&) = delete;
@@ -32,7 +32,7 @@ public:
     void stop();   // drops the work guards and stops every context
     void join();
 
-private:
+  private:
     using guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
     std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
     std::vector<std::optional<guard>> guards_;

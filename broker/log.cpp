@@ -23,16 +23,23 @@ std::optional<log_level> parse_log_level(std::string_view name) {
 
 std::string_view to_string(log_level level) {
     switch (level) {
-        case log_level::error: return "error";
-        case log_level::warn: return "warn";
-        case log_level::info: return "info";
-        case log_level::debug: return "debug";
-        case log_level::trace: return "trace";
+        case log_level::error:
+            return "error";
+        case log_level::warn:
+            return "warn";
+        case log_level::info:
+            return "info";
+        case log_level::debug:
+            return "debug";
+        case log_level::trace:
+            return "trace";
     }
     return "?";
 }
 
-void set_log_level(log_level level) { current_level.store(static_cast<int>(level)); }
+void set_log_level(log_level level) {
+    current_level.store(static_cast<int>(level));
+}
 
 bool log_enabled(log_level level) {
     return static_cast<int>(level) <= current_level.load(std::memory_order_relaxed);
@@ -47,7 +54,8 @@ void write_log_line(log_level level, std::string_view text) {
     gmtime_r(&secs, &tm);
     char stamp[96];
     std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
     std::string line;
     line.reserve(text.size() + 48);
     line += stamp;

@@ -27,12 +27,20 @@ void log(log_level level, const Args&... args) {
 }
 
 template <typename... Args>
-void log_error(const Args&... args) { log(log_level::error, args...); }
+void log_error(const Args&... args) {
+    log(log_level::error, args...);
+}
 template <typename... Args>
-void log_warn(const Args&... args) { log(log_level::warn, args...); }
+void log_warn(const Args&... args) {
+    log(log_level::warn, args...);
+}
 template <typename... Args>
-void log_info(const Args&... args) { log(log_level::info, args...); }
+void log_info(const Args&... args) {
+    log(log_level::info, args...);
+}
 template <typename... Args>
-void log_debug(const Args&... args) { log(log_level::debug, args...); }
+void log_debug(const Args&... args) {
+    log(log_level::debug, args...);
+}
 
 }  // namespace sluice::broker

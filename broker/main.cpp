@@ -14,9 +14,14 @@ int main(int argc, char** argv) {
     config cfg;
     try {
         switch (parse_command_line(argc, argv, cfg)) {
-            case cli_action::help: std::cout << usage_text(); return 0;
-            case cli_action::version: std::cout << "sluice " << version << "\n"; return 0;
-            case cli_action::run: break;
+            case cli_action::help:
+                std::cout << usage_text();
+                return 0;
+            case cli_action::version:
+                std::cout << "sluice " << version << "\n";
+                return 0;
+            case cli_action::run:
+                break;
         }
     } catch (const config_error& e) {
         std::cerr << "sluice: " << e.message << "\n";

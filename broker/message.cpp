@@ -35,8 +35,8 @@ const mqtt::publish_encoder& message::encoder(mqtt::protocol_version version) co
     if (const auto* e = slot.load(std::memory_order_acquire)) return *e;
     // Usually one thread (the publisher's or the first subscriber's) builds it; if two race,
     // the second frees its copy and uses the first.
-    auto* built = new mqtt::publish_encoder(pkt_, v5 ? mqtt::protocol_version::v5
-                                                     : mqtt::protocol_version::v3_1_1);
+    auto* built = new mqtt::publish_encoder(
+        pkt_, v5 ? mqtt::protocol_version::v5 : mqtt::protocol_version::v3_1_1);
     const mqtt::publish_encoder* expected = nullptr;
     if (slot.compare_exchange_strong(expected, built, std::memory_order_acq_rel)) return *built;
     delete built;

@@ -19,7 +19,7 @@ namespace sluice::broker {
 using steady_clock = std::chrono::steady_clock;
 
 class message {
-public:
+  public:
     // `pkt` carries topic, QoS, retain, payload and the message's properties. Per-connection
     // fields (packet id, dup, topic alias, subscription identifiers) are cleared.
     // `origin` identifies the publishing session for No Local (never dereferenced).
@@ -34,9 +34,7 @@ public:
     bool retain() const { return pkt_.retain; }
     const void* origin() const { return origin_; }
 
-    bool expired(steady_clock::time_point now) const {
-        return expires_at_ && now >= *expires_at_;
-    }
+    bool expired(steady_clock::time_point now) const { return expires_at_ && now >= *expires_at_; }
     // The Message Expiry Interval to send now: the original minus whole seconds waited.
     std::optional<std::uint32_t> remaining_expiry(steady_clock::time_point now) const;
 
@@ -51,7 +49,7 @@ public:
 
     std::size_t payload_size() const { return pkt_.payload.size(); }
 
-private:
+  private:
     mqtt::publish pkt_;
     const void* origin_;
     steady_clock::time_point received_at_;

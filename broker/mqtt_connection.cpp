@@ -44,13 +44,17 @@ void link(thread_connections& list, mqtt_connection* c) {
 }
 
 void unlink(thread_connections& list, mqtt_connection* c) {
-    if (c->prev_) c->prev_->next_ = c->next_;
-    else if (list.head == c) list.head = c->next_;
+    if (c->prev_)
+        c->prev_->next_ = c->next_;
+    else if (list.head == c)
+        list.head = c->next_;
     if (c->next_) c->next_->prev_ = c->prev_;
     c->prev_ = c->next_ = nullptr;
 }
 
-qos min_qos(qos a, qos b) { return a < b ? a : b; }
+qos min_qos(qos a, qos b) {
+    return a < b ? a : b;
+}
 
 void tick(const boost::system::error_code& ec) {
     if (ec) return;
@@ -169,15 +173,18 @@ void mqtt_connection::check_timeouts(steady_clock::time_point now) {
         case state::closing:
             if (now - last_packet_ > closing_grace) close();
             break;
-        case state::closed: break;
+        case state::closed:
+            break;
     }
 }
 
 void mqtt_connection::shut_down() {
     auto self = shared_from_this();
     will_.reset();
-    if (state_ == state::connected) disconnect(reason_code::server_shutting_down, "shutdown");
-    else close();
+    if (state_ == state::connected)
+        disconnect(reason_code::server_shutting_down, "shutdown");
+    else
+        close();
 }
 
 // --- reading --------------------------------------------------------------------------------
@@ -268,16 +275,26 @@ void mqtt_connection::on_decode_error() {
 
 void mqtt_connection::handle(mqtt::packet& p) {
     switch (mqtt::type_of(p)) {
-        case mqtt::packet_type::connect: return on_connect(std::get<mqtt::connect>(p));
-        case mqtt::packet_type::publish: return on_publish(std::get<mqtt::publish>(p));
-        case mqtt::packet_type::puback: return on_puback(std::get<mqtt::puback>(p));
-        case mqtt::packet_type::pubrec: return on_pubrec(std::get<mqtt::pubrec>(p));
-        case mqtt::packet_type::pubrel: return on_pubrel(std::get<mqtt::pubrel>(p));
-        case mqtt::packet_type::pubcomp: return on_pubcomp(std::get<mqtt::pubcomp>(p));
-        case mqtt::packet_type::subscribe: return on_subscribe(std::get<mqtt::subscribe>(p));
-        case mqtt::packet_type::unsubscribe: return on_unsubscribe(std::get<mqtt::unsubscribe>(p));
-        case mqtt::packet_type::pingreq: return on_pingreq();
-        case mqtt::packet_type::disconnect: return on_disconnect(std::get<mqtt::disconnect>(p));
+        case mqtt::packet_type::connect:
+            return on_connect(std::get<mqtt::connect>(p));
+        case mqtt::packet_type::publish:
+            return on_publish(std::get<mqtt::publish>(p));
+        case mqtt::packet_type::puback:
+            return on_puback(std::get<mqtt::puback>(p));
+        case mqtt::packet_type::pubrec:
+            return on_pubrec(std::get<mqtt::pubrec>(p));
+        case mqtt::packet_type::pubrel:
+            return on_pubrel(std::get<mqtt::pubrel>(p));
+        case mqtt::packet_type::pubcomp:
+            return on_pubcomp(std::get<mqtt::pubcomp>(p));
+        case mqtt::packet_type::subscribe:
+            return on_subscribe(std::get<mqtt::subscribe>(p));
+        case mqtt::packet_type::unsubscribe:
+            return on_unsubscribe(std::get<mqtt::unsubscribe>(p));
+        case mqtt::packet_type::pingreq:
+            return on_pingreq();
+        case mqtt::packet_type::disconnect:
+            return on_disconnect(std::get<mqtt::disconnect>(p));
         case mqtt::packet_type::auth:
             // No enhanced authentication: AUTH without an agreed method is a protocol error.
             return disconnect(reason_code::protocol_error, "AUTH without authentication method");
@@ -320,7 +337,8 @@ void mqtt_connection::on_connect(mqtt::connect& c) {
     std::uint32_t requested_expiry =
         v5 ? c.props.session_expiry_interval.value_or(0) : (c.clean_start ? 0 : never_expires);
     session_expiry_ = std::min(requested_expiry, cfg.max_session_expiry);
-    out_window_ = std::min<std::uint16_t>(c.props.receive_maximum.value_or(65535), cfg.max_inflight);
+    out_window_ =
+        std::min<std::uint16_t>(c.props.receive_maximum.value_or(65535), cfg.max_inflight);
     client_max_packet_size_ = c.props.maximum_packet_size.value_or(268'435'460);
     client_alias_max_ = c.props.topic_alias_maximum.value_or(0);
     if (c.will) will_ = std::make_unique<mqtt::will_message>(std::move(*c.will));
@@ -379,16 +397,18 @@ void mqtt_connection::on_publish(mqtt::publish& p) {
         if (!aliases_in_)
             aliases_in_ = std::make_unique<std::vector<std::string>>(cfg.topic_alias_maximum);
         auto& slot = (*aliases_in_)[alias - 1];
-        if (!p.topic.empty()) slot = p.topic;
-        else if (slot.empty()) return disconnect(reason_code::protocol_error, "unknown topic alias");
-        else p.topic = slot;
+        if (!p.topic.empty())
+            slot = p.topic;
+        else if (slot.empty())
+            return disconnect(reason_code::protocol_error, "unknown topic alias");
+        else
+            p.topic = slot;
         p.props.topic_alias.reset();
     } else if (p.topic.empty()) {
         return disconnect(reason_code::protocol_error, "empty topic without alias");
     }
 
-    const bool bad_payload = v5 &&
-                             p.props.payload_format_indicator == mqtt::payload_format::utf8 &&
+    const bool bad_payload = v5 && p.props.payload_format_indicator == mqtt::payload_format::utf8 &&
                              !mqtt::valid_utf8(p.payload.view());
     const std::uint16_t id = p.packet_id;
 
@@ -400,10 +420,12 @@ void mqtt_connection::on_publish(mqtt::publish& p) {
             return;
         case qos::at_least_once: {
             if (qos2_id_pending(id))
-                return disconnect(reason_code::protocol_error, "packet id in use by a QoS 2 exchange");
+                return disconnect(reason_code::protocol_error,
+                                  "packet id in use by a QoS 2 exchange");
             if (bad_payload) return send(mqtt::puback{id, reason_code::payload_format_invalid, {}});
             bool matched = route(p);
-            return send(mqtt::puback{id, matched ? reason_code::success : reason_code::no_matching_subscribers, {}});
+            return send(mqtt::puback{
+                id, matched ? reason_code::success : reason_code::no_matching_subscribers, {}});
         }
         case qos::exactly_once: {
             // Until PUBREL, a PUBLISH with the same id is acknowledged again and not delivered
@@ -424,10 +446,12 @@ void mqtt_connection::on_publish(mqtt::publish& p) {
             }
             if (v == verdict::repeat) return send(mqtt::pubrec{id, reason_code::success, {}});
             if (v == verdict::over_window)
-                return disconnect(reason_code::receive_maximum_exceeded, "receive maximum exceeded");
+                return disconnect(reason_code::receive_maximum_exceeded,
+                                  "receive maximum exceeded");
             if (bad_payload) return send(mqtt::pubrec{id, reason_code::payload_format_invalid, {}});
             bool matched = route(p);
-            return send(mqtt::pubrec{id, matched ? reason_code::success : reason_code::no_matching_subscribers, {}});
+            return send(mqtt::pubrec{
+                id, matched ? reason_code::success : reason_code::no_matching_subscribers, {}});
         }
     }
 }
@@ -436,8 +460,10 @@ bool mqtt_connection::route(mqtt::publish& p) {
     broker_stats::add(core_.stats().local().messages_in, 1);
     bool congested = false;
     bool matched = core_.publish(make_message(std::move(p), session_.get()), &congested) > 0;
-    if (congested) throttled_ = true;
-    else backoff_shift_ = 0;
+    if (congested)
+        throttled_ = true;
+    else
+        backoff_shift_ = 0;
     return matched;
 }
 
@@ -447,11 +473,12 @@ void mqtt_connection::pause_for_backpressure() {
     // Back off exponentially while the receiver stays congested (0.5 ms .. 64 ms).
     backpressure_timer_->expires_after(backpressure_pause * (1u << backoff_shift_));
     if (backoff_shift_ < 7) ++backoff_shift_;
-    backpressure_timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-        if (ec || self->state_ != state::connected) return;
-        self->backpressure_paused_ = false;
-        if (!self->read_paused_) self->on_readable({});
-    });
+    backpressure_timer_->async_wait(
+        [self = shared_from_this()](const boost::system::error_code& ec) {
+            if (ec || self->state_ != state::connected) return;
+            self->backpressure_paused_ = false;
+            if (!self->read_paused_) self->on_readable({});
+        });
 }
 
 // --- acknowledgements from the client -------------------------------------------------------
@@ -489,8 +516,10 @@ void mqtt_connection::on_pubrec(const mqtt::pubrec& p) {
             it->d.msg.reset();  // only the id is needed from now on
         }
     }
-    if (!done) send(mqtt::pubrel{p.packet_id, answer, {}});
-    else pump();
+    if (!done)
+        send(mqtt::pubrel{p.packet_id, answer, {}});
+    else
+        pump();
 }
 
 void mqtt_connection::on_pubrel(const mqtt::pubrel& p) {
@@ -505,8 +534,8 @@ void mqtt_connection::on_pubrel(const mqtt::pubrel& p) {
             found = true;
         }
     }
-    send(mqtt::pubcomp{p.packet_id,
-                       found ? reason_code::success : reason_code::packet_identifier_not_found, {}});
+    send(mqtt::pubcomp{
+        p.packet_id, found ? reason_code::success : reason_code::packet_identifier_not_found, {}});
 }
 
 void mqtt_connection::on_pubcomp(const mqtt::pubcomp& p) {
@@ -587,18 +616,22 @@ void mqtt_connection::on_unsubscribe(const mqtt::unsubscribe& u) {
     for (const auto& f : u.filters) {
         auto existed = core_.unsubscribe(session_, this, f);
         if (!existed) return;
-        ack.reasons.push_back(*existed ? reason_code::success : reason_code::no_subscription_existed);
+        ack.reasons.push_back(*existed ? reason_code::success
+                                       : reason_code::no_subscription_existed);
     }
     send(ack);
 }
 
-void mqtt_connection::on_pingreq() { send(mqtt::pingresp{}); }
+void mqtt_connection::on_pingreq() {
+    send(mqtt::pingresp{});
+}
 
 void mqtt_connection::on_disconnect(const mqtt::disconnect& d) {
     if (version_ == mqtt::protocol_version::v5 && d.props.session_expiry_interval) {
         if (session_expiry_ == 0 && *d.props.session_expiry_interval != 0)
             return disconnect(reason_code::protocol_error, "session expiry set on DISCONNECT");
-        session_expiry_ = std::min(*d.props.session_expiry_interval, core_.settings().max_session_expiry);
+        session_expiry_ =
+            std::min(*d.props.session_expiry_interval, core_.settings().max_session_expiry);
     }
     // A normal DISCONNECT discards the will; 0x04 asks for it to be published.
     if (d.reason != reason_code::disconnect_with_will_message) will_.reset();
@@ -639,7 +672,8 @@ bool mqtt_connection::write_delivery(const delivery& d, std::uint16_t packet_id,
 
     bool new_alias = false;
     if (v5 && client_alias_max_ > 0) {
-        if (!aliases_out_) aliases_out_ = std::make_unique<std::unordered_map<std::string, std::uint16_t>>();
+        if (!aliases_out_)
+            aliases_out_ = std::make_unique<std::unordered_map<std::string, std::uint16_t>>();
         auto it = aliases_out_->find(d.msg->topic());
         if (it != aliases_out_->end()) {
             pd.topic_alias = it->second;
@@ -672,8 +706,10 @@ void mqtt_connection::pump(bool resend, bool drained) {
         if (resend) {
             // In their original order (spec 4.4): PUBLISH again with DUP, or PUBREL again.
             for (auto& m : s.inflight) {
-                if (m.released) send(mqtt::pubrel{m.packet_id, reason_code::success, {}});
-                else write_delivery(m.d, m.packet_id, /*dup=*/true, now);
+                if (m.released)
+                    send(mqtt::pubrel{m.packet_id, reason_code::success, {}});
+                else
+                    write_delivery(m.d, m.packet_id, /*dup=*/true, now);
             }
         }
         while (!s.queue.empty() && !saturated()) {
@@ -733,7 +769,8 @@ void mqtt_connection::on_write(const boost::system::error_code& ec, std::size_t 
     if (!writing_active_) {
         // Idle: give back large buffers so an idle connection stays small.
         if (writing_.capacity() > idle_buffer_keep) std::vector<std::uint8_t>().swap(writing_);
-        if (out_.empty() && out_.capacity() > idle_buffer_keep) std::vector<std::uint8_t>().swap(out_);
+        if (out_.empty() && out_.capacity() > idle_buffer_keep)
+            std::vector<std::uint8_t>().swap(out_);
     }
 }
 

@@ -28,7 +28,7 @@ namespace sluice::broker {
 
 class mqtt_connection final : public session_owner,
                               public std::enable_shared_from_this<mqtt_connection> {
-public:
+  public:
     mqtt_connection(broker_core& core, boost::asio::ip::tcp::socket socket);
     ~mqtt_connection();
     mqtt_connection(const mqtt_connection&) = delete;
@@ -48,7 +48,7 @@ public:
     mqtt_connection* prev_ = nullptr;
     mqtt_connection* next_ = nullptr;
 
-private:
+  private:
     enum class state : std::uint8_t { awaiting_connect, connected, closing, closed };
 
     // --- reading -------------------------------------------------------------------------
@@ -123,8 +123,8 @@ private:
     bool backpressure_paused_ = false;  // a receiver is congested (resumed by the timer)
     bool counted_connected_ = false;
     bool decoder_holds_memory_ = false;  // fed a large chunk since its last reset
-    bool throttled_ = false;  // a publish of this batch met a congested receiver
-    std::uint8_t backoff_shift_ = 0;  // consecutive backpressure pauses (doubling)
+    bool throttled_ = false;             // a publish of this batch met a congested receiver
+    std::uint8_t backoff_shift_ = 0;     // consecutive backpressure pauses (doubling)
     std::unique_ptr<boost::asio::steady_timer> backpressure_timer_;  // made on first use
     // Set by kick() (another thread, under the session's mu) before the session is taken
     // from us: 0 = not kicked, 1 = kicked and the session continues, 2 = kicked, session ended.

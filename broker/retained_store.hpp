@@ -14,7 +14,7 @@
 namespace sluice::broker {
 
 class retained_store {
-public:
+  public:
     // Stores `msg` as the topic's retained message, or clears the topic when its payload is
     // empty.
     void put(const message_ptr& msg);
@@ -23,7 +23,7 @@ public:
                  std::vector<message_ptr>& out);
     std::size_t size() const;
 
-private:
+  private:
     mutable std::mutex mu_;  // guards by_topic_
     std::unordered_map<std::string, message_ptr> by_topic_;
 };

@@ -151,7 +151,9 @@ void router::collect(node& n, const std::vector<std::string_view>& levels, std::
 }
 
 namespace {
-mqtt::qos min_qos(mqtt::qos a, mqtt::qos b) { return a < b ? a : b; }
+mqtt::qos min_qos(mqtt::qos a, mqtt::qos b) {
+    return a < b ? a : b;
+}
 }  // namespace
 
 void router::count(session::offer_result r, bool* congested) {
@@ -205,7 +207,8 @@ std::size_t router::route(const message_ptr& msg, std::size_t max_queued, bool* 
     auto plain_end = std::partition(matches.begin(), matches.end(),
                                     [](const match& m) { return m.group == nullptr; });
     for (auto it = plain_end; it != matches.end(); ++it)
-        delivered += offer_to_group(*it->group, msg, nullptr, nullptr, max_queued, congested) ? 1 : 0;
+        delivered +=
+            offer_to_group(*it->group, msg, nullptr, nullptr, max_queued, congested) ? 1 : 0;
 
     const void* origin = msg->origin();
     std::sort(matches.begin(), plain_end,
@@ -244,7 +247,8 @@ bool router::redeliver_shared(delivery d, const session* leaving, std::size_t ma
         n = it->second.get();
     }
     for (const auto& g : n->groups)
-        if (g->name == parts->group) return offer_to_group(*g, d.msg, leaving, &d, max_queued, nullptr);
+        if (g->name == parts->group)
+            return offer_to_group(*g, d.msg, leaving, &d, max_queued, nullptr);
     return false;
 }
 

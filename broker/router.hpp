@@ -25,7 +25,7 @@
 namespace sluice::broker {
 
 class router {
-public:
+  public:
     router() = default;
     router(const router&) = delete;
     router& operator=(const router&) = delete;
@@ -52,7 +52,7 @@ public:
     // Offers refused by full session queues, offline QoS 0 and saturated connections.
     std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     struct subscriber {
         session* s;
         subscription_record rec;

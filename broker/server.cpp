@@ -11,8 +11,8 @@
 
 #include "broker/broker_core.hpp"
 #include "broker/io_pool.hpp"
-#include "broker/mqtt_connection.hpp"
 #include "broker/log.hpp"
+#include "broker/mqtt_connection.hpp"
 #include "broker/tcp_listener.hpp"
 #include "broker/version.hpp"
 
@@ -49,8 +49,8 @@ server::~server() {
 void server::start() {
     auto& d = *impl_;
     broker_core* core = d.core.get();
-    d.listeners.push_back(std::make_shared<tcp_listener>(
-        "mqtt", d.pool, d.cfg.mqtt, [core](asio::ip::tcp::socket s) {
+    d.listeners.push_back(
+        std::make_shared<tcp_listener>("mqtt", d.pool, d.cfg.mqtt, [core](asio::ip::tcp::socket s) {
             // The connection is created on the io thread that owns its socket.
             auto ex = s.get_executor();
             asio::post(ex, [core, s = std::move(s)]() mutable {

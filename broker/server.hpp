@@ -10,7 +10,7 @@
 namespace sluice::broker {
 
 class server {
-public:
+  public:
     explicit server(config cfg);
     ~server();
     server(const server&) = delete;
@@ -22,7 +22,7 @@ public:
     // Blocks until SIGINT or SIGTERM, then shuts down cleanly.
     void run();
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

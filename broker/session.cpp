@@ -34,13 +34,15 @@ session::offer_result session::offer(delivery d, std::size_t max_queued) {
 std::uint16_t session::allocate_packet_id() {
     // Ids are handed out in sequence and `inflight` is in allocation order, so every inflight
     // id lies in the cyclic range [front, last]: the next id can only collide with the front.
-    std::uint16_t next = static_cast<std::uint16_t>(last_packet_id == 65535 ? 1 : last_packet_id + 1);
+    std::uint16_t next =
+        static_cast<std::uint16_t>(last_packet_id == 65535 ? 1 : last_packet_id + 1);
     if (inflight.empty() || inflight.front().packet_id != next) {
         last_packet_id = next;
         return next;
     }
     for (int tries = 0; tries < 65535; ++tries) {
-        last_packet_id = static_cast<std::uint16_t>(last_packet_id == 65535 ? 1 : last_packet_id + 1);
+        last_packet_id =
+            static_cast<std::uint16_t>(last_packet_id == 65535 ? 1 : last_packet_id + 1);
         std::uint16_t id = last_packet_id;
         bool used = std::any_of(inflight.begin(), inflight.end(),
                                 [id](const inflight_message& m) { return m.packet_id == id; });

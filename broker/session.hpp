@@ -27,7 +27,7 @@ namespace sluice::broker {
 
 // The connection a session is attached to, as the session sees it.
 class session_owner {
-public:
+  public:
     // Called with the session's mu held, from any thread: the owner must only post work to its
     // own thread (new messages are queued; pull them).
     virtual void wake() = 0;
@@ -35,7 +35,7 @@ public:
     // over. `session_continues` is false when the new connection started a clean session.
     virtual void kick(mqtt::reason_code reason, bool session_continues) = 0;
 
-protected:
+  protected:
     ~session_owner() = default;
 };
 
@@ -60,7 +60,7 @@ struct subscription_record {
 };
 
 class session {
-public:
+  public:
     explicit session(std::string id) : client_id(std::move(id)) {}
     session(const session&) = delete;
     session& operator=(const session&) = delete;
@@ -88,14 +88,14 @@ public:
     bool owner_saturated = false;    // the owner's send queue is full: QoS 0 is dropped
     bool ended = false;              // removed from the registry; offers are refused
 
-    fifo<delivery> queue;                         // waiting for the window or a connection
-    fifo<inflight_message> inflight;              // sent, not yet acknowledged (oldest first)
-    std::vector<std::uint16_t> incoming_qos2;     // packet ids received, waiting for PUBREL
+    fifo<delivery> queue;                      // waiting for the window or a connection
+    fifo<inflight_message> inflight;           // sent, not yet acknowledged (oldest first)
+    std::vector<std::uint16_t> incoming_qos2;  // packet ids received, waiting for PUBREL
     std::uint16_t last_packet_id = 0;
     std::map<std::string, subscription_record, std::less<>> subscriptions;  // by full filter
-    std::uint32_t expiry_interval = 0;            // seconds; 0xFFFFFFFF = never
+    std::uint32_t expiry_interval = 0;                 // seconds; 0xFFFFFFFF = never
     std::unique_ptr<mqtt::will_message> pending_will;  // waiting for its will delay
-    std::uint64_t generation = 0;                 // bumped at every attach and detach
+    std::uint64_t generation = 0;                      // bumped at every attach and detach
     std::uint64_t dropped = 0;
     steady_clock::time_point last_progress{};  // the owner last drained the queue or socket
 
@@ -112,7 +112,7 @@ public:
     // The next free outbound packet id; call with mu held. 0 when all 65535 are in use.
     std::uint16_t allocate_packet_id();
 
-private:
+  private:
     std::atomic<bool> online_{false};
 };
 

@@ -24,12 +24,14 @@ struct counter_totals {
 };
 
 class broker_stats {
-public:
+  public:
     explicit broker_stats(std::size_t io_threads) : slots_(io_threads + 1) {}
 
     counter_slot& local() {
         int i = current_io_thread();
-        return slots_[i >= 0 && static_cast<std::size_t>(i) + 1 < slots_.size() ? i : slots_.size() - 1];
+        return slots_[i >= 0 && static_cast<std::size_t>(i) + 1 < slots_.size()
+                          ? i
+                          : slots_.size() - 1];
     }
     static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
         c.fetch_add(n, std::memory_order_relaxed);  // uncontended: one thread per slot
@@ -49,7 +51,7 @@ public:
 
     std::atomic<std::int64_t> clients_connected{0};
 
-private:
+  private:
     std::vector<counter_slot> slots_;
 };
 

@@ -13,7 +13,10 @@ using tcp = asio::ip::tcp;
 
 tcp_listener::tcp_listener(std::string name, io_pool& pool, const listen_address& address,
                            accept_handler on_accept)
-    : name_(std::move(name)), pool_(pool), acceptor_(pool.context(0)), handler_(std::move(on_accept)) {
+    : name_(std::move(name)),
+      pool_(pool),
+      acceptor_(pool.context(0)),
+      handler_(std::move(on_accept)) {
     boost::system::error_code ec;
     auto ip = asio::ip::make_address(address.host, ec);
     if (ec) {
@@ -22,14 +25,16 @@ tcp_listener::tcp_listener(std::string name, io_pool& pool, const listen_address
         tcp::resolver resolver(resolver_ctx);
         auto results = resolver.resolve(address.host, std::to_string(address.port), ec);
         if (ec || results.empty())
-            throw std::runtime_error(name_ + " listener: cannot resolve host \"" + address.host + "\"");
+            throw std::runtime_error(name_ + " listener: cannot resolve host \"" + address.host +
+                                     "\"");
         ip = results.begin()->endpoint().address();
     }
     tcp::endpoint ep(ip, address.port);
     auto check = [&](const char* what) {
         if (ec)
             throw std::runtime_error(name_ + " listener on " + address.host + ":" +
-                                     std::to_string(address.port) + ": " + what + ": " + ec.message());
+                                     std::to_string(address.port) + ": " + what + ": " +
+                                     ec.message());
     };
     acceptor_.open(ep.protocol(), ec);
     check("open");

@@ -15,7 +15,7 @@
 namespace sluice::broker {
 
 class tcp_listener : public std::enable_shared_from_this<tcp_listener> {
-public:
+  public:
     using accept_handler = std::function<void(boost::asio::ip::tcp::socket)>;
 
     // Binds and listens; throws std::runtime_error naming the address on failure.
@@ -28,7 +28,7 @@ public:
     const std::string& name() const { return name_; }
     boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
 
-private:
+  private:
     void do_accept();
     void on_accept(const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket);
 
