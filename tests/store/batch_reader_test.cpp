@@ -148,3 +148,72 @@ TEST_CASE("reader: decode_batches splits consecutive batches and stops at a bad 
     CHECK(decode_batches(all, out) == errc::corrupt_message);
     CHECK(out.size() == 1);
 }
+
+namespace {
+
+// A RecordBatch v2 as another Kafka client library (sarama, Go) writes it: one record with
+// timestamp delta 5 ms, key 01 02 03 04, value 05 06 07, header 08 09 0a = 0b 0c; base
+// timestamp 1479847795000, max timestamp 0, producer id 0. Its CRC was computed by that client.
+// clang-format off
+const byte_buffer foreign_header_plain = {
+    0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0, 70,  0, 0, 0, 0,  2,  84, 121, 97, 253,  0, 0,  0, 0, 0, 0,
+    0, 0, 1, 88, 141, 205, 89, 56,  0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 0, 0,  0, 0,
+    0, 0, 0, 0,  0, 0, 0, 1,
+};
+const byte_buffer foreign_records = {
+    40, 0, 10, 0, 8, 1, 2, 3, 4, 6, 5, 6, 7, 2, 6, 8, 9, 10, 4, 11, 12,
+};
+// The same batch with codec 3: an LZ4 frame with a content checksum (FLG 0x64), 4 MiB block
+// size (BD 0x70), one stored block, EndMark, then the content checksum.
+const byte_buffer foreign_header_lz4 = {
+    0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0, 89,  0, 0, 0, 0,  2,  169, 74, 119, 197,  0, 3,  0, 0, 0, 0,
+    0, 0, 1, 88, 141, 205, 89, 56,  0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 0, 0,  0, 0,
+    0, 0, 0, 0,  0, 0, 0, 1,
+};
+const byte_buffer foreign_frame = {
+    4, 34, 77, 24, 100, 112, 185,  21, 0, 0, 128,
+    40, 0, 10, 0, 8, 1, 2, 3, 4, 6, 5, 6, 7, 2, 6, 8, 9, 10, 4, 11, 12,
+    0, 0, 0, 0,  12, 59, 239, 146,
+};
+// clang-format on
+
+void check_foreign_record(const decoded_batch& d) {
+    REQUIRE(d.records.size() == 1);
+    const auto& r = d.records[0];
+    CHECK(r.offset == 0);
+    CHECK(r.timestamp == 1479847795000 + 5);
+    CHECK(r.key == std::optional<std::string>("\x01\x02\x03\x04"));
+    CHECK(r.value == std::optional<std::string>("\x05\x06\x07"));
+    REQUIRE(r.headers.size() == 1);
+    CHECK(r.headers[0].key == "\x08\x09\x0a");
+    CHECK(r.headers[0].value == std::optional<std::string>("\x0b\x0c"));
+}
+
+}  // namespace
+
+TEST_CASE("reader: batches written by another Kafka client pass our CRC and decode") {
+    byte_buffer plain = foreign_header_plain;
+    plain.insert(plain.end(), foreign_records.begin(), foreign_records.end());
+    REQUIRE(plain.size() == 82);
+    CHECK(compute_batch_crc(plain) == 0x547961fdu);
+    decoded_batch d;
+    REQUIRE(decode_batch(plain, d) == errc::ok);
+    check_foreign_record(d);
+
+    byte_buffer lz4 = foreign_header_lz4;
+    lz4.insert(lz4.end(), foreign_frame.begin(), foreign_frame.end());
+    REQUIRE(lz4.size() == 101);
+    CHECK(compute_batch_crc(lz4) == 0xa94a77c5u);
+    decoded_batch z;
+    REQUIRE(decode_batch(lz4, z) == errc::ok);
+    check_foreign_record(z);
+    CHECK(z.header.codec() == compression::lz4);
+
+    // Our builder writes the same records section for the same record.
+    batch_builder b;
+    b.add(1479847795005, std::string_view("\x01\x02\x03\x04"), std::string_view("\x05\x06\x07"),
+          {{"\x08\x09\x0a", std::string("\x0b\x0c")}});
+    auto ours = *b.build();
+    CHECK(byte_buffer(ours.bytes().begin() + 61, ours.bytes().end()) ==
+          byte_buffer{40, 0, 0, 0, 8, 1, 2, 3, 4, 6, 5, 6, 7, 2, 6, 8, 9, 10, 4, 11, 12});
+}
