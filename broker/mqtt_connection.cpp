@@ -92,7 +92,7 @@ void shut_down_connections() {
 
 // --- lifecycle ------------------------------------------------------------------------------
 
-mqtt_connection::mqtt_connection(broker_core& core, asio::ip::tcp::socket socket)
+mqtt_connection::mqtt_connection(broker_core& core, tcp_socket socket)
     : core_(core),
       socket_(std::move(socket)),
       decoder_(mqtt::decoder_options{mqtt::decoder_role::server, core.settings().max_packet_size,

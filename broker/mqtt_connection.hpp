@@ -14,6 +14,7 @@
 
 #include "broker/broker_core.hpp"
 #include "broker/session.hpp"
+#include "broker/tcp_listener.hpp"
 #include "mqtt/decoder.hpp"
 #include "mqtt/packet.hpp"
 
@@ -29,7 +30,7 @@ namespace sluice::broker {
 class mqtt_connection final : public session_owner,
                               public std::enable_shared_from_this<mqtt_connection> {
   public:
-    mqtt_connection(broker_core& core, boost::asio::ip::tcp::socket socket);
+    mqtt_connection(broker_core& core, tcp_socket socket);
     ~mqtt_connection();
     mqtt_connection(const mqtt_connection&) = delete;
     mqtt_connection& operator=(const mqtt_connection&) = delete;
@@ -96,7 +97,7 @@ class mqtt_connection final : public session_owner,
     void close();
 
     broker_core& core_;
-    boost::asio::ip::tcp::socket socket_;
+    tcp_socket socket_;
     mqtt::stream_decoder decoder_;
     std::vector<std::uint8_t> out_;      // encoded, waiting for the socket
     std::vector<std::uint8_t> writing_;  // handed to the current async_write

@@ -50,7 +50,7 @@ void server::start() {
     auto& d = *impl_;
     broker_core* core = d.core.get();
     d.listeners.push_back(
-        std::make_shared<tcp_listener>("mqtt", d.pool, d.cfg.mqtt, [core](asio::ip::tcp::socket s) {
+        std::make_shared<tcp_listener>("mqtt", d.pool, d.cfg.mqtt, [core](tcp_socket s) {
             // The connection is created on the io thread that owns its socket.
             auto ex = s.get_executor();
             asio::post(ex, [core, s = std::move(s)]() mutable {

@@ -55,12 +55,12 @@ void tcp_listener::stop() {
 
 void tcp_listener::do_accept() {
     acceptor_.async_accept(pool_.next(), [self = shared_from_this()](
-                                             const boost::system::error_code& ec, tcp::socket s) {
+                                             const boost::system::error_code& ec, tcp_socket s) {
         self->on_accept(ec, std::move(s));
     });
 }
 
-void tcp_listener::on_accept(const boost::system::error_code& ec, tcp::socket socket) {
+void tcp_listener::on_accept(const boost::system::error_code& ec, tcp_socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
         // EMFILE and friends: log and keep accepting rather than take the listener down.

@@ -14,9 +14,14 @@
 // Threads: constructed on the main thread; the accept loop runs on the acceptor's context.
 namespace sluice::broker {
 
+// A TCP socket bound to an io_context's own executor type rather than any_io_executor: half the
+// size, and so are the operations pending on it (it matters for idle connections).
+using tcp_socket =
+    boost::asio::ip::tcp::socket::rebind_executor<boost::asio::io_context::executor_type>::other;
+
 class tcp_listener : public std::enable_shared_from_this<tcp_listener> {
   public:
-    using accept_handler = std::function<void(boost::asio::ip::tcp::socket)>;
+    using accept_handler = std::function<void(tcp_socket)>;
 
     // Binds and listens; throws std::runtime_error naming the address on failure.
     tcp_listener(std::string name, io_pool& pool, const listen_address& address,
@@ -30,7 +35,7 @@ class tcp_listener : public std::enable_shared_from_this<tcp_listener> {
 
   private:
     void do_accept();
-    void on_accept(const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket);
+    void on_accept(const boost::system::error_code& ec, tcp_socket socket);
 
     std::string name_;
     io_pool& pool_;
