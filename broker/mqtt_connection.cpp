@@ -27,7 +27,6 @@ constexpr auto closing_grace = milliseconds(3000);
 constexpr auto backpressure_pause = std::chrono::microseconds(500);
 constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t idle_buffer_keep = 16 * 1024;  // larger write buffers are freed when idle
-constexpr std::size_t small_read = 1024;  // a decoder fed more keeps a buffer worth releasing
 constexpr auto idle_release_after = std::chrono::seconds(2);
 
 // The connections of this io thread, for the housekeeping tick. Touched only by this thread.
@@ -95,8 +94,8 @@ void shut_down_connections() {
 mqtt_connection::mqtt_connection(broker_core& core, tcp_socket socket)
     : core_(core),
       socket_(std::move(socket)),
-      decoder_(mqtt::decoder_options{mqtt::decoder_role::server, core.settings().max_packet_size,
-                                     std::nullopt}),
+      decoder_(std::make_unique<mqtt::stream_decoder>(mqtt::decoder_options{
+          mqtt::decoder_role::server, core.settings().max_packet_size, std::nullopt})),
       last_packet_(steady_clock::now()) {
     core_.connection_opened();
 }
@@ -161,13 +160,11 @@ void mqtt_connection::check_timeouts(steady_clock::time_point now) {
         case state::connected:
             if (keep_alive_ && now - last_packet_ > milliseconds(keep_alive_ * 1500u)) {
                 disconnect(reason_code::keep_alive_timeout, "keep alive timeout");
-            } else if (decoder_holds_memory_ && decoder_.buffered() == 0 &&
+            } else if (decoder_ && decoder_->buffered() == 0 &&
                        now - last_packet_ > idle_release_after) {
-                // The decoder keeps the largest chunk it was fed; an idle connection gives it
-                // back by starting over with a fresh decoder (same level and limit).
-                decoder_ = mqtt::stream_decoder(mqtt::decoder_options{
-                    mqtt::decoder_role::server, core_.settings().max_packet_size, version_});
-                decoder_holds_memory_ = false;
+                // An idle connection holds no decoder (nor the largest chunk it was fed); the
+                // next read makes a fresh one for the same level and limit.
+                decoder_.reset();
             }
             break;
         case state::closing:
@@ -216,8 +213,10 @@ void mqtt_connection::on_readable(const boost::system::error_code& wait_ec) {
         if (ec) return fail(ec, "read");
         broker_stats::add(counters.bytes_in, n);
         last_packet_ = steady_clock::now();
-        decoder_.feed(std::span<const std::uint8_t>(scratch.data(), n));
-        if (n > small_read) decoder_holds_memory_ = true;
+        if (!decoder_)
+            decoder_ = std::make_unique<mqtt::stream_decoder>(mqtt::decoder_options{
+                mqtt::decoder_role::server, core_.settings().max_packet_size, version_});
+        decoder_->feed(std::span<const std::uint8_t>(scratch.data(), n));
         if (!process_buffered()) return;
         if (saturated()) {
             // Our send queue is full: stop reading until the socket drains it.
@@ -233,7 +232,7 @@ void mqtt_connection::on_readable(const boost::system::error_code& wait_ec) {
 bool mqtt_connection::process_buffered() {
     mqtt::packet p;
     for (;;) {
-        auto status = decoder_.next(p);
+        auto status = decoder_ ? decoder_->next(p) : mqtt::decode_status::need_more;
         if (status == mqtt::decode_status::need_more) return true;
         if (status == mqtt::decode_status::error) {
             on_decode_error();
@@ -254,13 +253,13 @@ bool mqtt_connection::process_buffered() {
 }
 
 void mqtt_connection::on_decode_error() {
-    const auto& err = decoder_.error();
+    const auto& err = decoder_->error();
     log_debug("bad packet from ", client_id_.empty() ? "new connection" : client_id_, ": ",
               mqtt::to_string(err.code), " (", err.detail, ")");
     if (state_ == state::awaiting_connect) {
         // The CONNECT itself was bad: answer with a CONNACK if we know its protocol level.
-        if (decoder_.version()) {
-            version_ = *decoder_.version();
+        if (decoder_->version()) {
+            version_ = *decoder_->version();
             return connack_error(err.code);
         }
         if (err.code == reason_code::unsupported_protocol_version) {

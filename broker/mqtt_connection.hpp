@@ -98,7 +98,8 @@ class mqtt_connection final : public session_owner,
 
     broker_core& core_;
     tcp_socket socket_;
-    mqtt::stream_decoder decoder_;
+    // Null while the connection is idle (released by the housekeeping tick; made on read).
+    std::unique_ptr<mqtt::stream_decoder> decoder_;
     std::vector<std::uint8_t> out_;      // encoded, waiting for the socket
     std::vector<std::uint8_t> writing_;  // handed to the current async_write
     std::shared_ptr<session> session_;
@@ -123,7 +124,6 @@ class mqtt_connection final : public session_owner,
     bool read_paused_ = false;          // our send queue is full (resumed by on_write)
     bool backpressure_paused_ = false;  // a receiver is congested (resumed by the timer)
     bool counted_connected_ = false;
-    bool decoder_holds_memory_ = false;  // fed a large chunk since its last reset
     bool throttled_ = false;             // a publish of this batch met a congested receiver
     std::uint8_t backoff_shift_ = 0;     // consecutive backpressure pauses (doubling)
     std::unique_ptr<boost::asio::steady_timer> backpressure_timer_;  // made on first use
