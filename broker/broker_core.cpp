@@ -92,6 +92,7 @@ void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
             if (!m.d.share.empty() && !m.released) orphans.push_back(std::move(m.d));
         s->queue.clear();
         s->inflight.clear();
+        s->inflight_to_resend = 0;
         will = std::move(s->pending_will);
     }
     // Unacknowledged shared-subscription messages go to another member of their group.

@@ -490,7 +490,10 @@ void mqtt_connection::on_puback(const mqtt::puback& p) {
         auto it = std::find_if(inflight.begin(), inflight.end(), [&](const inflight_message& m) {
             return m.packet_id == p.packet_id && m.d.qos_level == qos::at_least_once;
         });
-        if (it != inflight.end()) inflight.erase(it);
+        if (it != inflight.end()) {
+            if (it->resend) --session_->inflight_to_resend;
+            inflight.erase(it);
+        }
     }
     pump();
 }
@@ -508,9 +511,12 @@ void mqtt_connection::on_pubrec(const mqtt::pubrec& p) {
         if (it == inflight.end()) {
             answer = reason_code::packet_identifier_not_found;
         } else if (mqtt::is_error(p.reason)) {
+            if (it->resend) --session_->inflight_to_resend;
             inflight.erase(it);  // the receiver refused it: the exchange ends here
             done = true;
         } else {
+            if (it->resend) --session_->inflight_to_resend;
+            it->resend = false;  // the PUBREL sent now is its retransmission
             it->released = true;
             it->d.msg.reset();  // only the id is needed from now on
         }
@@ -545,7 +551,10 @@ void mqtt_connection::on_pubcomp(const mqtt::pubcomp& p) {
         auto it = std::find_if(inflight.begin(), inflight.end(), [&](const inflight_message& m) {
             return m.packet_id == p.packet_id && m.released;
         });
-        if (it != inflight.end()) inflight.erase(it);
+        if (it != inflight.end()) {
+            if (it->resend) --session_->inflight_to_resend;
+            inflight.erase(it);
+        }
     }
     pump();
 }
@@ -703,12 +712,24 @@ void mqtt_connection::pump(bool resend, bool drained) {
         s.wake_posted = false;
         const std::size_t queued_before = s.queue.size();
         if (resend) {
-            // In their original order (spec 4.4): PUBLISH again with DUP, or PUBREL again.
+            // Everything inflight goes out again (spec 4.4), but no more at once than this
+            // client's window: the rest waits, in order, for acknowledgements.
+            for (auto& m : s.inflight) m.resend = true;
+            s.inflight_to_resend = s.inflight.size();
+        }
+        if (s.inflight_to_resend > 0) {
+            std::size_t in_window = s.inflight.size() - s.inflight_to_resend;
             for (auto& m : s.inflight) {
+                if (in_window >= out_window_ || saturated()) break;
+                if (!m.resend) continue;
+                // In their original order: PUBLISH again with DUP, or PUBREL again.
                 if (m.released)
                     send(mqtt::pubrel{m.packet_id, reason_code::success, {}});
                 else
                     write_delivery(m.d, m.packet_id, /*dup=*/true, now);
+                m.resend = false;
+                --s.inflight_to_resend;
+                ++in_window;
             }
         }
         while (!s.queue.empty() && !saturated()) {

@@ -52,6 +52,7 @@ struct inflight_message {
     std::uint16_t packet_id = 0;
     delivery d;
     bool released = false;  // QoS 2: PUBREC received and PUBREL sent, waiting for PUBCOMP
+    bool resend = false;    // resumed session: to be sent again when the window allows
 };
 
 struct subscription_record {
@@ -91,6 +92,7 @@ class session {
     fifo<delivery> queue;                      // waiting for the window or a connection
     fifo<inflight_message> inflight;           // sent, not yet acknowledged (oldest first)
     std::vector<std::uint16_t> incoming_qos2;  // packet ids received, waiting for PUBREL
+    std::size_t inflight_to_resend = 0;  // entries of `inflight` with resend set
     std::uint16_t last_packet_id = 0;
     std::map<std::string, subscription_record, std::less<>> subscriptions;  // by full filter
     std::uint32_t expiry_interval = 0;                 // seconds; 0xFFFFFFFF = never

@@ -95,6 +95,31 @@ class QosFlowTest(unittest.TestCase):
         c.send(raw.disconnect())
         c.close()
 
+    def test_retransmission_honours_new_receive_maximum(self):
+        c = raw.connected(self.port, "shrinker", plist=SESSION)
+        c.subscribe(1, [("shrink/t", 1)])
+        self.publish_many("shrink/t", 4)
+        first = [c.read_until(raw.PUBLISH) for _ in range(4)]  # none acknowledged
+        c.close()
+        c = raw.RawClient(self.port)
+        ack = c.connect("shrinker", clean=False, plist=SESSION + [(P_RECEIVE_MAXIMUM, 2)])
+        self.assertTrue(ack.session_present)
+        again = [c.read_until(raw.PUBLISH) for _ in range(2)]
+        c.send(raw.PINGREQ_BYTES)
+        self.assertEqual(c.read().type, raw.PINGRESP)  # only two: the new window
+        self.assertEqual([m.pid for m in again], [m.pid for m in first[:2]])
+        self.assertTrue(all(m.dup for m in again))
+        c.send(raw.ack(raw.PUBACK, again[0].pid))
+        third = c.read_until(raw.PUBLISH)
+        self.assertEqual((third.pid, third.dup, third.payload), (first[2].pid, True, b"2"))
+        for m in (again[1], third):
+            c.send(raw.ack(raw.PUBACK, m.pid))
+        fourth = c.read_until(raw.PUBLISH)
+        self.assertEqual(fourth.payload, b"3")
+        c.send(raw.ack(raw.PUBACK, fourth.pid))
+        c.send(raw.disconnect())
+        c.close()
+
     def test_qos2_inbound_not_delivered_twice(self):
         sub = raw.connected(self.port, "once-reader")
         sub.subscribe(1, [("once/#", 1)])
