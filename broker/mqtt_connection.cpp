@@ -364,6 +364,9 @@ void mqtt_connection::on_connect(mqtt::connect& c) {
         p.wildcard_subscription_available = true;
         p.subscription_identifier_available = true;
         p.shared_subscription_available = true;
+        // Request/response: a topic prefix only this client is expected to subscribe under.
+        if (c.props.request_response_information.value_or(false))
+            p.response_information = "sluice/response/" + client_id_;
     }
     send(ack);
     log_debug("client ", client_id_, " connected (level ", static_cast<int>(version_),

@@ -46,6 +46,11 @@ class SessionTest(unittest.TestCase):
         self.assertEqual(p[P_MAXIMUM_QOS], 1)
         self.assertEqual(p[P_RETAIN_AVAILABLE], 1)
         self.assertEqual((p[P_WILDCARD_AVAILABLE], p[P_SUB_ID_AVAILABLE], p[P_SHARED_AVAILABLE]), (1, 1, 1))
+        self.assertNotIn(0x1A, p)  # no Response Information unless asked for
+        c.close()
+        c = raw.RawClient(self.port)
+        ack = c.connect("asks-response", plist=[(0x19, 1)])  # Request Response Information
+        self.assertEqual(ack.props[0x1A], "sluice/response/asks-response")
         c.close()
 
     def test_qos_above_maximum_is_refused(self):
