@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 
 SLUICE_BIN = os.environ.get("SLUICE_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin/sluice"))
 START_TIMEOUT = 30.0
@@ -101,6 +102,16 @@ class Broker:
     def kill(self):
         return self.stop(signal.SIGKILL)
 
+    def stop_checked(self):
+        """Stops the broker with SIGTERM and raises unless it exited 0 with no sanitizer report.
+
+        The test build has ASan and UBSan: a memory error, undefined behaviour or a leak found
+        at exit makes the process exit non-zero, and that must fail the test that ran it."""
+        code = self.stop()
+        out = self.output()
+        if code != 0 or "runtime error:" in out or "Sanitizer" in out:
+            raise AssertionError("sluice did not stop cleanly (exit %s):\n%s" % (code, out))
+
     def cleanup(self):
         if self.own_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
@@ -109,10 +120,14 @@ class Broker:
         return self.start()
 
     def __exit__(self, *exc):
-        code = self.stop()
-        if exc[0] is not None or code not in (0, None):
-            print("---- sluice output ----\n" + self.output())
-        self.cleanup()
+        try:
+            if exc[0] is None:
+                self.stop_checked()
+            else:
+                self.stop()
+                print("---- sluice output ----\n" + self.output())
+        finally:
+            self.cleanup()
         return False
 
     # --- helpers -----------------------------------------------------------------------------
@@ -123,6 +138,26 @@ class Broker:
     def connect_raw(self, name="mqtt", timeout=10):
         s = socket.create_connection(("127.0.0.1", self.ports[name]), timeout=timeout)
         return s
+
+
+class BrokerTestCase(unittest.TestCase):
+    """One broker for all the tests of a class; the class fails if it does not stop cleanly.
+
+    Subclasses set broker_args (extra flags) and broker_config (a JSON text) as needed."""
+    broker_args = ()
+    broker_config = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = Broker(*cls.broker_args, config=cls.broker_config).start()
+        cls.port = cls.broker.mqtt_port
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.broker.stop_checked()
+        finally:
+            cls.broker.cleanup()
 
 
 def run_cli(args, timeout=60, **kw):

@@ -7,15 +7,14 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Broker  # noqa: E402
+from harness import BrokerTestCase  # noqa: E402
 import mqtt_raw as raw  # noqa: E402
 
 
-class BadInputTest(unittest.TestCase):
+class BadInputTest(BrokerTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.broker = Broker().start()
-        cls.port = cls.broker.mqtt_port
+        super().setUpClass()
         # A bystander that must keep working while others misbehave.
         cls.sub = raw.connected(cls.port, "bystander-sub")
         cls.sub.subscribe(1, [("bystander/t", 1)])
@@ -26,9 +25,7 @@ class BadInputTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.sub.close()
         cls.pub.close()
-        if cls.broker.stop() != 0:
-            print(cls.broker.output())
-        cls.broker.cleanup()
+        super().tearDownClass()
 
     def tearDown(self):
         cls = type(self)

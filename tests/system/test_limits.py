@@ -6,24 +6,15 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Broker  # noqa: E402
+from harness import BrokerTestCase  # noqa: E402
 import mqtt_raw as raw  # noqa: E402
 from mqtt_raw import P_MAXIMUM_PACKET_SIZE  # noqa: E402
 
 CONFIG = """{"mqtt": {"max_packet_size": 4096, "send_queue_bytes": 8192, "sys_interval_s": 1}}"""
 
 
-class LimitsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = Broker(config=CONFIG).start()
-        cls.port = cls.broker.mqtt_port
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.broker.stop() != 0:
-            print(cls.broker.output())
-        cls.broker.cleanup()
+class LimitsTest(BrokerTestCase):
+    broker_config = CONFIG
 
     def test_inbound_packet_too_large(self):
         c = raw.connected(self.port, "big-v5")

@@ -5,23 +5,12 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Broker, run_cli  # noqa: E402
+from harness import BrokerTestCase, run_cli  # noqa: E402
 from clients import MosquittoSub, Paho  # noqa: E402
 import mqtt_raw as raw  # noqa: E402
 
 
-class PubSubTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = Broker().start()
-        cls.port = cls.broker.mqtt_port
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.broker.stop()
-        if code != 0:
-            print(cls.broker.output())
-        cls.broker.cleanup()
+class PubSubTest(BrokerTestCase):
 
     def pub(self, topic, msg, version="5", qos=0, extra=()):
         r = run_cli(["mosquitto_pub", "-h", "127.0.0.1", "-V", version, "-p", str(self.port), "-t", topic, "-m", msg,

@@ -5,24 +5,14 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Broker  # noqa: E402
+from harness import BrokerTestCase  # noqa: E402
 import mqtt_raw as raw  # noqa: E402
 from mqtt_raw import P_RECEIVE_MAXIMUM, P_SESSION_EXPIRY  # noqa: E402
 
 SESSION = [(P_SESSION_EXPIRY, 300)]
 
 
-class QosFlowTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = Broker().start()
-        cls.port = cls.broker.mqtt_port
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.broker.stop() != 0:
-            print(cls.broker.output())
-        cls.broker.cleanup()
+class QosFlowTest(BrokerTestCase):
 
     def publish_many(self, topic, n, qos=1):
         p = raw.connected(self.port, "pub-" + topic.replace("/", "-"))

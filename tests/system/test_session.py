@@ -6,7 +6,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Broker  # noqa: E402
+from harness import BrokerTestCase  # noqa: E402
 from clients import Paho  # noqa: E402
 import mqtt_raw as raw  # noqa: E402
 from mqtt_raw import (P_ASSIGNED_CLIENT_ID, P_RECEIVE_MAXIMUM, P_MAXIMUM_PACKET_SIZE,  # noqa: E402
@@ -20,17 +20,8 @@ CONFIG = """{
 }"""
 
 
-class SessionTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = Broker(config=CONFIG).start()
-        cls.port = cls.broker.mqtt_port
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.broker.stop() != 0:
-            print(cls.broker.output())
-        cls.broker.cleanup()
+class SessionTest(BrokerTestCase):
+    broker_config = CONFIG
 
     def test_connack_fields_v5(self):
         c = raw.RawClient(self.port)

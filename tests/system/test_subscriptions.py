@@ -5,7 +5,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Broker  # noqa: E402
+from harness import BrokerTestCase  # noqa: E402
 import mqtt_raw as raw  # noqa: E402
 from mqtt_raw import P_SUBSCRIPTION_ID  # noqa: E402
 
@@ -16,17 +16,7 @@ def rh(n):
     return n << 4
 
 
-class SubscriptionTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = Broker().start()
-        cls.port = cls.broker.mqtt_port
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.broker.stop() != 0:
-            print(cls.broker.output())
-        cls.broker.cleanup()
+class SubscriptionTest(BrokerTestCase):
 
     counter = 0
 

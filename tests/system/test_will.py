@@ -5,22 +5,12 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Broker  # noqa: E402
+from harness import BrokerTestCase  # noqa: E402
 import mqtt_raw as raw  # noqa: E402
 from mqtt_raw import P_CONTENT_TYPE, P_USER_PROPERTY, P_WILL_DELAY, P_SESSION_EXPIRY  # noqa: E402
 
 
-class WillTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = Broker().start()
-        cls.port = cls.broker.mqtt_port
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.broker.stop() != 0:
-            print(cls.broker.output())
-        cls.broker.cleanup()
+class WillTest(BrokerTestCase):
 
     def watcher(self, name, topic):
         w = raw.connected(self.port, name)
