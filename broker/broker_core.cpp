@@ -64,7 +64,8 @@ broker_core::opened broker_core::open_session(const std::string& client_id, bool
         std::lock_guard lock(s->mu);
         s->attach(owner);
     }
-    sessions_[client_id] = s;
+    // Any previous entry for this id was erased by end_session_locked above.
+    sessions_.emplace(std::string_view(s->client_id), s);
     return {s, false};
 }
 

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "broker/config.hpp"
@@ -90,7 +91,10 @@ class broker_core {
     steady_clock::time_point started_at_;
 
     std::mutex registry_mu_;  // guards sessions_; see the class comment for the lock order
-    std::unordered_map<std::string, std::shared_ptr<session>> sessions_;
+    // Keyed by a view of the session's own (immutable) client id, so the id is stored once.
+    // An entry is only ever erased and inserted, never reassigned: its key always points
+    // into the session it holds.
+    std::unordered_map<std::string_view, std::shared_ptr<session>> sessions_;
 
     std::mutex live_mu_;  // guards live_ (and pairs with live_cv_)
     std::condition_variable live_cv_;

@@ -94,8 +94,6 @@ void shut_down_connections() {
 mqtt_connection::mqtt_connection(broker_core& core, tcp_socket socket)
     : core_(core),
       socket_(std::move(socket)),
-      decoder_(std::make_unique<mqtt::stream_decoder>(mqtt::decoder_options{
-          mqtt::decoder_role::server, core.settings().max_packet_size, std::nullopt})),
       last_packet_(steady_clock::now()) {
     core_.connection_opened();
 }
@@ -160,11 +158,16 @@ void mqtt_connection::check_timeouts(steady_clock::time_point now) {
         case state::connected:
             if (keep_alive_ && now - last_packet_ > milliseconds(keep_alive_ * 1500u)) {
                 disconnect(reason_code::keep_alive_timeout, "keep alive timeout");
-            } else if (decoder_ && decoder_->buffered() == 0 &&
-                       now - last_packet_ > idle_release_after) {
-                // An idle connection holds no decoder (nor the largest chunk it was fed); the
-                // next read makes a fresh one for the same level and limit.
-                decoder_.reset();
+            } else if (now - last_packet_ > idle_release_after) {
+                // An idle connection holds no decoder (nor the largest chunk it was fed) and no
+                // write buffers (not even the few bytes of its CONNACK or last PINGRESP); the
+                // next read makes a fresh decoder for the same level and limit, the next
+                // packet a fresh buffer.
+                if (decoder_ && decoder_->buffered() == 0) decoder_.reset();
+                if (!writing_active_ && out_.empty()) {
+                    std::vector<std::uint8_t>().swap(out_);
+                    std::vector<std::uint8_t>().swap(writing_);
+                }
             }
             break;
         case state::closing:
@@ -203,6 +206,7 @@ void mqtt_connection::do_read() {
 void mqtt_connection::on_readable(const boost::system::error_code& wait_ec) {
     if (state_ == state::closed || state_ == state::closing) return;
     if (wait_ec) return fail(wait_ec, "wait");
+    const bool before_connect = state_ == state::awaiting_connect;
     if (!process_buffered()) return;
     thread_local std::array<std::uint8_t, read_chunk> scratch;
     auto& counters = core_.stats().local();
@@ -213,9 +217,13 @@ void mqtt_connection::on_readable(const boost::system::error_code& wait_ec) {
         if (ec) return fail(ec, "read");
         broker_stats::add(counters.bytes_in, n);
         last_packet_ = steady_clock::now();
-        if (!decoder_)
+        if (!decoder_) {
+            // Before CONNECT the decoder learns the protocol level from it.
+            std::optional<mqtt::protocol_version> level;
+            if (state_ != state::awaiting_connect) level = version_;
             decoder_ = std::make_unique<mqtt::stream_decoder>(mqtt::decoder_options{
-                mqtt::decoder_role::server, core_.settings().max_packet_size, version_});
+                mqtt::decoder_role::server, core_.settings().max_packet_size, level});
+        }
         decoder_->feed(std::span<const std::uint8_t>(scratch.data(), n));
         if (!process_buffered()) return;
         if (saturated()) {
@@ -225,6 +233,10 @@ void mqtt_connection::on_readable(const boost::system::error_code& wait_ec) {
         }
         if (n < scratch.size()) break;
     }
+    // Most clients send nothing for a while after their CONNECT: hold no decoder meanwhile
+    // (the next read makes one), so its memory serves the next connection at once.
+    if (before_connect && state_ == state::connected && decoder_ && decoder_->buffered() == 0)
+        decoder_.reset();
     do_write();
     do_read();
 }
@@ -254,7 +266,7 @@ bool mqtt_connection::process_buffered() {
 
 void mqtt_connection::on_decode_error() {
     const auto& err = decoder_->error();
-    log_debug("bad packet from ", client_id_.empty() ? "new connection" : client_id_, ": ",
+    log_debug("bad packet from ", client_id().empty() ? "new connection" : client_id(), ": ",
               mqtt::to_string(err.code), " (", err.detail, ")");
     if (state_ == state::awaiting_connect) {
         // The CONNECT itself was bad: answer with a CONNACK if we know its protocol level.
@@ -325,7 +337,6 @@ void mqtt_connection::on_connect(mqtt::connect& c) {
         if (static_cast<std::uint8_t>(c.will->qos_level) > cfg.maximum_qos)
             return connack_error(reason_code::qos_not_supported);
     }
-    client_id_ = std::move(c.client_id);
 
     keep_alive_ = c.keep_alive;
     bool keep_alive_lowered = false;
@@ -342,7 +353,7 @@ void mqtt_connection::on_connect(mqtt::connect& c) {
     client_alias_max_ = c.props.topic_alias_maximum.value_or(0);
     if (c.will) will_ = std::make_unique<mqtt::will_message>(std::move(*c.will));
 
-    auto opened = core_.open_session(client_id_, c.clean_start, this);
+    auto opened = core_.open_session(c.client_id, c.clean_start, this);
     session_ = std::move(opened.s);
     state_ = state::connected;
     counted_connected_ = true;
@@ -353,7 +364,7 @@ void mqtt_connection::on_connect(mqtt::connect& c) {
     ack.reason = reason_code::success;
     if (v5) {
         auto& p = ack.props;
-        if (assigned) p.assigned_client_identifier = client_id_;
+        if (assigned) p.assigned_client_identifier = client_id();
         if (keep_alive_lowered) p.server_keep_alive = keep_alive_;
         if (session_expiry_ != requested_expiry) p.session_expiry_interval = session_expiry_;
         p.receive_maximum = cfg.receive_maximum;
@@ -366,10 +377,10 @@ void mqtt_connection::on_connect(mqtt::connect& c) {
         p.shared_subscription_available = true;
         // Request/response: a topic prefix only this client is expected to subscribe under.
         if (c.props.request_response_information.value_or(false))
-            p.response_information = "sluice/response/" + client_id_;
+            p.response_information = "sluice/response/" + client_id();
     }
     send(ack);
-    log_debug("client ", client_id_, " connected (level ", static_cast<int>(version_),
+    log_debug("client ", client_id(), " connected (level ", static_cast<int>(version_),
               opened.present ? ", session resumed)" : ")");
     pump(/*resend=*/opened.present);
     do_write();
@@ -657,9 +668,14 @@ void mqtt_connection::on_wakeup() {
     do_write();
 }
 
+const std::string& mqtt_connection::client_id() const {
+    static const std::string none;
+    return session_ ? session_->client_id : none;
+}
+
 void mqtt_connection::send(const mqtt::packet& p) {
     if (state_ == state::closed) return;
-    if (!mqtt::encode(p, version_, out_)) log_warn("cannot encode packet for ", client_id_);
+    if (!mqtt::encode(p, version_, out_)) log_warn("cannot encode packet for ", client_id());
 }
 
 bool mqtt_connection::write_delivery(const delivery& d, std::uint16_t packet_id, bool dup,
@@ -811,7 +827,7 @@ void mqtt_connection::connack_error(reason_code rc) {
 
 void mqtt_connection::disconnect(reason_code rc, const char* why) {
     if (state_ == state::closed || state_ == state::closing) return;
-    log_debug("disconnecting ", client_id_.empty() ? "client" : client_id_, ": ", why, " (",
+    log_debug("disconnecting ", client_id().empty() ? "client" : client_id(), ": ", why, " (",
               mqtt::to_string(rc), ")");
     if (state_ == state::awaiting_connect) return close();
     if (version_ == mqtt::protocol_version::v5) {
@@ -828,7 +844,7 @@ void mqtt_connection::fail(const boost::system::error_code& ec, const char* what
     if (state_ == state::closed) return;
     if (ec != asio::error::eof && ec != asio::error::operation_aborted &&
         ec != asio::error::connection_reset)
-        log_debug("connection ", client_id_, ": ", what, ": ", ec.message());
+        log_debug("connection ", client_id(), ": ", what, ": ", ec.message());
     close();
 }
 

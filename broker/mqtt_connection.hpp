@@ -90,6 +90,9 @@ class mqtt_connection final : public session_owner,
     std::size_t queued_bytes() const { return out_.size() + writing_.size(); }
     bool saturated() const { return queued_bytes() >= core_.settings().send_queue_bytes; }
 
+    // The session's id (stored once, there); empty before CONNECT.
+    const std::string& client_id() const;
+
     // --- ending --------------------------------------------------------------------------
     void connack_error(mqtt::reason_code rc);
     void disconnect(mqtt::reason_code rc, const char* why);
@@ -98,13 +101,12 @@ class mqtt_connection final : public session_owner,
 
     broker_core& core_;
     tcp_socket socket_;
-    // Null while the connection is idle (released by the housekeeping tick; made on read).
+    // Made on read; null before the first read, right after the CONNECT and while idle.
     std::unique_ptr<mqtt::stream_decoder> decoder_;
     std::vector<std::uint8_t> out_;      // encoded, waiting for the socket
     std::vector<std::uint8_t> writing_;  // handed to the current async_write
     std::shared_ptr<session> session_;
     std::unique_ptr<mqtt::will_message> will_;  // null: none (held apart: it is large)
-    std::string client_id_;
     steady_clock::time_point last_packet_;  // connect deadline base, then keep alive base
 
     // Topic aliases: inbound (ours, up to settings().topic_alias_maximum) and outbound (the
