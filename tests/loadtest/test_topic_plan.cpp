@@ -85,7 +85,7 @@ TEST_CASE("layout: subscribers get worker 0 to themselves, publishers the others
     CHECK(sluice::bench::traffic_workers(o) == 0);  // subscribers alone exceed one worker
 }
 
-TEST_CASE("layout: one forced worker runs everything; publishers alone fill every worker") {
+TEST_CASE("layout: one forced worker runs everything, and publishers alone fill every worker") {
     options o;
     o.publishers = 5;
     o.subscribers = 2;
