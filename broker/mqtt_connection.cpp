@@ -407,9 +407,9 @@ void mqtt_connection::on_publish(mqtt::publish& p) {
         std::uint16_t alias = *p.props.topic_alias;
         if (alias == 0 || alias > cfg.topic_alias_maximum)
             return disconnect(reason_code::topic_alias_invalid, "topic alias out of range");
-        if (!aliases_in_)
-            aliases_in_ = std::make_unique<std::vector<std::string>>(cfg.topic_alias_maximum);
-        auto& slot = (*aliases_in_)[alias - 1];
+        auto& aliases_in = rare().aliases_in;
+        if (aliases_in.empty()) aliases_in.resize(cfg.topic_alias_maximum);
+        auto& slot = aliases_in[alias - 1];
         if (!p.topic.empty())
             slot = p.topic;
         else if (slot.empty())
@@ -481,12 +481,12 @@ bool mqtt_connection::route(mqtt::publish& p) {
 }
 
 void mqtt_connection::pause_for_backpressure() {
-    if (!backpressure_timer_)
-        backpressure_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    auto& timer = rare().backpressure_timer;
+    if (!timer) timer.emplace(socket_.get_executor());
     // Back off exponentially while the receiver stays congested (0.5 ms .. 64 ms).
-    backpressure_timer_->expires_after(backpressure_pause * (1u << backoff_shift_));
+    timer->expires_after(backpressure_pause * (1u << backoff_shift_));
     if (backoff_shift_ < 7) ++backoff_shift_;
-    backpressure_timer_->async_wait(
+    timer->async_wait(
         [self = shared_from_this()](const boost::system::error_code& ec) {
             if (ec || self->state_ != state::connected) return;
             self->backpressure_paused_ = false;
@@ -668,6 +668,11 @@ void mqtt_connection::on_wakeup() {
     do_write();
 }
 
+mqtt_connection::rare_state& mqtt_connection::rare() {
+    if (!rare_) rare_ = std::make_unique<rare_state>();
+    return *rare_;
+}
+
 const std::string& mqtt_connection::client_id() const {
     static const std::string none;
     return session_ ? session_->client_id : none;
@@ -699,14 +704,13 @@ bool mqtt_connection::write_delivery(const delivery& d, std::uint16_t packet_id,
 
     bool new_alias = false;
     if (v5 && client_alias_max_ > 0) {
-        if (!aliases_out_)
-            aliases_out_ = std::make_unique<std::unordered_map<std::string, std::uint16_t>>();
-        auto it = aliases_out_->find(d.msg->topic());
-        if (it != aliases_out_->end()) {
+        const auto& aliases_out = rare().aliases_out;
+        auto it = aliases_out.find(d.msg->topic());
+        if (it != aliases_out.end()) {
             pd.topic_alias = it->second;
             pd.send_topic = false;
-        } else if (aliases_out_->size() < client_alias_max_) {
-            pd.topic_alias = static_cast<std::uint16_t>(aliases_out_->size() + 1);
+        } else if (aliases_out.size() < client_alias_max_) {
+            pd.topic_alias = static_cast<std::uint16_t>(aliases_out.size() + 1);
             new_alias = true;
         }
     }
@@ -716,7 +720,7 @@ bool mqtt_connection::write_delivery(const delivery& d, std::uint16_t packet_id,
         return false;
     }
     if (!enc->encode(pd, out_)) return false;
-    if (new_alias) aliases_out_->emplace(d.msg->topic(), *pd.topic_alias);
+    if (new_alias) rare_->aliases_out.emplace(d.msg->topic(), *pd.topic_alias);
     broker_stats::add(core_.stats().local().messages_out, 1);
     return true;
 }
@@ -734,7 +738,7 @@ void mqtt_connection::pump(bool resend, bool drained) {
             // Everything inflight goes out again (spec 4.4), but no more at once than this
             // client's window: the rest waits, in order, for acknowledgements.
             for (auto& m : s.inflight) m.resend = true;
-            s.inflight_to_resend = s.inflight.size();
+            s.inflight_to_resend = static_cast<std::uint32_t>(s.inflight.size());
         }
         if (s.inflight_to_resend > 0) {
             std::size_t in_window = s.inflight.size() - s.inflight_to_resend;
@@ -854,7 +858,7 @@ void mqtt_connection::close() {
     unlink(this_thread_connections, this);
     boost::system::error_code ignored;
     socket_.close(ignored);
-    if (backpressure_timer_) backpressure_timer_->cancel();
+    if (rare_ && rare_->backpressure_timer) rare_->backpressure_timer->cancel();
     if (counted_connected_) {
         counted_connected_ = false;
         core_.stats().clients_connected.fetch_sub(1, std::memory_order_relaxed);

@@ -109,10 +109,16 @@ class mqtt_connection final : public session_owner,
     std::unique_ptr<mqtt::will_message> will_;  // null: none (held apart: it is large)
     steady_clock::time_point last_packet_;  // connect deadline base, then keep alive base
 
-    // Topic aliases: inbound (ours, up to settings().topic_alias_maximum) and outbound (the
-    // client's Topic Alias Maximum). Allocated on first use.
-    std::unique_ptr<std::vector<std::string>> aliases_in_;
-    std::unique_ptr<std::unordered_map<std::string, std::uint16_t>> aliases_out_;
+    // State most connections never use, allocated on first use: topic aliases, inbound (ours,
+    // up to settings().topic_alias_maximum) and outbound (the client's Topic Alias Maximum),
+    // and the timer of a backpressure pause.
+    struct rare_state {
+        std::vector<std::string> aliases_in;  // sized on the first inbound alias
+        std::unordered_map<std::string, std::uint16_t> aliases_out;
+        std::optional<boost::asio::steady_timer> backpressure_timer;
+    };
+    std::unique_ptr<rare_state> rare_;
+    rare_state& rare();
 
     std::uint32_t client_max_packet_size_ = 268'435'460;
     std::uint32_t session_expiry_ = 0;
@@ -128,7 +134,6 @@ class mqtt_connection final : public session_owner,
     bool counted_connected_ = false;
     bool throttled_ = false;             // a publish of this batch met a congested receiver
     std::uint8_t backoff_shift_ = 0;     // consecutive backpressure pauses (doubling)
-    std::unique_ptr<boost::asio::steady_timer> backpressure_timer_;  // made on first use
     // Set by kick() (another thread, under the session's mu) before the session is taken
     // from us: 0 = not kicked, 1 = kicked and the session continues, 2 = kicked, session ended.
     // close() reads it when it finds the session gone, to decide about our will.

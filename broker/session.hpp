@@ -84,22 +84,23 @@ class session {
     // Guards every field below. Held briefly: never across I/O or another lock.
     mutable std::mutex mu;
 
+    // Ordered so that the small fields share one word (an idle client keeps a session).
     session_owner* owner = nullptr;  // the attached connection, or null while offline
-    bool wake_posted = false;        // a wake() is on its way to the owner
-    bool owner_saturated = false;    // the owner's send queue is full: QoS 0 is dropped
-    bool ended = false;              // removed from the registry; offers are refused
 
     fifo<delivery> queue;                      // waiting for the window or a connection
     fifo<inflight_message> inflight;           // sent, not yet acknowledged (oldest first)
     std::vector<std::uint16_t> incoming_qos2;  // packet ids received, waiting for PUBREL
-    std::size_t inflight_to_resend = 0;  // entries of `inflight` with resend set
-    std::uint16_t last_packet_id = 0;
     std::map<std::string, subscription_record, std::less<>> subscriptions;  // by full filter
-    std::uint32_t expiry_interval = 0;                 // seconds; 0xFFFFFFFF = never
     std::unique_ptr<mqtt::will_message> pending_will;  // waiting for its will delay
     std::uint64_t generation = 0;                      // bumped at every attach and detach
     std::uint64_t dropped = 0;
     steady_clock::time_point last_progress{};  // the owner last drained the queue or socket
+    std::uint32_t inflight_to_resend = 0;  // entries of `inflight` with resend set (<= 65535)
+    std::uint32_t expiry_interval = 0;     // seconds; 0xFFFFFFFF = never
+    std::uint16_t last_packet_id = 0;
+    bool wake_posted = false;      // a wake() is on its way to the owner
+    bool owner_saturated = false;  // the owner's send queue is full: QoS 0 is dropped
+    bool ended = false;            // removed from the registry; offers are refused
 
     // Attaches/detaches the owner; call with mu held.
     void attach(session_owner* o) {
