@@ -1,13 +1,16 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <utility>
 #include <vector>
 
 // A first-in first-out queue over one vector: no allocation while empty (std::deque allocates
 // at construction, which costs every idle session over a kilobyte), O(1) push_back/pop_front
 // amortised, contiguous iteration, and erase() from anywhere (acknowledgements usually remove
-// the front). Threads: as its owner (session fields are guarded by the session's mu).
+// the front). The vector and its head index live in a block made on the first push, so a
+// queue that never held anything is one pointer (most idle sessions). Threads: as its owner
+// (session fields are guarded by the session's mu).
 namespace sluice::broker {
 
 template <typename T>
@@ -15,47 +18,51 @@ class fifo {
   public:
     using iterator = T*;
 
-    bool empty() const { return head_ == items_.size(); }
-    std::size_t size() const { return items_.size() - head_; }
-    T& front() { return items_[head_]; }
-    iterator begin() { return items_.data() + head_; }
-    iterator end() { return items_.data() + items_.size(); }
+    bool empty() const { return !s_ || s_->head == s_->items.size(); }
+    std::size_t size() const { return s_ ? s_->items.size() - s_->head : 0; }
+    T& front() { return s_->items[s_->head]; }
+    iterator begin() { return s_ ? s_->items.data() + s_->head : nullptr; }
+    iterator end() { return s_ ? s_->items.data() + s_->items.size() : nullptr; }
 
-    void push_back(T value) { items_.push_back(std::move(value)); }
+    void push_back(T value) {
+        if (!s_) s_ = std::make_unique<storage>();
+        s_->items.push_back(std::move(value));
+    }
 
     void pop_front() {
-        items_[head_] = T{};  // release what it holds now, not at the next compaction
-        ++head_;
+        s_->items[s_->head] = T{};  // release what it holds now, not at the next compaction
+        ++s_->head;
         compact();
     }
 
     void erase(iterator it) {
         if (it == begin()) return pop_front();
-        items_.erase(items_.begin() + (it - items_.data()));
+        s_->items.erase(s_->items.begin() + (it - s_->items.data()));
     }
 
-    void clear() {
-        std::vector<T>().swap(items_);
-        head_ = 0;
-    }
+    void clear() { s_.reset(); }
 
   private:
+    struct storage {
+        std::vector<T> items;
+        std::size_t head = 0;
+    };
+
     void compact() {
-        if (head_ == items_.size()) {
+        auto& items = s_->items;
+        auto& head = s_->head;
+        if (head == items.size()) {
             // Drained: keep a small buffer for the next burst, give back a large one.
-            if (items_.capacity() > 64)
-                std::vector<T>().swap(items_);
-            else
-                items_.clear();
-            head_ = 0;
-        } else if (head_ >= 32 && head_ * 2 >= items_.size()) {
-            items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
-            head_ = 0;
+            if (items.capacity() > 64) return s_.reset();
+            items.clear();
+            head = 0;
+        } else if (head >= 32 && head * 2 >= items.size()) {
+            items.erase(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(head));
+            head = 0;
         }
     }
 
-    std::vector<T> items_;
-    std::size_t head_ = 0;
+    std::unique_ptr<storage> s_;
 };
 
 }  // namespace sluice::broker

@@ -28,3 +28,20 @@ TEST_CASE("fifo keeps order through pops, compaction and erase") {
     q.clear();
     CHECK(q.size() == 0);
 }
+
+TEST_CASE("an empty fifo iterates nothing, before and after use") {
+    fifo<int> q;
+    CHECK(q.begin() == q.end());
+    CHECK(q.size() == 0);
+    q.push_back(1);
+    q.push_back(2);
+    q.erase(q.begin() + 1);
+    q.pop_front();
+    CHECK(q.empty());
+    CHECK(q.begin() == q.end());
+    q.clear();
+    CHECK(q.empty());
+    q.push_back(3);
+    CHECK(q.size() == 1);
+    CHECK(q.front() == 3);
+}
