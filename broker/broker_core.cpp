@@ -44,7 +44,8 @@ broker_core::opened broker_core::open_session(const std::string& client_id, bool
                                               session_owner* owner) {
     std::lock_guard reg(registry_mu_);
     std::shared_ptr<session> existing;
-    if (auto it = sessions_.find(client_id); it != sessions_.end()) existing = it->second;
+    if (auto it = sessions_.find(std::string_view(client_id)); it != sessions_.end())
+        existing = *it;
     if (existing) {
         std::lock_guard lock(existing->mu);
         if (existing->owner) {
@@ -65,12 +66,13 @@ broker_core::opened broker_core::open_session(const std::string& client_id, bool
         s->attach(owner);
     }
     // Any previous entry for this id was erased by end_session_locked above.
-    sessions_.emplace(std::string_view(s->client_id), s);
+    sessions_.insert(s);
     return {s, false};
 }
 
 void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
-    if (auto it = sessions_.find(s->client_id); it != sessions_.end() && it->second == s)
+    if (auto it = sessions_.find(std::string_view(s->client_id));
+        it != sessions_.end() && *it == s)
         sessions_.erase(it);
     std::vector<std::string> filters;
     {

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "broker/config.hpp"
 #include "broker/io_pool.hpp"
@@ -90,11 +90,30 @@ class broker_core {
     broker_stats stats_;
     steady_clock::time_point started_at_;
 
+    // The registry is a set of the sessions themselves, found by their (immutable) client id:
+    // the id is stored once, in the session, and a node is one pointer and the session's
+    // shared_ptr (the hash is cheap to recompute, so the node does not cache it).
+    struct session_id_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view id) const noexcept {
+            return std::hash<std::string_view>{}(id);
+        }
+        std::size_t operator()(const std::shared_ptr<session>& s) const noexcept {
+            return (*this)(std::string_view(s->client_id));
+        }
+    };
+    struct session_id_equal {
+        using is_transparent = void;
+        static std::string_view id(std::string_view v) { return v; }
+        static std::string_view id(const std::shared_ptr<session>& s) { return s->client_id; }
+        template <typename A, typename B>
+        bool operator()(const A& a, const B& b) const noexcept {
+            return id(a) == id(b);
+        }
+    };
+
     std::mutex registry_mu_;  // guards sessions_; see the class comment for the lock order
-    // Keyed by a view of the session's own (immutable) client id, so the id is stored once.
-    // An entry is only ever erased and inserted, never reassigned: its key always points
-    // into the session it holds.
-    std::unordered_map<std::string_view, std::shared_ptr<session>> sessions_;
+    std::unordered_set<std::shared_ptr<session>, session_id_hash, session_id_equal> sessions_;
 
     std::mutex live_mu_;  // guards live_ (and pairs with live_cv_)
     std::condition_variable live_cv_;
