@@ -390,7 +390,7 @@ void mqtt_connection::on_connect(mqtt::connect& c) {
 
 bool mqtt_connection::qos2_id_pending(std::uint16_t id) {
     std::lock_guard lock(session_->mu);
-    const auto& pending = session_->incoming_qos2;
+    auto& pending = session_->incoming_qos2;
     return std::find(pending.begin(), pending.end(), id) != pending.end();
 }
 

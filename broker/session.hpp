@@ -89,7 +89,7 @@ class session {
 
     fifo<delivery> queue;                      // waiting for the window or a connection
     fifo<inflight_message> inflight;           // sent, not yet acknowledged (oldest first)
-    std::vector<std::uint16_t> incoming_qos2;  // packet ids received, waiting for PUBREL
+    fifo<std::uint16_t> incoming_qos2;         // packet ids received, waiting for PUBREL
     std::map<std::string, subscription_record, std::less<>> subscriptions;  // by full filter
     std::unique_ptr<mqtt::will_message> pending_will;  // waiting for its will delay
     std::uint64_t generation = 0;                      // bumped at every attach and detach
