@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <utility>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -164,10 +165,7 @@ void mqtt_connection::check_timeouts(steady_clock::time_point now) {
                 // next read makes a fresh decoder for the same level and limit, the next
                 // packet a fresh buffer.
                 if (decoder_ && decoder_->buffered() == 0) decoder_.reset();
-                if (!writing_active_ && out_.empty()) {
-                    std::vector<std::uint8_t>().swap(out_);
-                    std::vector<std::uint8_t>().swap(writing_);
-                }
+                if (!writing_active_ && !has_output()) wbuf_.reset();
             }
             break;
         case state::closing:
@@ -380,6 +378,7 @@ void mqtt_connection::on_connect(mqtt::connect& c) {
             p.response_information = "sluice/response/" + client_id();
     }
     send(ack);
+    connack_pending_ = true;
     log_debug("client ", client_id(), " connected (level ", static_cast<int>(version_),
               opened.present ? ", session resumed)" : ")");
     pump(/*resend=*/opened.present);
@@ -673,6 +672,11 @@ mqtt_connection::rare_state& mqtt_connection::rare() {
     return *rare_;
 }
 
+std::vector<std::uint8_t>& mqtt_connection::out() {
+    if (!wbuf_) wbuf_ = std::make_unique<write_buffers>();
+    return wbuf_->out;
+}
+
 const std::string& mqtt_connection::client_id() const {
     static const std::string none;
     return session_ ? session_->client_id : none;
@@ -680,7 +684,7 @@ const std::string& mqtt_connection::client_id() const {
 
 void mqtt_connection::send(const mqtt::packet& p) {
     if (state_ == state::closed) return;
-    if (!mqtt::encode(p, version_, out_)) log_warn("cannot encode packet for ", client_id());
+    if (!mqtt::encode(p, version_, out())) log_warn("cannot encode packet for ", client_id());
 }
 
 bool mqtt_connection::write_delivery(const delivery& d, std::uint16_t packet_id, bool dup,
@@ -719,7 +723,7 @@ bool mqtt_connection::write_delivery(const delivery& d, std::uint16_t packet_id,
         broker_stats::add(core_.stats().local().dropped, 1);
         return false;
     }
-    if (!enc->encode(pd, out_)) return false;
+    if (!enc->encode(pd, out())) return false;
     if (new_alias) rare_->aliases_out.emplace(d.msg->topic(), *pd.topic_alias);
     broker_stats::add(core_.stats().local().messages_out, 1);
     return true;
@@ -779,11 +783,12 @@ void mqtt_connection::pump(bool resend, bool drained) {
 }
 
 void mqtt_connection::do_write() {
-    if (writing_active_ || out_.empty() || state_ == state::closed) return;
-    std::swap(out_, writing_);
+    if (writing_active_ || !has_output() || state_ == state::closed) return;
+    auto& b = *wbuf_;
+    std::swap(b.out, b.writing);
     writing_active_ = true;
     // Everything encoded since the last write goes out in one call.
-    asio::async_write(socket_, asio::buffer(writing_),
+    asio::async_write(socket_, asio::buffer(b.writing),
                       [self = shared_from_this()](const boost::system::error_code& ec,
                                                   std::size_t n) { self->on_write(ec, n); });
 }
@@ -793,9 +798,9 @@ void mqtt_connection::on_write(const boost::system::error_code& ec, std::size_t 
     if (state_ == state::closed) return;
     if (ec) return fail(ec, "write");
     broker_stats::add(core_.stats().local().bytes_out, bytes);
-    writing_.clear();
+    wbuf_->writing.clear();  // the buffers live while a write is pending
     if (state_ == state::closing) {
-        if (out_.empty()) {
+        if (!has_output()) {
             boost::system::error_code ignored;
             socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
             return close();
@@ -809,11 +814,16 @@ void mqtt_connection::on_write(const boost::system::error_code& ec, std::size_t 
         // on_readable, not do_read: packets a backpressure pause left in the decoder come first.
         if (!backpressure_paused_) on_readable({});
     }
-    if (!writing_active_) {
+    if (!writing_active_ && std::exchange(connack_pending_, false) && !has_output()) {
+        // Most clients are quiet for a while after connecting: hold no buffers meanwhile, so
+        // their memory serves the next connection at once.
+        wbuf_.reset();
+    } else if (!writing_active_) {
         // Idle: give back large buffers so an idle connection stays small.
-        if (writing_.capacity() > idle_buffer_keep) std::vector<std::uint8_t>().swap(writing_);
-        if (out_.empty() && out_.capacity() > idle_buffer_keep)
-            std::vector<std::uint8_t>().swap(out_);
+        auto& b = *wbuf_;
+        if (b.writing.capacity() > idle_buffer_keep) std::vector<std::uint8_t>().swap(b.writing);
+        if (b.out.empty() && b.out.capacity() > idle_buffer_keep)
+            std::vector<std::uint8_t>().swap(b.out);
     }
 }
 
@@ -825,7 +835,7 @@ void mqtt_connection::connack_error(reason_code rc) {
     send(ack);
     state_ = state::closing;
     last_packet_ = steady_clock::now();
-    if (out_.empty()) return close();
+    if (!has_output()) return close();
     do_write();
 }
 

@@ -87,7 +87,11 @@ class mqtt_connection final : public session_owner,
                         steady_clock::time_point now);
     void do_write();
     void on_write(const boost::system::error_code& ec, std::size_t bytes);
-    std::size_t queued_bytes() const { return out_.size() + writing_.size(); }
+    std::size_t queued_bytes() const {
+        return wbuf_ ? wbuf_->out.size() + wbuf_->writing.size() : 0;
+    }
+    std::vector<std::uint8_t>& out();  // the buffer to encode into (made if needed)
+    bool has_output() const { return wbuf_ && !wbuf_->out.empty(); }
     bool saturated() const { return queued_bytes() >= core_.settings().send_queue_bytes; }
 
     // The session's id (stored once, there); empty before CONNECT.
@@ -103,8 +107,13 @@ class mqtt_connection final : public session_owner,
     tcp_socket socket_;
     // Made on read; null before the first read, right after the CONNECT and while idle.
     std::unique_ptr<mqtt::stream_decoder> decoder_;
-    std::vector<std::uint8_t> out_;      // encoded, waiting for the socket
-    std::vector<std::uint8_t> writing_;  // handed to the current async_write
+    // Made by the first packet sent; released with its capacity by the idle check (an idle
+    // connection holds not even the empty vectors).
+    struct write_buffers {
+        std::vector<std::uint8_t> out;      // encoded, waiting for the socket
+        std::vector<std::uint8_t> writing;  // handed to the current async_write
+    };
+    std::unique_ptr<write_buffers> wbuf_;
     std::shared_ptr<session> session_;
     std::unique_ptr<mqtt::will_message> will_;  // null: none (held apart: it is large)
     steady_clock::time_point last_packet_;  // connect deadline base, then keep alive base
@@ -133,6 +142,7 @@ class mqtt_connection final : public session_owner,
     bool backpressure_paused_ = false;  // a receiver is congested (resumed by the timer)
     bool counted_connected_ = false;
     bool throttled_ = false;             // a publish of this batch met a congested receiver
+    bool connack_pending_ = false;       // the CONNACK is being written (see on_write)
     std::uint8_t backoff_shift_ = 0;     // consecutive backpressure pauses (doubling)
     // Set by kick() (another thread, under the session's mu) before the session is taken
     // from us: 0 = not kicked, 1 = kicked and the session continues, 2 = kicked, session ended.
