@@ -25,6 +25,12 @@ enum class packet_type : std::uint8_t {
     auth = 15,
 };
 
+// A packet type as one bit of a mask, for the spec's tables of which packet may carry which
+// property or reason code.
+constexpr std::uint32_t packet_type_bit(packet_type t) {
+    return 1u << static_cast<unsigned>(t);
+}
+
 // The spec's name of a packet type ("PUBLISH"), for logs.
 constexpr std::string_view to_string(packet_type t) {
     constexpr std::string_view names[] = {"RESERVED",  "CONNECT",  "CONNACK",     "PUBLISH",

@@ -6,24 +6,22 @@ namespace sluice::mqtt {
 
 namespace {
 
-constexpr std::uint32_t bit(packet_type t) {
-    return 1u << static_cast<unsigned>(t);
-}
 // Bit 0 (no packet type has value 0) stands for a CONNECT's will properties.
 constexpr std::uint32_t will_bit = 1u;
 
 constexpr std::uint32_t allowed_mask(property_id id) {
-    constexpr std::uint32_t connect = bit(packet_type::connect);
-    constexpr std::uint32_t connack = bit(packet_type::connack);
-    constexpr std::uint32_t publish = bit(packet_type::publish);
-    constexpr std::uint32_t acks = bit(packet_type::puback) | bit(packet_type::pubrec) |
-                                   bit(packet_type::pubrel) | bit(packet_type::pubcomp);
-    constexpr std::uint32_t subscribe = bit(packet_type::subscribe);
-    constexpr std::uint32_t suback = bit(packet_type::suback);
-    constexpr std::uint32_t unsubscribe = bit(packet_type::unsubscribe);
-    constexpr std::uint32_t unsuback = bit(packet_type::unsuback);
-    constexpr std::uint32_t disconnect = bit(packet_type::disconnect);
-    constexpr std::uint32_t auth = bit(packet_type::auth);
+    constexpr std::uint32_t connect = packet_type_bit(packet_type::connect);
+    constexpr std::uint32_t connack = packet_type_bit(packet_type::connack);
+    constexpr std::uint32_t publish = packet_type_bit(packet_type::publish);
+    constexpr std::uint32_t acks =
+        packet_type_bit(packet_type::puback) | packet_type_bit(packet_type::pubrec) |
+        packet_type_bit(packet_type::pubrel) | packet_type_bit(packet_type::pubcomp);
+    constexpr std::uint32_t subscribe = packet_type_bit(packet_type::subscribe);
+    constexpr std::uint32_t suback = packet_type_bit(packet_type::suback);
+    constexpr std::uint32_t unsubscribe = packet_type_bit(packet_type::unsubscribe);
+    constexpr std::uint32_t unsuback = packet_type_bit(packet_type::unsuback);
+    constexpr std::uint32_t disconnect = packet_type_bit(packet_type::disconnect);
+    constexpr std::uint32_t auth = packet_type_bit(packet_type::auth);
     switch (id) {
         case property_id::payload_format_indicator:
         case property_id::message_expiry_interval:
@@ -107,7 +105,7 @@ bool known_property(std::uint32_t id) {
 }  // namespace
 
 bool property_allowed(property_id id, packet_type type) {
-    return (allowed_mask(id) & bit(type)) != 0;
+    return (allowed_mask(id) & packet_type_bit(type)) != 0;
 }
 
 bool property_allowed_in_will(property_id id) {
@@ -271,7 +269,7 @@ wire::result decode_properties(wire::reader& r, property_context where, properti
     wire::reader body(nullptr, 0);
     if (auto e = r.sub(length, body)) return malformed("property length exceeds packet");
     std::bitset<64> seen;
-    const std::uint32_t context = where.will ? will_bit : bit(where.type);
+    const std::uint32_t context = where.will ? will_bit : packet_type_bit(where.type);
     while (!body.at_end()) {
         std::uint32_t raw = 0;
         if (auto e = body.varint(raw)) return e;

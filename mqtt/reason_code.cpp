@@ -5,19 +5,16 @@ namespace sluice::mqtt {
 namespace {
 
 // Bit t set: allowed in packet type t (spec 2.4, table 2-6).
-constexpr std::uint32_t bit(packet_type t) {
-    return 1u << static_cast<unsigned>(t);
-}
 
-constexpr std::uint32_t connack = bit(packet_type::connack);
-constexpr std::uint32_t puback = bit(packet_type::puback);
-constexpr std::uint32_t pubrec = bit(packet_type::pubrec);
-constexpr std::uint32_t pubrel = bit(packet_type::pubrel);
-constexpr std::uint32_t pubcomp = bit(packet_type::pubcomp);
-constexpr std::uint32_t suback = bit(packet_type::suback);
-constexpr std::uint32_t unsuback = bit(packet_type::unsuback);
-constexpr std::uint32_t disconnect = bit(packet_type::disconnect);
-constexpr std::uint32_t auth = bit(packet_type::auth);
+constexpr std::uint32_t connack = packet_type_bit(packet_type::connack);
+constexpr std::uint32_t puback = packet_type_bit(packet_type::puback);
+constexpr std::uint32_t pubrec = packet_type_bit(packet_type::pubrec);
+constexpr std::uint32_t pubrel = packet_type_bit(packet_type::pubrel);
+constexpr std::uint32_t pubcomp = packet_type_bit(packet_type::pubcomp);
+constexpr std::uint32_t suback = packet_type_bit(packet_type::suback);
+constexpr std::uint32_t unsuback = packet_type_bit(packet_type::unsuback);
+constexpr std::uint32_t disconnect = packet_type_bit(packet_type::disconnect);
+constexpr std::uint32_t auth = packet_type_bit(packet_type::auth);
 
 struct entry {
     std::uint8_t value;
@@ -88,7 +85,7 @@ bool is_known_reason_code(std::uint8_t value) {
 
 bool reason_code_allowed(packet_type type, reason_code rc) {
     const entry* e = find(static_cast<std::uint8_t>(rc));
-    return e != nullptr && (e->packets & bit(type)) != 0;
+    return e != nullptr && (e->packets & packet_type_bit(type)) != 0;
 }
 
 std::string_view to_string(reason_code rc) {

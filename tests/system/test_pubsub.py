@@ -11,25 +11,20 @@ import mqtt_raw as raw  # noqa: E402
 
 
 class PubSubTest(BrokerTestCase):
-
     def pub(self, topic, msg, version="5", qos=0, extra=()):
         r = run_cli(["mosquitto_pub", "-h", "127.0.0.1", "-V", version, "-p", str(self.port), "-t", topic, "-m", msg,
                      "-q", str(qos)] + list(extra))
         self.assertEqual(r.returncode, 0, r.stderr)
 
-    def test_qos_0_1_2_both_directions_v5(self):
-        for q in (0, 1, 2):
-            sub = MosquittoSub(self.port, "pubsub/v5/%d" % q, "5", qos=q)
-            self.pub("pubsub/v5/%d" % q, "hello-%d" % q, "5", qos=q)
-            self.assertEqual(sub.messages(), ["pubsub/v5/%d hello-%d" % (q, q)])
-            self.assertEqual(sub.received_qos(), [q])
-
-    def test_qos_0_1_2_both_directions_v311(self):
-        for q in (0, 1, 2):
-            sub = MosquittoSub(self.port, "pubsub/v311/%d" % q, "311", qos=q)
-            self.pub("pubsub/v311/%d" % q, "hi-%d" % q, "311", qos=q)
-            self.assertEqual(sub.messages(), ["pubsub/v311/%d hi-%d" % (q, q)])
-            self.assertEqual(sub.received_qos(), [q])
+    def test_qos_0_1_2_both_directions(self):
+        for version in ("5", "311"):
+            for q in (0, 1, 2):
+                with self.subTest(version=version, qos=q):
+                    topic = "pubsub/v%s/%d" % (version, q)
+                    sub = MosquittoSub(self.port, topic, version, qos=q)
+                    self.pub(topic, "hello-%d" % q, version, qos=q)
+                    self.assertEqual(sub.messages(), ["%s hello-%d" % (topic, q)])
+                    self.assertEqual(sub.received_qos(), [q])
 
     def test_protocol_levels_share_topics(self):
         versions = ("31", "311", "5")
