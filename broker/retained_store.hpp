@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -9,8 +11,13 @@
 
 #include "broker/message.hpp"
 
-// Retained messages by topic, in memory (persistence in the log comes with the store).
-// Threads: any; `mu_` guards `by_topic_`.
+// Retained messages in memory (persistence in the log comes with the store), indexed by a
+// topic tree: one node per topic level, children found by hash. A SUBSCRIBE visits only the
+// nodes its filter can match: an exact level is one lookup, '+' visits one level of children,
+// '#' the subtree below. Topics starting with '$' are not matched by a wildcard in the first
+// level (as mqtt::topic_matches). Expired messages are dropped when a lookup meets them.
+//
+// Threads: any; `mu_` guards the tree (a put is one walk down a path).
 namespace sluice::broker {
 
 class retained_store {
@@ -24,8 +31,29 @@ class retained_store {
     std::size_t size() const;
 
   private:
-    mutable std::mutex mu_;  // guards by_topic_
-    std::unordered_map<std::string, message_ptr> by_topic_;
+    struct level_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    struct node {
+        std::unordered_map<std::string, std::unique_ptr<node>, level_hash, std::equal_to<>>
+            children;
+        message_ptr msg;  // the retained message of the topic ending here, if any
+        bool empty() const { return !msg && children.empty(); }
+    };
+
+    // Each returns whether `n` is left empty (so the caller may erase it).
+    bool match(node& n, const std::vector<std::string_view>& levels, std::size_t i,
+               steady_clock::time_point now, std::vector<message_ptr>& out);
+    bool take_subtree(node& n, steady_clock::time_point now, std::vector<message_ptr>& out);
+    void take(node& n, steady_clock::time_point now, std::vector<message_ptr>& out);
+    bool clear(node& n, const std::vector<std::string_view>& levels, std::size_t i);
+
+    mutable std::mutex mu_;  // guards root_ and size_
+    node root_;
+    std::size_t size_ = 0;
 };
 
 }  // namespace sluice::broker

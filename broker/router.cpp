@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <shared_mutex>
 
 #include "mqtt/topic.hpp"
 
@@ -21,15 +22,74 @@ void split_levels(std::string_view topic, std::vector<std::string_view>& out) {
     }
 }
 
-router::node* router::find_or_create(std::string_view filter) {
+namespace {
+
+bool starts_with_dollar(std::string_view level) {
+    return !level.empty() && level.front() == '$';
+}
+
+// Subscriber lists are sorted by session so that a session's entry is found by binary search.
+template <class List>
+auto find_subscriber(List& list, const session* s) {
+    return std::lower_bound(list.begin(), list.end(), s, [](const auto& sub, const session* x) {
+        return std::less<const session*>{}(sub.s, x);
+    });
+}
+
+// Adds or replaces `s` in a sorted list; true when it replaced.
+template <class List, class Record>
+bool upsert(List& list, session& s, const Record& rec) {
+    auto it = find_subscriber(list, &s);
+    if (it != list.end() && it->s == &s) {
+        it->rec = rec;
+        return true;
+    }
+    list.insert(it, {&s, rec});
+    return false;
+}
+
+template <class List>
+bool remove(List& list, const session& s) {
+    auto it = find_subscriber(list, &s);
+    if (it == list.end() || it->s != &s) return false;
+    list.erase(it);
+    return true;
+}
+
+}  // namespace
+
+router::node* router::find_or_create(const std::vector<std::string_view>& levels) {
     node* n = &root_;
-    std::vector<std::string_view> levels;
-    split_levels(filter, levels);
     for (auto level : levels) {
-        auto it = n->children.find(level);
-        if (it == n->children.end())
-            it = n->children.emplace(std::string(level), std::make_unique<node>()).first;
-        n = it->second.get();
+        std::unique_ptr<node>* next;
+        if (level == "+") {
+            next = &n->plus;
+        } else if (level == "#") {
+            next = &n->hash;
+        } else {
+            auto it = n->children.find(level);
+            if (it == n->children.end())
+                it = n->children.emplace(std::string(level), nullptr).first;
+            next = &it->second;
+        }
+        if (!*next) *next = std::make_unique<node>();
+        n = next->get();
+    }
+    return n;
+}
+
+const router::node* router::find(const std::vector<std::string_view>& levels) const {
+    const node* n = &root_;
+    for (auto level : levels) {
+        if (level == "+") {
+            n = n->plus.get();
+        } else if (level == "#") {
+            n = n->hash.get();
+        } else {
+            auto it = n->children.find(level);
+            n = it == n->children.end() ? nullptr : it->second.get();
+        }
+        if (!n) return nullptr;
     }
     return n;
 }
@@ -37,15 +97,12 @@ router::node* router::find_or_create(std::string_view filter) {
 bool router::subscribe(session& s, std::string_view filter, const subscription_record& rec) {
     auto parts = mqtt::parse_topic_filter(filter);
     if (!parts) return false;
+    std::vector<std::string_view> levels;
+    split_levels(parts->filter, levels);
     std::unique_lock lock(mu_);
-    node* n = find_or_create(parts->filter);
+    node* n = find_or_create(levels);
     if (!parts->shared) {
-        for (auto& sub : n->subs)
-            if (sub.s == &s) {
-                sub.rec = rec;
-                return true;
-            }
-        n->subs.push_back({&s, rec});
+        if (upsert(n->subs, s, rec)) return true;
         count_.fetch_add(1, std::memory_order_relaxed);
         return false;
     }
@@ -58,46 +115,31 @@ bool router::subscribe(session& s, std::string_view filter, const subscription_r
         g->name = std::string(parts->group);
         g->share = std::string(filter);
     }
-    for (auto& m : g->members)
-        if (m.s == &s) {
-            m.rec = rec;
-            return true;
-        }
-    g->members.push_back({&s, rec});
+    if (upsert(g->members, s, rec)) return true;
     count_.fetch_add(1, std::memory_order_relaxed);
     return false;
 }
 
-bool router::erase(std::string_view filter, const session& s) {
+bool router::erase(std::string_view filter, const session& s, group_list& freed) {
     auto parts = mqtt::parse_topic_filter(filter);
     if (!parts) return false;
     std::vector<std::string_view> levels;
     split_levels(parts->filter, levels);
-    node* n = &root_;
-    for (auto level : levels) {
-        auto it = n->children.find(level);
-        if (it == n->children.end()) return false;
-        n = it->second.get();
-    }
+    node* n = const_cast<node*>(find(levels));  // under the exclusive lock
+    if (!n) return false;
     bool found = false;
     if (!parts->shared) {
-        auto it = std::find_if(n->subs.begin(), n->subs.end(),
-                               [&](const subscriber& x) { return x.s == &s; });
-        if (it != n->subs.end()) {
-            n->subs.erase(it);
-            found = true;
-        }
+        found = remove(n->subs, s);
     } else {
         for (auto g = n->groups.begin(); g != n->groups.end(); ++g) {
             if ((*g)->name != parts->group) continue;
-            auto& members = (*g)->members;
-            auto it = std::find_if(members.begin(), members.end(),
-                                   [&](const subscriber& x) { return x.s == &s; });
-            if (it != members.end()) {
-                members.erase(it);
-                found = true;
+            found = remove((*g)->members, s);
+            if ((*g)->members.empty()) {
+                // A route may still read its `share` in its offer phase: freed after a grace
+                // period by the caller.
+                freed.push_back(std::move(*g));
+                n->groups.erase(g);
             }
-            if (members.empty()) n->groups.erase(g);
             break;
         }
     }
@@ -110,51 +152,77 @@ bool router::erase(std::string_view filter, const session& s) {
 
 void router::prune(node& n, const std::vector<std::string_view>& levels, std::size_t i) {
     if (i == levels.size()) return;
-    auto it = n.children.find(levels[i]);
+    const auto level = levels[i];
+    if (level == "+" || level == "#") {
+        auto& child = level == "+" ? n.plus : n.hash;
+        if (!child) return;
+        prune(*child, levels, i + 1);
+        if (child->empty()) child.reset();
+        return;
+    }
+    auto it = n.children.find(level);
     if (it == n.children.end()) return;
     prune(*it->second, levels, i + 1);
     if (it->second->empty()) n.children.erase(it);
 }
 
 bool router::unsubscribe(session& s, std::string_view filter) {
-    std::unique_lock lock(mu_);
-    return erase(filter, s);
+    group_list freed;
+    bool found;
+    {
+        std::unique_lock lock(mu_);
+        found = erase(filter, s, freed);
+    }
+    if (!freed.empty()) wait_for_readers();
+    return found;
 }
 
 void router::remove_session(session& s, const std::vector<std::string>& filters) {
-    std::unique_lock lock(mu_);
-    for (const auto& f : filters) erase(f, s);
+    group_list freed;
+    {
+        std::unique_lock lock(mu_);
+        for (const auto& f : filters) erase(f, s, freed);
+    }
+    // Routes that matched `s` before it left the trie may still be offering to it.
+    wait_for_readers();
 }
 
-void router::collect(node& n, const std::vector<std::string_view>& levels, std::size_t i,
-                     std::vector<match>& out) const {
-    if (i == levels.size()) {
-        for (const auto& sub : n.subs) out.push_back({&sub, nullptr});
-        for (const auto& g : n.groups) out.push_back({nullptr, g.get()});
-        // "a/#" also matches "a".
-        if (auto hash = n.children.find("#"); hash != n.children.end()) {
-            for (const auto& sub : hash->second->subs) out.push_back({&sub, nullptr});
-            for (const auto& g : hash->second->groups) out.push_back({nullptr, g.get()});
+const router::subscriber* router::pick_member(const shared_group& g, const session* skip) {
+    const std::size_t n = g.members.size();
+    if (n == 0) return nullptr;
+    const std::uint32_t start = g.next.fetch_add(1, std::memory_order_relaxed);
+    // Prefer a member that is online; fall back to any (its session keeps the message).
+    for (int pass = 0; pass < 2; ++pass) {
+        for (std::size_t k = 0; k < n; ++k) {
+            const subscriber& m = g.members[(start + k) % n];
+            if (m.s == skip) continue;
+            if (pass == 0 && !m.s->online()) continue;
+            return &m;
         }
+    }
+    return nullptr;
+}
+
+void router::collect_node(const node& n, std::vector<target>& out) const {
+    for (const auto& sub : n.subs) out.push_back({sub.s, sub.rec, nullptr});
+    for (const auto& g : n.groups)
+        if (const subscriber* m = pick_member(*g, nullptr)) out.push_back({m->s, m->rec, g.get()});
+}
+
+void router::collect(const node& n, const std::vector<std::string_view>& levels, std::size_t i,
+                     std::vector<target>& out) const {
+    if (i == levels.size()) {
+        collect_node(n, out);
+        if (n.hash) collect_node(*n.hash, out);  // "a/#" also matches "a"
         return;
     }
     if (auto it = n.children.find(levels[i]); it != n.children.end())
         collect(*it->second, levels, i + 1, out);
     // A topic starting with '$' is not matched by a wildcard in the first level.
-    if (i == 0 && !levels[0].empty() && levels[0].front() == '$') return;
-    if (auto plus = n.children.find("+"); plus != n.children.end())
-        collect(*plus->second, levels, i + 1, out);
-    if (auto hash = n.children.find("#"); hash != n.children.end()) {
-        for (const auto& sub : hash->second->subs) out.push_back({&sub, nullptr});
-        for (const auto& g : hash->second->groups) out.push_back({nullptr, g.get()});
-    }
+    if (i == 0 && starts_with_dollar(levels[0])) return;
+    if (n.plus) collect(*n.plus, levels, i + 1, out);
+    if (n.hash) collect_node(*n.hash, out);
 }
-
-namespace {
-mqtt::qos min_qos(mqtt::qos a, mqtt::qos b) {
-    return a < b ? a : b;
-}
-}  // namespace
 
 void router::count(session::offer_result r, bool* congested) {
     using result = session::offer_result;
@@ -163,64 +231,46 @@ void router::count(session::offer_result r, bool* congested) {
     if ((r == result::congested || r == result::dropped_congested) && congested) *congested = true;
 }
 
-bool router::offer_to_group(shared_group& g, const message_ptr& msg, const session* skip,
-                            delivery* prepared, std::size_t max_queued, bool* congested) {
-    const std::size_t n = g.members.size();
-    if (n == 0) return false;
-    std::uint32_t start = g.next.fetch_add(1, std::memory_order_relaxed);
-    // Prefer a member that is online; fall back to any (its session keeps the message).
-    for (int pass = 0; pass < 2; ++pass) {
-        for (std::size_t k = 0; k < n; ++k) {
-            const subscriber& m = g.members[(start + k) % n];
-            if (m.s == skip) continue;
-            if (pass == 0 && !m.s->online()) continue;
-            delivery d;
-            if (prepared) {
-                d = *prepared;
-                d.qos_level = min_qos(prepared->msg->qos_level(), m.rec.options.max_qos);
-            } else {
-                d.msg = msg;
-                d.qos_level = min_qos(msg->qos_level(), m.rec.options.max_qos);
-                d.retain = m.rec.options.retain_as_published && msg->retain();
-                d.share = g.share;
-            }
-            d.subscription_ids.clear();
-            if (m.rec.subscription_id) d.subscription_ids.push_back(m.rec.subscription_id);
-            count(m.s->offer(std::move(d), max_queued), congested);
-            return true;
-        }
-    }
-    return false;
-}
-
 std::size_t router::route(const message_ptr& msg, std::size_t max_queued, bool* congested) {
     thread_local std::vector<std::string_view> levels;
-    thread_local std::vector<match> matches;
+    thread_local std::vector<target> targets;
     split_levels(msg->topic(), levels);
-    matches.clear();
-    std::shared_lock lock(mu_);
-    collect(root_, levels, 0, matches);
-    if (matches.empty()) return 0;
+    targets.clear();
+    read_section reading;  // opened before the match: see the class comment
+    {
+        std::shared_lock lock(mu_);
+        collect(root_, levels, 0, targets);
+    }
+    if (targets.empty()) return 0;
 
-    // Shared groups: one member each. Plain subscriptions: merged per session.
+    // Shared groups: the member picked in the match phase. Plain subscriptions: merged per
+    // session.
     std::size_t delivered = 0;
-    auto plain_end = std::partition(matches.begin(), matches.end(),
-                                    [](const match& m) { return m.group == nullptr; });
-    for (auto it = plain_end; it != matches.end(); ++it)
-        delivered +=
-            offer_to_group(*it->group, msg, nullptr, nullptr, max_queued, congested) ? 1 : 0;
+    auto plain_end = std::partition(targets.begin(), targets.end(),
+                                    [](const target& t) { return t.group == nullptr; });
+    for (auto it = plain_end; it != targets.end(); ++it) {
+        delivery d;
+        d.msg = msg;
+        d.qos_level = std::min(msg->qos_level(), it->rec.options.max_qos);
+        d.retain = it->rec.options.retain_as_published && msg->retain();
+        d.share = it->group->share;
+        if (it->rec.subscription_id) d.subscription_ids.push_back(it->rec.subscription_id);
+        count(it->s->offer(std::move(d), max_queued), congested);
+        ++delivered;
+    }
 
     const void* origin = msg->origin();
-    std::sort(matches.begin(), plain_end,
-              [](const match& a, const match& b) { return a.sub->s < b.sub->s; });
-    for (auto it = matches.begin(); it != plain_end;) {
-        session* s = it->sub->s;
+    std::sort(targets.begin(), plain_end, [](const target& a, const target& b) {
+        return std::less<const session*>{}(a.s, b.s);
+    });
+    for (auto it = targets.begin(); it != plain_end;) {
+        session* s = it->s;
         delivery d;
         bool any = false;
-        for (; it != plain_end && it->sub->s == s; ++it) {
-            const auto& rec = it->sub->rec;
+        for (; it != plain_end && it->s == s; ++it) {
+            const auto& rec = it->rec;
             if (rec.options.no_local && origin == s) continue;
-            mqtt::qos q = min_qos(msg->qos_level(), rec.options.max_qos);
+            mqtt::qos q = std::min(msg->qos_level(), rec.options.max_qos);
             if (!any || q > d.qos_level) d.qos_level = q;
             if (rec.options.retain_as_published && msg->retain()) d.retain = true;
             if (rec.subscription_id) d.subscription_ids.push_back(rec.subscription_id);
@@ -239,17 +289,26 @@ bool router::redeliver_shared(delivery d, const session* leaving, std::size_t ma
     if (!parts || !parts->shared) return false;
     std::vector<std::string_view> levels;
     split_levels(parts->filter, levels);
-    std::shared_lock lock(mu_);
-    const node* n = &root_;
-    for (auto level : levels) {
-        auto it = n->children.find(level);
-        if (it == n->children.end()) return false;
-        n = it->second.get();
+    read_section reading;
+    subscriber picked{};
+    {
+        std::shared_lock lock(mu_);
+        const node* n = find(levels);
+        if (!n) return false;
+        const subscriber* m = nullptr;
+        for (const auto& g : n->groups)
+            if (g->name == parts->group) {
+                m = pick_member(*g, leaving);
+                break;
+            }
+        if (!m) return false;
+        picked = *m;
     }
-    for (const auto& g : n->groups)
-        if (g->name == parts->group)
-            return offer_to_group(*g, d.msg, leaving, &d, max_queued, nullptr);
-    return false;
+    d.qos_level = std::min(d.msg->qos_level(), picked.rec.options.max_qos);
+    d.subscription_ids.clear();
+    if (picked.rec.subscription_id) d.subscription_ids.push_back(picked.rec.subscription_id);
+    count(picked.s->offer(std::move(d), max_queued), nullptr);
+    return true;
 }
 
 }  // namespace sluice::broker

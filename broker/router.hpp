@@ -3,25 +3,39 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/message.hpp"
+#include "broker/read_section.hpp"
 #include "broker/session.hpp"
 
-// The subscription trie: who receives a published message. One node per topic level; '+' and
-// '#' are ordinary child keys. Shared subscriptions ($share/<group>/<filter>) hang off the
+// The subscription trie: who receives a published message. One node per topic level, children
+// found by hash; '+' and '#' children hang off dedicated pointers, so matching a level costs at
+// most three lookups. A node's subscribers are sorted by session, so SUBSCRIBE finds a
+// duplicate by binary search. Shared subscriptions ($share/<group>/<filter>) hang off the
 // filter's node as groups whose members take turns.
 //
-// Threads: any. `mu_` (a reader/writer lock) guards the whole trie: route() and redeliver take
-// it shared, so publishers on different io threads match in parallel; subscribe/unsubscribe
-// take it exclusive. Sessions are referenced by raw pointer: a session is removed from the trie
-// (remove_session, exclusive) before it is destroyed, and deliveries happen under the shared
-// lock, so a matched session is alive while it is offered a message.
+// Threads: any. Routing has two phases:
+//  1. match, under `mu_` taken shared: walk the trie and copy each target (session pointer,
+//     subscription record, shared group; one member already picked per group) into a
+//     thread-local list. No session lock, no allocation once the list has grown.
+//  2. offer, with no router lock held, inside a read_section: session::offer to each target.
+// SUBSCRIBE/UNSUBSCRIBE take `mu_` exclusive only to edit the trie (a lookup and an insert or
+// erase), so a publisher waits at most for one such edit, and a writer waits only for the
+// match phases in progress (`mu_` lets a waiting writer in before new readers).
+//
+// Lifetime (the raw session pointers): a session is removed from the trie (remove_session)
+// before it ends, and remove_session returns only after a grace period (wait_for_readers):
+// every route that could have matched the session before its removal has finished offering.
+// So a matched session is alive when it is offered a message, as when offers happened under
+// the lock. A shared group emptied by an unsubscribe is freed after a grace period too (the
+// offer phase reads its `share` string). Nodes are only read in the match phase, under `mu_`,
+// and are freed at once.
 namespace sluice::broker {
 
 class router {
@@ -35,7 +49,8 @@ class router {
     bool subscribe(session& s, std::string_view filter, const subscription_record& rec);
     // Returns false when `s` had no such subscription.
     bool unsubscribe(session& s, std::string_view filter);
-    // Removes every subscription in `filters` (a session's list) for `s`.
+    // Removes every subscription in `filters` (a session's list) for `s`; returns after a grace
+    // period, so no route is still offering to `s` (see the class comment).
     void remove_session(session& s, const std::vector<std::string>& filters);
 
     // Offers `msg` to every matching session (overlapping subscriptions of one session are
@@ -59,32 +74,47 @@ class router {
     };
     struct shared_group {
         std::string name;
-        std::string share;  // the full "$share/<group>/<filter>"
-        std::vector<subscriber> members;
-        // Round-robin cursor; advanced under the shared lock, hence atomic.
-        std::atomic<std::uint32_t> next{0};
+        std::string share;                // the full "$share/<group>/<filter>"; never changes
+        std::vector<subscriber> members;  // sorted by session
+        // Round-robin cursor; advanced under the shared lock, hence atomic (and mutable).
+        mutable std::atomic<std::uint32_t> next{0};
+    };
+    struct level_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
     };
     struct node {
-        std::map<std::string, std::unique_ptr<node>, std::less<>> children;
-        std::vector<subscriber> subs;
+        std::unordered_map<std::string, std::unique_ptr<node>, level_hash, std::equal_to<>>
+            children;  // every level but "+" and "#"
+        std::unique_ptr<node> plus, hash;
+        std::vector<subscriber> subs;  // sorted by session
         std::vector<std::unique_ptr<shared_group>> groups;
-        bool empty() const { return children.empty() && subs.empty() && groups.empty(); }
+        bool empty() const {
+            return children.empty() && !plus && !hash && subs.empty() && groups.empty();
+        }
     };
-    struct match {
-        const subscriber* sub;
-        shared_group* group;  // non-null: pick one member of this group
+    // A receiver copied out of the trie in the match phase.
+    struct target {
+        session* s;
+        subscription_record rec;
+        const shared_group* group;  // non-null: came through this group (for its `share`)
     };
+    using group_list = std::vector<std::unique_ptr<shared_group>>;
 
-    node* find_or_create(std::string_view filter);
-    void collect(node& n, const std::vector<std::string_view>& levels, std::size_t i,
-                 std::vector<match>& out) const;
-    bool erase(std::string_view filter, const session& s);
+    node* find_or_create(const std::vector<std::string_view>& levels);
+    const node* find(const std::vector<std::string_view>& levels) const;
+    void collect(const node& n, const std::vector<std::string_view>& levels, std::size_t i,
+                 std::vector<target>& out) const;
+    void collect_node(const node& n, std::vector<target>& out) const;
+    // Erases `s`'s subscription to `filter`; a group it empties moves to `freed`.
+    bool erase(std::string_view filter, const session& s, group_list& freed);
     static void prune(node& n, const std::vector<std::string_view>& levels, std::size_t i);
-    bool offer_to_group(shared_group& g, const message_ptr& msg, const session* skip,
-                        delivery* prepared, std::size_t max_queued, bool* congested);
+    static const subscriber* pick_member(const shared_group& g, const session* skip);
     void count(session::offer_result r, bool* congested);
 
-    mutable std::shared_mutex mu_;  // guards root_ and everything under it
+    mutable writer_first_mutex mu_;  // guards root_ and everything under it
     node root_;
     std::atomic<std::size_t> count_{0};
     std::atomic<std::uint64_t> dropped_{0};  // only touched when a message is dropped
