@@ -10,7 +10,6 @@
 namespace sluice::broker {
 
 namespace asio = boost::asio;
-constexpr std::uint32_t never_expires = 0xFFFFFFFF;
 
 broker_core::broker_core(const config& cfg, io_pool& pool)
     : cfg_(cfg), pool_(pool), stats_(pool.size()), started_at_(steady_clock::now()) {}
@@ -41,30 +40,28 @@ std::string broker_core::assign_client_id() {
 }
 
 broker_core::opened broker_core::open_session(const std::string& client_id, bool clean_start,
-                                              session_owner* owner) {
+                                              session_owner* owner, std::uint32_t expiry) {
     std::lock_guard reg(registry_mu_);
     std::shared_ptr<session> existing;
     if (auto it = sessions_.find(std::string_view(client_id)); it != sessions_.end())
         existing = *it;
     if (existing) {
-        std::lock_guard lock(existing->mu);
-        if (existing->owner) {
-            existing->owner->kick(mqtt::reason_code::session_taken_over, !clean_start);
-            existing->attach(nullptr);
+        // A session whose connection asked for expiry 0 lasts only as long as that connection
+        // (MQTT-3.1.2-6): a takeover ends it even when the new connection wants to resume.
+        const bool resumable = !clean_start && existing->expiry() != 0;
+        existing->kick_owner(mqtt::reason_code::session_taken_over, resumable);
+        if (resumable) {
+            // Reconnected within the will delay: the delayed will is never sent (MQTT-3.1.3-9).
+            existing->attach(owner, /*cancel_will=*/true, expiry);
+            return {existing, true};
         }
+        // A new connection within the will delay means no will, even when it starts a clean
+        // session and so ends the old one (MQTT-3.1.2-8).
+        existing->drop_will();
+        end_session_locked(existing);
     }
-    if (existing && !clean_start) {
-        std::lock_guard lock(existing->mu);
-        existing->attach(owner);
-        existing->pending_will.reset();  // reconnected within the will delay: never sent
-        return {existing, true};
-    }
-    if (existing) end_session_locked(existing);
     auto s = std::make_shared<session>(client_id);
-    {
-        std::lock_guard lock(s->mu);
-        s->attach(owner);
-    }
+    s->attach(owner, false, expiry);
     // Any previous entry for this id was erased by end_session_locked above.
     sessions_.insert(s);
     return {s, false};
@@ -74,79 +71,41 @@ void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
     if (auto it = sessions_.find(std::string_view(s->client_id));
         it != sessions_.end() && *it == s)
         sessions_.erase(it);
-    std::vector<std::string> filters;
-    {
-        std::lock_guard lock(s->mu);
-        for (const auto& [f, rec] : s->subscriptions) filters.push_back(f);
-    }
     // Out of the trie first (exclusive router lock: no route is mid-offer to it), then no
     // offer can reach it and its queue is final.
-    router_.remove_session(*s, filters);
-    std::vector<delivery> orphans;
-    std::unique_ptr<mqtt::will_message> will;
-    {
-        std::lock_guard lock(s->mu);
-        s->ended = true;
-        s->subscriptions.clear();
-        for (auto& d : s->queue)
-            if (!d.share.empty() && d.qos_level != mqtt::qos::at_most_once)
-                orphans.push_back(std::move(d));
-        for (auto& m : s->inflight)
-            if (!m.d.share.empty() && !m.released) orphans.push_back(std::move(m.d));
-        s->queue.clear();
-        s->inflight.clear();
-        s->inflight_to_resend = 0;
-        will = std::move(s->pending_will);
-    }
+    router_.remove_session(*s, s->subscription_filters());
+    auto ending = s->end();
     // Unacknowledged shared-subscription messages go to another member of their group.
-    for (auto& d : orphans)
+    for (auto& d : ending.orphans)
         router_.redeliver_shared(std::move(d), s.get(), settings().max_queued_messages);
-    if (will) publish_will(std::move(*will));
+    if (ending.will) publish_will(std::move(*ending.will));
     log_debug("session ", s->client_id, " ended");
 }
 
 bool broker_core::close_session(const std::shared_ptr<session>& s, session_owner* owner,
-                                const mqtt::will_message* will, std::uint32_t expiry) {
-    std::uint64_t gen;
-    {
-        std::lock_guard lock(s->mu);
-        if (s->owner != owner) return false;  // taken over
-        s->attach(nullptr);
-        s->expiry_interval = expiry;
-        gen = s->generation;
-    }
+                                std::unique_ptr<mqtt::will_message>& will, std::uint32_t expiry) {
+    // The will either goes out now or waits in the session for its delay; the decision is
+    // recorded in the same lock section that detaches us (session::detach), so a resume on
+    // another thread cannot slip in between and be undone by a will set after it.
+    const std::uint32_t will_delay = will ? will->props.will_delay_interval.value_or(0) : 0;
+    const bool delayed = will && will_delay > 0 && expiry > 0;
+    std::unique_ptr<mqtt::will_message> none;
+    auto gen = s->detach(owner, expiry, delayed ? will : none);
+    if (!gen) return false;  // taken over: `will` is left to the caller
+    if (will) publish_will(std::move(*std::exchange(will, nullptr)));
     std::weak_ptr<session> weak = s;
-    if (will) {
-        std::uint32_t delay = will->props.will_delay_interval.value_or(0);
-        if (delay == 0 || expiry == 0) {
-            publish_will(*will);
-        } else {
-            {
-                std::lock_guard lock(s->mu);
-                s->pending_will = std::make_unique<mqtt::will_message>(*will);
-            }
-            after(std::chrono::seconds(std::min(delay, expiry)), [this, weak, gen] {
-                auto s = weak.lock();
-                if (!s) return;
-                std::unique_ptr<mqtt::will_message> w;
-                {
-                    std::lock_guard lock(s->mu);
-                    if (s->generation != gen || s->ended) return;
-                    w = std::move(s->pending_will);
-                }
-                if (w) publish_will(std::move(*w));
-            });
-        }
+    if (delayed) {
+        after(std::chrono::seconds(std::min(will_delay, expiry)), [this, weak, g = *gen] {
+            auto s = weak.lock();
+            if (!s) return;
+            if (auto w = s->take_will_if(g)) publish_will(std::move(*w));
+        });
     }
-    auto end_if_unchanged = [this, weak, gen] {
+    auto end_if_unchanged = [this, weak, g = *gen] {
         auto s = weak.lock();
         if (!s) return;
         std::lock_guard reg(registry_mu_);
-        {
-            std::lock_guard lock(s->mu);
-            if (s->generation != gen || s->ended) return;
-        }
-        end_session_locked(s);
+        if (s->unchanged_since(g)) end_session_locked(s);
     };
     if (expiry == 0)
         end_if_unchanged();
@@ -161,26 +120,18 @@ std::optional<bool> broker_core::subscribe(const std::shared_ptr<session>& s, se
     // The registry lock keeps the session from ending between the trie and its own list, so
     // the trie never keeps a pointer to an ended session.
     std::lock_guard reg(registry_mu_);
-    {
-        std::lock_guard lock(s->mu);
-        if (s->owner != owner || s->ended) return std::nullopt;
-    }
+    if (!s->owned_by(owner)) return std::nullopt;
     bool existed = router_.subscribe(*s, filter, rec);
-    std::lock_guard lock(s->mu);
-    s->subscriptions[filter] = rec;
+    s->set_subscription(filter, rec);
     return existed;
 }
 
 std::optional<bool> broker_core::unsubscribe(const std::shared_ptr<session>& s,
                                              session_owner* owner, const std::string& filter) {
     std::lock_guard reg(registry_mu_);
-    {
-        std::lock_guard lock(s->mu);
-        if (s->owner != owner || s->ended) return std::nullopt;
-    }
+    if (!s->owned_by(owner)) return std::nullopt;
     bool existed = router_.unsubscribe(*s, filter);
-    std::lock_guard lock(s->mu);
-    s->subscriptions.erase(filter);
+    s->erase_subscription(filter);
     return existed;
 }
 
@@ -218,6 +169,19 @@ void broker_core::publish_sys() {
     put("subscriptions/count", std::to_string(router_.subscription_count()));
     put("retained messages/count", std::to_string(retained_.size()));
     after(std::chrono::seconds(settings().sys_interval_s), [this] { publish_sys(); });
+}
+
+bool broker_core::reserve_unauthenticated(std::size_t bytes) {
+    const std::uint64_t limit = settings().unauthenticated_bytes;
+    std::uint64_t now = unauthenticated_.load(std::memory_order_relaxed);
+    do {
+        if (now + bytes > limit) return false;
+    } while (!unauthenticated_.compare_exchange_weak(now, now + bytes, std::memory_order_relaxed));
+    return true;
+}
+
+void broker_core::release_unauthenticated(std::size_t bytes) {
+    unauthenticated_.fetch_sub(bytes, std::memory_order_relaxed);
 }
 
 void broker_core::connection_opened() {

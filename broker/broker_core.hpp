@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -33,7 +34,6 @@ class broker_core {
 
     const mqtt_settings& settings() const { return cfg_.mqtt_opts; }
     io_pool& pool() { return pool_; }
-    router& routes() { return router_; }
     retained_store& retained() { return retained_; }
     broker_stats& stats() { return stats_; }
 
@@ -48,14 +48,16 @@ class broker_core {
     };
     // Attaches `owner` to the session of `client_id`: resumes it unless `clean_start`, and
     // kicks any connection attached to it with 0x8E.
-    opened open_session(const std::string& client_id, bool clean_start, session_owner* owner);
+    // `expiry` is the connection's Session Expiry Interval.
+    opened open_session(const std::string& client_id, bool clean_start, session_owner* owner,
+                        std::uint32_t expiry);
 
-    // The connection `owner` closed. If it still owns `s`: detaches, publishes or schedules
-    // `will` (absent on a normal DISCONNECT), and ends or schedules the end of the session
-    // after `expiry` seconds (0xFFFFFFFF: never). Returns false (and does nothing) when
-    // `owner` no longer owns `s`.
+    // The connection `owner` closed. If it still owns `s`: detaches, publishes `will` (absent
+    // on a normal DISCONNECT) or keeps it in the session for its delay, and ends or schedules
+    // the end of the session after `expiry` seconds (0xFFFFFFFF: never). Returns false (and
+    // does nothing, leaving `will` with the caller) when `owner` no longer owns `s`.
     bool close_session(const std::shared_ptr<session>& s, session_owner* owner,
-                       const mqtt::will_message* will, std::uint32_t expiry);
+                       std::unique_ptr<mqtt::will_message>& will, std::uint32_t expiry);
 
     // Adds or replaces a subscription of `s` while `owner` still owns it. Returns whether it
     // replaced one, or nullopt when the session is no longer `owner`'s.
@@ -70,6 +72,11 @@ class broker_core {
 
     // Starts the periodic $SYS/broker/... publisher (if enabled).
     void start();
+
+    // Bytes held by connections that have not completed their CONNECT, all together, within
+    // mqtt_settings::unauthenticated_bytes: reserve fails when the budget is spent.
+    bool reserve_unauthenticated(std::size_t bytes);
+    void release_unauthenticated(std::size_t bytes);
 
     // Connections count themselves in and out so shutdown can wait for them to close.
     void connection_opened();
@@ -114,6 +121,8 @@ class broker_core {
 
     std::mutex registry_mu_;  // guards sessions_; see the class comment for the lock order
     std::unordered_set<std::shared_ptr<session>, session_id_hash, session_id_equal> sessions_;
+
+    std::atomic<std::uint64_t> unauthenticated_{0};
 
     std::mutex live_mu_;  // guards live_ (and pairs with live_cv_)
     std::condition_variable live_cv_;

@@ -61,6 +61,54 @@ void read_address(const json& value, const std::string& key, listen_address& out
     out = *parsed;
 }
 
+// The kind a listener's "type" names; the reserved names keep their kind without a type.
+listener_kind read_kind(const json& value, const std::string& key) {
+    if (!value.is_string()) fail("config key " + key + ": expected a string");
+    const auto t = value.get<std::string>();
+    if (t == "tcp" || t == "mqtt") return listener_kind::mqtt_tcp;
+    if (t == "kafka") return listener_kind::kafka;
+    if (t == "http") return listener_kind::http;
+    if (t == "tls" || t == "ws" || t == "wss")
+        fail("config key " + key + ": listener type \"" + t + "\" is not built yet");
+    fail("config key " + key + ": unknown listener type \"" + t + "\" (tcp, kafka, http)");
+}
+
+// "listeners": {"<name>": "HOST:PORT" | {"type": ..., "address": ..., "max_connections": N}}.
+// A name already in the registry (mqtt, kafka, http) is updated; a new one is added and must
+// say its type.
+void apply_listeners(config& cfg, const json& v) {
+    if (!v.is_object()) fail("config key listeners: expected an object");
+    for (auto l = v.begin(); l != v.end(); ++l) {
+        const std::string key = "listeners." + l.key();
+        listener_settings* entry = cfg.listener(l.key());
+        listener_settings fresh;
+        if (!entry) {
+            if (!l.value().is_object() || !l.value().contains("type"))
+                fail("config key " + key + ": a new listener needs an object with a \"type\"");
+            fresh.name = l.key();
+            entry = &fresh;
+        }
+        if (l.value().is_string()) {
+            read_address(l.value(), key, entry->address);
+        } else if (l.value().is_object()) {
+            for (auto f = l.value().begin(); f != l.value().end(); ++f) {
+                const std::string fkey = key + "." + f.key();
+                if (f.key() == "type")
+                    entry->kind = read_kind(f.value(), fkey);
+                else if (f.key() == "address")
+                    read_address(f.value(), fkey, entry->address);
+                else if (f.key() == "max_connections")
+                    read_unsigned(f.value(), fkey, entry->max_connections, 0u, 1u << 30);
+                else
+                    fail("unknown config key " + fkey);
+            }
+        } else {
+            fail("config key " + key + ": expected \"HOST:PORT\" or an object");
+        }
+        if (entry == &fresh) cfg.listeners.push_back(std::move(fresh));
+    }
+}
+
 void check_log_level(const std::string& value, const std::string& what) {
     if (!parse_log_level(value))
         fail(what + ": unknown log level \"" + value + "\" (error, warn, info, debug, trace)");
@@ -96,12 +144,26 @@ void apply_mqtt(mqtt_settings& m, const json& obj) {
             read_unsigned(v, key, m.max_session_expiry, 0, 0xFFFFFFFFu);
         else if (k == "sys_interval_s")
             read_unsigned(v, key, m.sys_interval_s, 0, 86400);
+        else if (k == "unauthenticated_bytes")
+            read_unsigned(v, key, m.unauthenticated_bytes, 4096, 1ull << 40);
         else
             fail("unknown config key " + key);
     }
 }
 
 }  // namespace
+
+listener_settings* config::listener(std::string_view name) {
+    for (auto& l : listeners)
+        if (l.name == name) return &l;
+    return nullptr;
+}
+
+const listener_settings* config::listener(std::string_view name) const {
+    for (const auto& l : listeners)
+        if (l.name == name) return &l;
+    return nullptr;
+}
 
 std::optional<listen_address> parse_listen_address(std::string_view text) {
     std::string_view host, port;
@@ -146,18 +208,7 @@ void apply_config_json(config& cfg, std::string_view json_text) {
         } else if (k == "threads") {
             read_unsigned(v, k, cfg.threads, 0, 1024);
         } else if (k == "listeners") {
-            if (!v.is_object()) fail("config key listeners: expected an object");
-            for (auto l = v.begin(); l != v.end(); ++l) {
-                const std::string key = "listeners." + l.key();
-                if (l.key() == "mqtt")
-                    read_address(l.value(), key, cfg.mqtt);
-                else if (l.key() == "kafka")
-                    read_address(l.value(), key, cfg.kafka);
-                else if (l.key() == "http")
-                    read_address(l.value(), key, cfg.http);
-                else
-                    fail("unknown config key " + key);
-            }
+            apply_listeners(cfg, v);
         } else if (k == "mqtt") {
             apply_mqtt(cfg.mqtt_opts, v);
         } else {
@@ -181,16 +232,16 @@ std::string usage_text() {
       << d.data_dir
       << ")\n"
          "  --mqtt HOST:PORT    MQTT over TCP listener (default "
-      << d.mqtt.host << ":" << d.mqtt.port
+      << d.listener("mqtt")->address.host << ":" << d.listener("mqtt")->address.port
       << ")\n"
          "                      port 0 binds a free port; the bound port is printed\n"
          "  --kafka HOST:PORT   reserved for the Kafka listener, which is not built yet: the\n"
          "                      address is validated but no socket is opened (default "
-      << d.kafka.host << ":" << d.kafka.port
+      << d.listener("kafka")->address.host << ":" << d.listener("kafka")->address.port
       << ")\n"
          "  --http HOST:PORT    reserved for the HTTP admin API, which is not built yet: the\n"
          "                      address is validated but no socket is opened (default "
-      << d.http.host << ":" << d.http.port
+      << d.listener("http")->address.host << ":" << d.listener("http")->address.port
       << ")\n"
          "  --threads N         io threads, one io_context each (default 0 = one per core)\n"
          "  --log-level LEVEL   error, warn, info, debug or trace (default "
@@ -256,7 +307,15 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
             if (!addr)
                 fail("option " + flag + ": bad address \"" + value +
                      "\" (expected HOST:PORT, port 0..65535)");
-            (flag == "--mqtt" ? cfg.mqtt : flag == "--kafka" ? cfg.kafka : cfg.http) = *addr;
+            const std::string name = flag.substr(2);
+            if (auto* l = cfg.listener(name))
+                l->address = *addr;
+            else
+                cfg.listeners.push_back({name,
+                                         name == "mqtt"    ? listener_kind::mqtt_tcp
+                                         : name == "kafka" ? listener_kind::kafka
+                                                           : listener_kind::http,
+                                         *addr});
         } else if (flag == "--threads") {
             if (!parse_unsigned(value, cfg.threads) || cfg.threads > 1024)
                 fail("option --threads: bad value \"" + value + "\" (0..1024)");

@@ -16,6 +16,19 @@ struct listen_address {
     std::uint16_t port = 0;  // 0 binds a free port
 };
 
+// What a listener speaks. Kafka and HTTP listeners are reserved: validated, not opened yet.
+enum class listener_kind { mqtt_tcp, kafka, http };
+
+// One entry of the listener registry (docs/configuration.md, "Listeners"): a name for log
+// lines and the `listening <name> <host>:<port>` line, what it speaks, where, and its own
+// settings (TLS and authentication join them later).
+struct listener_settings {
+    std::string name;
+    listener_kind kind = listener_kind::mqtt_tcp;
+    listen_address address;
+    std::uint32_t max_connections = 0;  // open connections at once on this listener; 0 = no cap
+};
+
 // Limits and features of the MQTT side (the "mqtt" object of the config file).
 struct mqtt_settings {
     std::uint32_t max_packet_size = 1024 * 1024;  // both directions' cap we enforce on input
@@ -30,16 +43,27 @@ struct mqtt_settings {
     std::uint32_t max_queued_messages = 1000;       // per session, QoS 1/2 waiting for a window
     std::uint32_t max_session_expiry = 0xFFFFFFFF;  // seconds; 0xFFFFFFFF = never expires
     std::uint32_t sys_interval_s = 10;              // $SYS/broker/... update period; 0 = off
+    // Bytes all connections that have not completed their CONNECT may hold buffered, together
+    // (a half-sent CONNECT pins memory before anyone is authenticated).
+    std::uint64_t unauthenticated_bytes = 64ull * 1024 * 1024;
 };
 
 struct config {
     std::string data_dir = "./data";
     std::string log_level = "info";
     unsigned threads = 0;  // io threads; 0 = one per core
-    listen_address mqtt{"127.0.0.1", 1883};
-    listen_address kafka{"127.0.0.1", 9092};  // reserved: the Kafka listener is not built yet
-    listen_address http{"127.0.0.1", 8080};   // reserved: the HTTP admin API is not built yet
+    // The listener registry; `--mqtt`, `--kafka` and `--http` set the address of the entry of
+    // that name. Kafka and HTTP entries are reserved (validated, not opened yet).
+    std::vector<listener_settings> listeners{
+        {"mqtt", listener_kind::mqtt_tcp, {"127.0.0.1", 1883}},
+        {"kafka", listener_kind::kafka, {"127.0.0.1", 9092}},
+        {"http", listener_kind::http, {"127.0.0.1", 8080}},
+    };
     mqtt_settings mqtt_opts;
+
+    // The listener named `name`, or null.
+    listener_settings* listener(std::string_view name);
+    const listener_settings* listener(std::string_view name) const;
 };
 
 // Thrown by the parsers below with a message that names the offending flag or key.

@@ -12,7 +12,9 @@
 #include "broker/broker_core.hpp"
 #include "broker/io_pool.hpp"
 #include "broker/log.hpp"
-#include "broker/mqtt_connection.hpp"
+#include "broker/connection_list.hpp"
+#include "broker/listener_state.hpp"
+#include "broker/tcp_connection.hpp"
 #include "broker/tcp_listener.hpp"
 #include "broker/version.hpp"
 
@@ -26,6 +28,8 @@ struct server::impl {
     // pending handlers still reach the core.
     std::unique_ptr<broker_core> core;
     io_pool pool;
+    // One state per registry entry, stable in memory: connections refer to theirs.
+    std::vector<std::unique_ptr<listener_state>> states;
     std::vector<std::shared_ptr<tcp_listener>> listeners;
     // Installed before the listening lines are printed, so a test that signals as soon as it
     // has read them never meets the default (killing) disposition.
@@ -49,14 +53,24 @@ server::~server() {
 void server::start() {
     auto& d = *impl_;
     broker_core* core = d.core.get();
-    d.listeners.push_back(
-        std::make_shared<tcp_listener>("mqtt", d.pool, d.cfg.mqtt, [core](tcp_socket s) {
-            // The connection is created on the io thread that owns its socket.
-            auto ex = s.get_executor();
-            asio::post(ex, [core, s = std::move(s)]() mutable {
-                std::make_shared<mqtt_connection>(*core, std::move(s))->start();
-            });
-        }));
+    for (const auto& l : d.cfg.listeners) {
+        auto& state = *d.states.emplace_back(std::make_unique<listener_state>(l));
+        switch (l.kind) {
+            case listener_kind::mqtt_tcp:
+                d.listeners.push_back(std::make_shared<tcp_listener>(
+                    state, d.pool, [core, &state](tcp_socket s) {
+                        // The connection is created on the io thread that owns its socket.
+                        auto ex = s.get_executor();
+                        asio::post(ex, [core, &state, s = std::move(s)]() mutable {
+                            std::make_shared<tcp_connection>(*core, state, std::move(s))->start();
+                        });
+                    }));
+                break;
+            case listener_kind::kafka:
+            case listener_kind::http:
+                break;  // reserved: validated, not opened yet (docs/configuration.md)
+        }
+    }
     for (auto& l : d.listeners) l->start();
     d.pool.start();
     for (std::size_t i = 0; i < d.pool.size(); ++i)

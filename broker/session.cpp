@@ -7,44 +7,366 @@ namespace sluice::broker {
 namespace {
 // How long a congested receiver may go without progress and still slow its publishers down.
 constexpr auto progress_grace = std::chrono::seconds(1);
+// Bytes a delivery is counted as, besides its payload, when filling the byte room.
+constexpr std::size_t delivery_overhead = 16;
+
+std::size_t delivery_bytes(const delivery& d) {
+    return d.msg ? d.msg->payload_size() + d.msg->topic().size() + delivery_overhead
+                 : delivery_overhead;
+}
 }  // namespace
 
+bool session::progressing(steady_clock::time_point now) const {
+    return now - last_progress_ < progress_grace;
+}
+
+// --- router side ----------------------------------------------------------------------------
+
 session::offer_result session::offer(delivery d, std::size_t max_queued) {
-    std::lock_guard lock(mu);
-    if (ended) return offer_result::dropped;
-    auto progressing = [&] { return steady_clock::now() - last_progress < progress_grace; };
-    if (d.qos_level == mqtt::qos::at_most_once && (!owner || owner_saturated)) {
-        ++dropped;
-        return owner && progressing() ? offer_result::dropped_congested : offer_result::dropped;
+    std::lock_guard lock(mu_);
+    if (ended_) return offer_result::dropped;
+    auto now = steady_clock::now();
+    if (d.qos_level == mqtt::qos::at_most_once && (!owner_ || owner_saturated_)) {
+        ++dropped_;
+        return owner_ && progressing(now) ? offer_result::dropped_congested
+                                          : offer_result::dropped;
     }
-    if (queue.size() >= max_queued) {
-        ++dropped;
-        return owner && progressing() ? offer_result::dropped_congested : offer_result::dropped;
+    if (queue_.size() >= max_queued) {
+        ++dropped_;
+        return owner_ && progressing(now) ? offer_result::dropped_congested
+                                          : offer_result::dropped;
     }
-    queue.push_back(std::move(d));
-    if (!owner) return offer_result::queued;
-    if (!wake_posted) {
-        wake_posted = true;
-        owner->wake();
+    queued_bytes_ += d.msg ? d.msg->payload_size() : 0;
+    queue_.push_back(std::move(d));
+    if (!owner_) return offer_result::queued;
+    if (!wake_posted_) {
+        wake_posted_ = true;
+        owner_->wake();
     }
-    return queue.size() > max_queued / 2 && progressing() ? offer_result::congested
-                                                          : offer_result::queued;
+    return queue_.size() > max_queued / 2 && progressing(now) ? offer_result::congested
+                                                              : offer_result::queued;
+}
+
+// --- owner side -----------------------------------------------------------------------------
+
+session::result session::take_deliveries(const session_owner* me, const take_limits& limits,
+                                          bool saturated, std::vector<outgoing>& out,
+                                          steady_clock::time_point now) {
+    std::lock_guard lock(mu_);
+    if (owner_ != me || ended_) return result::not_owner;
+    wake_posted_ = false;
+    const std::size_t queued_before = queue_.size();
+    std::size_t room = limits.byte_room;
+    auto fits = [&](const delivery& d) {
+        std::size_t n = delivery_bytes(d);
+        if (n > room && !out.empty()) return false;  // always make progress by one
+        room = n > room ? 0 : room - n;
+        return true;
+    };
+    if (limits.resend) {
+        // Everything inflight goes out again (spec 4.4), but no more at once than the client's
+        // window: the rest waits, in order, for acknowledgements.
+        for (auto& m : inflight_) m.resend = true;
+        inflight_to_resend_ = static_cast<std::uint32_t>(inflight_.size());
+    }
+    if (inflight_to_resend_ > 0) {
+        std::size_t in_window = inflight_.size() - inflight_to_resend_;
+        for (auto& m : inflight_) {
+            if (in_window >= limits.window || room == 0) break;
+            if (!m.resend) continue;
+            if (!fits(m.d)) break;
+            // In their original order: PUBLISH again with DUP, or PUBREL again.
+            outgoing o;
+            o.packet_id = m.packet_id;
+            o.pubrel = m.released;
+            o.dup = !m.released;
+            if (!m.released) o.d = m.d;
+            out.push_back(std::move(o));
+            m.resend = false;
+            --inflight_to_resend_;
+            ++in_window;
+        }
+    }
+    while (!queue_.empty() && room > 0) {
+        delivery& d = queue_.front();
+        if (d.msg->expired(now)) {
+            queued_bytes_ -= d.msg->payload_size();
+            queue_.pop_front();  // expired messages are never delivered
+            continue;
+        }
+        if (d.qos_level != mqtt::qos::at_most_once && inflight_.size() >= limits.window) break;
+        if (!fits(d)) break;
+        outgoing o;
+        if (d.qos_level != mqtt::qos::at_most_once) {
+            std::uint16_t id = allocate_packet_id();
+            if (id == 0) break;
+            o.packet_id = id;
+            o.d = d;  // the inflight entry keeps its own reference
+            inflight_.push_back(inflight_message{id, std::move(d), false, false});
+        } else {
+            o.d = std::move(d);
+        }
+        queued_bytes_ -= o.d.msg->payload_size();
+        queue_.pop_front();
+        out.push_back(std::move(o));
+    }
+    owner_saturated_ = saturated || room == 0;
+    if (limits.drained || queue_.size() < queued_before) last_progress_ = now;
+    return result::ok;
+}
+
+void session::drop_inflight(const session_owner* me, std::uint16_t packet_id) {
+    std::lock_guard lock(mu_);
+    if (owner_ != me) return;
+    auto it = std::find_if(inflight_.begin(), inflight_.end(),
+                           [&](const inflight_message& m) { return m.packet_id == packet_id; });
+    if (it != inflight_.end()) forget_inflight(it);
+}
+
+std::optional<std::size_t> session::enqueue(const session_owner* me, std::vector<delivery>& ds,
+                                            const queue_limits& limits) {
+    std::lock_guard lock(mu_);
+    if (owner_ != me || ended_) return std::nullopt;
+    std::size_t n = 0;
+    for (auto& d : ds) {
+        const std::size_t bytes = d.msg ? d.msg->payload_size() : 0;
+        if (queue_.size() >= limits.max_messages ||
+            (limits.max_bytes && queued_bytes_ + bytes > limits.max_bytes)) {
+            dropped_ += ds.size() - n;
+            break;
+        }
+        queued_bytes_ += bytes;
+        queue_.push_back(std::move(d));
+        ++n;
+    }
+    return n;
+}
+
+void session::forget_inflight(inflight_message* it) {
+    if (it->resend) --inflight_to_resend_;
+    inflight_.erase(it);
+}
+
+bool session::ack(const session_owner* me, std::uint16_t packet_id) {
+    std::lock_guard lock(mu_);
+    if (owner_ != me) return false;
+    auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const inflight_message& m) {
+        return m.packet_id == packet_id && m.d.qos_level == mqtt::qos::at_least_once;
+    });
+    if (it == inflight_.end()) return false;
+    forget_inflight(it);
+    return true;
+}
+
+session::pubrec_result session::release(const session_owner* me, std::uint16_t packet_id,
+                                        bool refused) {
+    std::lock_guard lock(mu_);
+    if (owner_ != me) return pubrec_result::not_owner;
+    auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const inflight_message& m) {
+        return m.packet_id == packet_id && m.d.qos_level == mqtt::qos::exactly_once;
+    });
+    if (it == inflight_.end()) return pubrec_result::unknown_id;
+    if (refused) {
+        forget_inflight(it);  // the receiver refused it: the exchange ends here
+        return pubrec_result::refused;
+    }
+    if (it->resend) --inflight_to_resend_;
+    it->resend = false;  // the PUBREL sent now is its retransmission
+    it->released = true;
+    it->d.msg.reset();  // only the id is needed from now on
+    return pubrec_result::released;
+}
+
+bool session::complete(const session_owner* me, std::uint16_t packet_id) {
+    std::lock_guard lock(mu_);
+    if (owner_ != me) return false;
+    auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const inflight_message& m) {
+        return m.packet_id == packet_id && m.released;
+    });
+    if (it == inflight_.end()) return false;
+    forget_inflight(it);
+    return true;
+}
+
+session::qos2_result session::accept_qos2(const session_owner* me, std::uint16_t packet_id,
+                                          std::size_t limit, bool remember) {
+    std::lock_guard lock(mu_);
+    if (owner_ != me) return qos2_result::not_owner;
+    if (std::find(incoming_qos2_.begin(), incoming_qos2_.end(), packet_id) !=
+        incoming_qos2_.end())
+        return qos2_result::repeat;
+    if (incoming_qos2_.size() >= limit) return qos2_result::over_window;
+    if (remember) incoming_qos2_.push_back(packet_id);
+    return qos2_result::fresh;
+}
+
+std::optional<bool> session::release_qos2(const session_owner* me, std::uint16_t packet_id) {
+    std::lock_guard lock(mu_);
+    if (owner_ != me) return std::nullopt;
+    auto it = std::find(incoming_qos2_.begin(), incoming_qos2_.end(), packet_id);
+    if (it == incoming_qos2_.end()) return false;
+    incoming_qos2_.erase(it);
+    return true;
+}
+
+bool session::qos2_pending(std::uint16_t packet_id) const {
+    std::lock_guard lock(mu_);
+    auto& q = const_cast<fifo<std::uint16_t>&>(incoming_qos2_);
+    return std::find(q.begin(), q.end(), packet_id) != q.end();
+}
+
+std::size_t session::qos2_pending_count() const {
+    std::lock_guard lock(mu_);
+    return incoming_qos2_.size();
+}
+
+// --- registry side --------------------------------------------------------------------------
+
+std::uint32_t session::expiry() const {
+    std::lock_guard lock(mu_);
+    return expiry_interval_;
+}
+
+void session::attach(session_owner* owner, bool cancel_will, std::uint32_t expiry) {
+    std::lock_guard lock(mu_);
+    expiry_interval_ = expiry;
+    owner_ = owner;
+    wake_posted_ = false;
+    owner_saturated_ = false;
+    online_.store(owner != nullptr, std::memory_order_relaxed);
+    ++generation_;
+    if (owner) last_progress_ = steady_clock::now();
+    if (cancel_will) pending_will_.reset();
+}
+
+void session::kick_owner(mqtt::reason_code reason, bool session_continues) {
+    std::lock_guard lock(mu_);
+    if (!owner_) return;
+    owner_->kick(reason, session_continues);
+    owner_ = nullptr;
+    online_.store(false, std::memory_order_relaxed);
+    ++generation_;
+}
+
+std::optional<std::uint64_t> session::detach(const session_owner* owner, std::uint32_t expiry,
+                                             std::unique_ptr<mqtt::will_message>& delayed_will) {
+    std::lock_guard lock(mu_);
+    if (owner_ != owner || !owner) return std::nullopt;
+    owner_ = nullptr;
+    online_.store(false, std::memory_order_relaxed);
+    ++generation_;
+    expiry_interval_ = expiry;
+    pending_will_ = std::move(delayed_will);
+    return generation_;
+}
+
+void session::drop_will() {
+    std::lock_guard lock(mu_);
+    pending_will_.reset();
+}
+
+std::unique_ptr<mqtt::will_message> session::take_will_if(std::uint64_t generation) {
+    std::lock_guard lock(mu_);
+    if (generation_ != generation || ended_) return nullptr;
+    return std::move(pending_will_);
+}
+
+bool session::unchanged_since(std::uint64_t generation) const {
+    std::lock_guard lock(mu_);
+    return generation_ == generation && !ended_;
+}
+
+bool session::owned_by(const session_owner* owner) const {
+    std::lock_guard lock(mu_);
+    return owner_ == owner && !ended_;
+}
+
+void session::set_subscription(const std::string& filter, const subscription_record& rec) {
+    std::lock_guard lock(mu_);
+    subscriptions_[filter] = rec;
+}
+
+void session::erase_subscription(const std::string& filter) {
+    std::lock_guard lock(mu_);
+    subscriptions_.erase(filter);
+}
+
+std::vector<std::string> session::subscription_filters() const {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    out.reserve(subscriptions_.size());
+    for (const auto& [f, rec] : subscriptions_) out.push_back(f);
+    return out;
+}
+
+std::size_t session::subscription_count() const {
+    std::lock_guard lock(mu_);
+    return subscriptions_.size();
+}
+
+session::ending session::end() {
+    std::lock_guard lock(mu_);
+    ending e;
+    ended_ = true;
+    subscriptions_.clear();
+    for (auto& d : queue_)
+        if (!d.share.empty() && d.qos_level != mqtt::qos::at_most_once)
+            e.orphans.push_back(std::move(d));
+    for (auto& m : inflight_)
+        if (!m.d.share.empty() && !m.released) e.orphans.push_back(std::move(m.d));
+    queue_.clear();
+    inflight_.clear();
+    incoming_qos2_.clear();
+    queued_bytes_ = 0;
+    inflight_to_resend_ = 0;
+    e.will = std::move(pending_will_);
+    return e;
+}
+
+bool session::ended() const {
+    std::lock_guard lock(mu_);
+    return ended_;
+}
+
+std::size_t session::queued() const {
+    std::lock_guard lock(mu_);
+    return queue_.size();
+}
+
+std::vector<delivery> session::take_queued() {
+    std::lock_guard lock(mu_);
+    std::vector<delivery> out;
+    out.reserve(queue_.size());
+    for (auto& d : queue_) out.push_back(std::move(d));
+    queue_.clear();
+    queued_bytes_ = 0;
+    return out;
+}
+
+std::size_t session::inflight_count() const {
+    std::lock_guard lock(mu_);
+    return inflight_.size();
+}
+
+std::uint64_t session::dropped() const {
+    std::lock_guard lock(mu_);
+    return dropped_;
 }
 
 std::uint16_t session::allocate_packet_id() {
-    // Ids are handed out in sequence and `inflight` is in allocation order, so every inflight
+    // Ids are handed out in sequence and `inflight_` is in allocation order, so every inflight
     // id lies in the cyclic range [front, last]: the next id can only collide with the front.
     std::uint16_t next =
-        static_cast<std::uint16_t>(last_packet_id == 65535 ? 1 : last_packet_id + 1);
-    if (inflight.empty() || inflight.front().packet_id != next) {
-        last_packet_id = next;
+        static_cast<std::uint16_t>(last_packet_id_ == 65535 ? 1 : last_packet_id_ + 1);
+    if (inflight_.empty() || inflight_.front().packet_id != next) {
+        last_packet_id_ = next;
         return next;
     }
     for (int tries = 0; tries < 65535; ++tries) {
-        last_packet_id =
-            static_cast<std::uint16_t>(last_packet_id == 65535 ? 1 : last_packet_id + 1);
-        std::uint16_t id = last_packet_id;
-        bool used = std::any_of(inflight.begin(), inflight.end(),
+        last_packet_id_ =
+            static_cast<std::uint16_t>(last_packet_id_ == 65535 ? 1 : last_packet_id_ + 1);
+        std::uint16_t id = last_packet_id_;
+        bool used = std::any_of(inflight_.begin(), inflight_.end(),
                                 [id](const inflight_message& m) { return m.packet_id == id; });
         if (!used) return id;
     }

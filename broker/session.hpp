@@ -18,12 +18,20 @@
 // state in both directions, its expiry and a will waiting for its delay. Sessions live in
 // memory (broker_core's registry); they outlive connections and move between them on takeover.
 //
-// Threads: any. Every mutable field is guarded by `mu` (see the comment there). The attached
-// connection does most of the work on its own thread; routers on other io threads append to
-// `queue`; the registry and timers (io thread 0) attach, detach and end sessions.
+// Every change of a session goes through the methods below (docs/architecture.md, "Sessions"),
+// so persistence can observe them in one place. Calls from the attached connection name it
+// (`me`): a connection that was taken over (its DISCONNECT 0x8E still on the way) gets
+// `not_owner` and changes nothing.
+//
+// Threads: any. Every member is guarded by the private `mu_`, held briefly and never across I/O
+// or another lock: the attached connection calls from its own thread, routers on other io
+// threads offer(), the registry and timers (broker_core) attach, detach and end.
 // Lock order: registry lock -> router lock -> retained lock -> session mu. Nothing that holds a
-// session's mu takes any other lock.
+// session's mu takes any other lock; wake() and kick() only post to the owner's thread.
 namespace sluice::broker {
+
+// A Session Expiry Interval that never ends (MQTT 5 3.1.2.11.2).
+inline constexpr std::uint32_t never_expires = 0xFFFFFFFF;
 
 // The connection a session is attached to, as the session sees it.
 class session_owner {
@@ -60,6 +68,29 @@ struct subscription_record {
     std::uint32_t subscription_id = 0;  // 0: none
 };
 
+// What a connection may send now, taken from its session under one short lock and encoded
+// after it (so publishers offering to this session never wait for the encoding).
+struct outgoing {
+    delivery d;                  // empty msg for a PUBREL
+    std::uint16_t packet_id = 0;  // 0 for QoS 0
+    bool dup = false;
+    bool pubrel = false;  // a retransmitted PUBREL rather than a PUBLISH
+};
+
+// Limits of one take_deliveries() call.
+struct take_limits {
+    std::size_t window = 65535;     // the client's outbound window (Receive Maximum)
+    std::size_t byte_room = 65536;  // about how many bytes the send queue may still take
+    bool resend = false;            // resumed: everything inflight goes out again first
+    bool drained = false;           // the caller's socket just took bytes (progress)
+};
+
+// Limits on what may wait in one session (docs/mqtt.md, Limits).
+struct queue_limits {
+    std::size_t max_messages = 1000;
+    std::uint64_t max_bytes = 0;  // payload bytes; 0 = no byte limit
+};
+
 class session {
   public:
     explicit session(std::string id) : client_id(std::move(id)) {}
@@ -68,12 +99,14 @@ class session {
 
     const std::string client_id;
 
+    // --- router side (any thread) ------------------------------------------------------------
+
     enum class offer_result { dropped, dropped_congested, queued, congested };
-    // Offers a message to this session (router, any thread). QoS 0 is dropped when the session
-    // is offline or its connection's send queue is full; anything is dropped when the queue
-    // already holds `max_queued` messages. `congested` / `dropped_congested`: the session is
-    // online, its queue is past half of `max_queued` (or, for QoS 0, its send queue is full)
-    // and it made progress within the last second, so the publisher should slow down
+    // Offers a message to this session. QoS 0 is dropped when the session is offline or its
+    // connection's send queue is full; anything is dropped when the queue already holds
+    // `max_queued` messages (or the session's byte limit). `congested` / `dropped_congested`:
+    // the session is online, its queue is past half of the limit (or, for QoS 0, its send queue
+    // is full) and it made progress within the last second, so the publisher should slow down
     // (backpressure). A receiver that makes no progress stops slowing publishers down: its
     // messages are dropped instead.
     offer_result offer(delivery d, std::size_t max_queued);
@@ -81,41 +114,116 @@ class session {
     // True while a connection is attached; read without the lock by shared-group selection.
     bool online() const { return online_.load(std::memory_order_relaxed); }
 
-    // Guards every field below. Held briefly: never across I/O or another lock.
-    mutable std::mutex mu;
+    // --- owner side (the attached connection's thread) ---------------------------------------
 
-    // Ordered so that the small fields share one word (an idle client keeps a session).
-    session_owner* owner = nullptr;  // the attached connection, or null while offline
+    enum class result { ok, not_owner };
 
-    fifo<delivery> queue;                      // waiting for the window or a connection
-    fifo<inflight_message> inflight;           // sent, not yet acknowledged (oldest first)
-    fifo<std::uint16_t> incoming_qos2;         // packet ids received, waiting for PUBREL
-    std::map<std::string, subscription_record, std::less<>> subscriptions;  // by full filter
-    std::unique_ptr<mqtt::will_message> pending_will;  // waiting for its will delay
-    std::uint64_t generation = 0;                      // bumped at every attach and detach
-    std::uint64_t dropped = 0;
-    steady_clock::time_point last_progress{};  // the owner last drained the queue or socket
-    std::uint32_t inflight_to_resend = 0;  // entries of `inflight` with resend set (<= 65535)
-    std::uint32_t expiry_interval = 0;     // seconds; 0xFFFFFFFF = never
-    std::uint16_t last_packet_id = 0;
-    bool wake_posted = false;      // a wake() is on its way to the owner
-    bool owner_saturated = false;  // the owner's send queue is full: QoS 0 is dropped
-    bool ended = false;            // removed from the registry; offers are refused
+    // Moves what may be sent now into `out`: first inflight messages to retransmit (PUBLISH
+    // with DUP, or PUBREL) when resuming, then queued messages while the window and the byte
+    // room allow, giving QoS 1/2 ones a packet id and an inflight entry. Expired messages are
+    // discarded. `saturated` tells QoS 0 offers whether the owner's send queue is full.
+    result take_deliveries(const session_owner* me, const take_limits& limits, bool saturated,
+                           std::vector<outgoing>& out, steady_clock::time_point now);
+    // A taken message could not be sent (too large for the client): forget its inflight entry.
+    void drop_inflight(const session_owner* me, std::uint16_t packet_id);
+    // Queues messages for the owner (retained messages on SUBSCRIBE), within the limits;
+    // returns how many were queued, or nullopt when `me` no longer owns the session.
+    std::optional<std::size_t> enqueue(const session_owner* me, std::vector<delivery>& ds,
+                                       const queue_limits& limits);
 
-    // Attaches/detaches the owner; call with mu held.
-    void attach(session_owner* o) {
-        owner = o;
-        wake_posted = false;
-        owner_saturated = false;
-        online_.store(o != nullptr, std::memory_order_relaxed);
-        ++generation;
-        if (o) last_progress = steady_clock::now();
-    }
+    // PUBACK for an outbound QoS 1 message; true when it was inflight.
+    bool ack(const session_owner* me, std::uint16_t packet_id);
+    // PUBREC for an outbound QoS 2 message.
+    enum class pubrec_result { not_owner, unknown_id, released, refused };
+    pubrec_result release(const session_owner* me, std::uint16_t packet_id, bool refused);
+    // PUBCOMP: the QoS 2 exchange ends; true when it was waiting.
+    bool complete(const session_owner* me, std::uint16_t packet_id);
 
-    // The next free outbound packet id; call with mu held. 0 when all 65535 are in use.
-    std::uint16_t allocate_packet_id();
+    // Inbound QoS 2: a PUBLISH with `packet_id` arrived. `fresh`: remember it until PUBREL
+    // (unless `remember` is false: a refused message); `repeat`: the id still waits for its
+    // PUBREL, acknowledge again without delivering; `over_window`: more than `limit` pending.
+    enum class qos2_result { not_owner, fresh, repeat, over_window };
+    qos2_result accept_qos2(const session_owner* me, std::uint16_t packet_id, std::size_t limit,
+                            bool remember);
+    // PUBREL: forgets the id; nullopt when not the owner, else whether it was pending.
+    std::optional<bool> release_qos2(const session_owner* me, std::uint16_t packet_id);
+    bool qos2_pending(std::uint16_t packet_id) const;
+    std::size_t qos2_pending_count() const;
+
+    // --- registry side (broker_core, under its registry lock) ---------------------------------
+
+    // Attaches `owner`. A resume (`cancel_will`) drops a will still waiting for its delay:
+    // the client came back in time (MQTT-3.1.3-9 ... 3.1.3.2.2). Bumps the generation.
+    // `expiry` is the new connection's Session Expiry Interval (0: the session lasts as long
+    // as the connection, MQTT-3.1.2-6).
+    void attach(session_owner* owner, bool cancel_will, std::uint32_t expiry);
+    std::uint32_t expiry() const;
+    // Kicks and detaches the current owner, if any.
+    void kick_owner(mqtt::reason_code reason, bool session_continues);
+    // The connection `owner` closed: detaches it and, in the same lock section, records the
+    // expiry and the will to keep for its delay (so a resume racing with this close either
+    // sees the will and cancels it, or comes after and cannot be undone by it). Returns the
+    // new generation, or nullopt (leaving `delayed_will` with the caller) when `owner` no
+    // longer owns the session.
+    std::optional<std::uint64_t> detach(const session_owner* owner, std::uint32_t expiry,
+                                        std::unique_ptr<mqtt::will_message>& delayed_will);
+    // Drops a will waiting for its delay (a new connection came in time).
+    void drop_will();
+    // The delayed will, if the session is still in `generation` and not ended.
+    std::unique_ptr<mqtt::will_message> take_will_if(std::uint64_t generation);
+    bool unchanged_since(std::uint64_t generation) const;
+
+    // True while `owner` is attached and the session has not ended.
+    bool owned_by(const session_owner* owner) const;
+    void set_subscription(const std::string& filter, const subscription_record& rec);
+    void erase_subscription(const std::string& filter);
+    std::vector<std::string> subscription_filters() const;
+    std::size_t subscription_count() const;
+
+    // Ends the session: no offer is accepted after this. Returns the QoS 1/2 messages that came
+    // through a shared group and were not completed (to go to another member) and the will
+    // still waiting for its delay (published at the session's end, MQTT-3.1.3-9).
+    struct ending {
+        std::vector<delivery> orphans;
+        std::unique_ptr<mqtt::will_message> will;
+    };
+    ending end();
+    bool ended() const;
+
+    std::size_t queued() const;
+    // Everything queued, taken out (inspection of an offline session; tests).
+    std::vector<delivery> take_queued();
+    std::size_t inflight_count() const;
+    std::uint64_t dropped() const;
 
   private:
+    std::uint16_t allocate_packet_id();  // 0 when all 65535 are in use
+    void forget_inflight(inflight_message* it);
+    bool progressing(steady_clock::time_point now) const;
+
+    // Guards every field below. Held briefly: never across I/O or another lock.
+    mutable std::mutex mu_;
+
+    // Ordered so that the small fields share one word (an idle client keeps a session).
+    session_owner* owner_ = nullptr;  // the attached connection, or null while offline
+
+    fifo<delivery> queue_;                      // waiting for the window or a connection
+    fifo<inflight_message> inflight_;           // sent, not yet acknowledged (oldest first)
+    fifo<std::uint16_t> incoming_qos2_;         // packet ids received, waiting for PUBREL
+    std::map<std::string, subscription_record, std::less<>> subscriptions_;  // by full filter
+    std::unique_ptr<mqtt::will_message> pending_will_;  // waiting for its will delay
+    std::uint64_t generation_ = 0;                      // bumped at every attach and detach
+    std::uint64_t queued_bytes_ = 0;                    // payload bytes in queue_
+    steady_clock::time_point last_progress_{};  // the owner last drained the queue or socket
+    std::uint32_t inflight_to_resend_ = 0;  // entries of inflight_ with resend set (<= 65535)
+    std::uint32_t expiry_interval_ = 0;     // seconds; 0xFFFFFFFF = never
+    std::uint16_t last_packet_id_ = 0;
+    bool wake_posted_ = false;      // a wake() is on its way to the owner
+    bool owner_saturated_ = false;  // the owner's send queue is full: QoS 0 is dropped
+    bool ended_ = false;            // removed from the registry; offers are refused
+
+    std::uint64_t dropped_ = 0;
+
     std::atomic<bool> online_{false};
 };
 

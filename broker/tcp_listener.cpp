@@ -11,12 +11,19 @@ namespace sluice::broker {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-tcp_listener::tcp_listener(std::string name, io_pool& pool, const listen_address& address,
-                           accept_handler on_accept)
-    : name_(std::move(name)),
+namespace {
+constexpr auto accept_retry = std::chrono::milliseconds(100);
+constexpr auto log_interval = std::chrono::seconds(10);
+}  // namespace
+
+tcp_listener::tcp_listener(listener_state& state, io_pool& pool, accept_handler on_accept)
+    : state_(state),
       pool_(pool),
       acceptor_(pool.context(0)),
+      retry_timer_(pool.context(0)),
       handler_(std::move(on_accept)) {
+    const std::string& name_ = state_.settings.name;
+    const listen_address& address = state_.settings.address;
     boost::system::error_code ec;
     auto ip = asio::ip::make_address(address.host, ec);
     if (ec) {
@@ -50,6 +57,7 @@ void tcp_listener::stop() {
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
         boost::system::error_code ignored;
         self->acceptor_.close(ignored);
+        self->retry_timer_.cancel();
     });
 }
 
@@ -62,15 +70,52 @@ void tcp_listener::do_accept() {
 
 void tcp_listener::on_accept(const boost::system::error_code& ec, tcp_socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+        ec == asio::error::no_memory || ec.value() == ENFILE) {
+        return back_off(ec);
+    }
     if (ec) {
-        // EMFILE and friends: log and keep accepting rather than take the listener down.
-        log_warn(name_, " listener: accept failed: ", ec.message());
+        log_warn(name(), " listener: accept failed: ", ec.message());
+    } else if (state_.settings.max_connections &&
+               state_.open.load(std::memory_order_relaxed) >= state_.settings.max_connections) {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        note_refused();
     } else {
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         handler_(std::move(socket));
     }
     do_accept();
+}
+
+void tcp_listener::back_off(const boost::system::error_code& ec) {
+    // Out of descriptors (or memory): the pending connection stays in the kernel's backlog.
+    // Accepting again at once would fail again at once; wait for connections to close.
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_log_ >= log_interval) {
+        log_warn(name(), " listener: accept failed: ", ec.message(), "; retrying every ",
+                 accept_retry.count(), " ms", unlogged_ ? " (" : "",
+                 unlogged_ ? std::to_string(unlogged_) + " more failures since the last report)"
+                           : std::string());
+        last_log_ = now;
+        unlogged_ = 0;
+    } else {
+        ++unlogged_;
+    }
+    retry_timer_.expires_after(accept_retry);
+    retry_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+        if (!e && self->acceptor_.is_open()) self->do_accept();
+    });
+}
+
+void tcp_listener::note_refused() {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_log_ >= log_interval) {
+        log_warn(name(), " listener: refusing connections over max_connections (",
+                 state_.settings.max_connections, ")");
+        last_log_ = now;
+    }
 }
 
 }  // namespace sluice::broker

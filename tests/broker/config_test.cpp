@@ -29,8 +29,8 @@ TEST_CASE("config JSON with comments overrides defaults") {
         "mqtt": {"receive_maximum": 10, "retain_available": false}
     })");
     CHECK(cfg.threads == 3);
-    CHECK(cfg.mqtt.host == "0.0.0.0");
-    CHECK(cfg.mqtt.port == 1884);
+    CHECK(cfg.listener("mqtt")->address.host == "0.0.0.0");
+    CHECK(cfg.listener("mqtt")->address.port == 1884);
     CHECK(cfg.mqtt_opts.receive_maximum == 10);
     CHECK_FALSE(cfg.mqtt_opts.retain_available);
     CHECK(cfg.data_dir == "./data");
@@ -62,7 +62,7 @@ TEST_CASE("command line flags override the config file") {
     config cfg;
     const char* argv[] = {"sluice", "--mqtt", "127.0.0.1:0", "--threads=2", "--log-level", "debug"};
     CHECK(parse_command_line(6, argv, cfg) == cli_action::run);
-    CHECK(cfg.mqtt.port == 0);
+    CHECK(cfg.listener("mqtt")->address.port == 0);
     CHECK(cfg.threads == 2);
     CHECK(cfg.log_level == "debug");
     const char* bad[] = {"sluice", "--threads"};

@@ -18,12 +18,7 @@ namespace {
 struct probe {
     std::shared_ptr<session> s;
     explicit probe(const char* id) : s(std::make_shared<session>(id)) {}
-    std::vector<delivery> take() {
-        std::lock_guard lock(s->mu);
-        std::vector<delivery> out(s->queue.begin(), s->queue.end());
-        s->queue.clear();
-        return out;
-    }
+    std::vector<delivery> take() { return s->take_queued(); }
 };
 
 message_ptr msg(const char* topic, mqtt::qos q = mqtt::qos::at_least_once, bool retain = false,

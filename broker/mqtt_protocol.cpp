@@ -1,13 +1,10 @@
-#include "broker/mqtt_connection.hpp"
+#include "broker/mqtt_protocol.hpp"
 
 #include <algorithm>
-#include <array>
+#include <exception>
 #include <utility>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
-
+#include "broker/connection_list.hpp"
 #include "broker/log.hpp"
 #include "mqtt/encoder.hpp"
 #include "mqtt/topic.hpp"
@@ -15,146 +12,90 @@
 
 namespace sluice::broker {
 
-namespace asio = boost::asio;
 using mqtt::qos;
 using mqtt::reason_code;
 using std::chrono::milliseconds;
 
 namespace {
 
-constexpr std::uint32_t never_expires = 0xFFFFFFFF;
-constexpr auto housekeeping_period = milliseconds(500);
 constexpr auto closing_grace = milliseconds(3000);
 constexpr auto backpressure_pause = std::chrono::microseconds(500);
-constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t idle_buffer_keep = 16 * 1024;  // larger write buffers are freed when idle
 constexpr auto idle_release_after = std::chrono::seconds(2);
-
-// The connections of this io thread, for the housekeeping tick. Touched only by this thread.
-struct thread_connections {
-    mqtt_connection* head = nullptr;
-    std::unique_ptr<asio::steady_timer> tick;
-};
-thread_local thread_connections this_thread_connections;
-
-void link(thread_connections& list, mqtt_connection* c) {
-    c->next_ = list.head;
-    if (list.head) list.head->prev_ = c;
-    list.head = c;
-}
-
-void unlink(thread_connections& list, mqtt_connection* c) {
-    if (c->prev_)
-        c->prev_->next_ = c->next_;
-    else if (list.head == c)
-        list.head = c->next_;
-    if (c->next_) c->next_->prev_ = c->prev_;
-    c->prev_ = c->next_ = nullptr;
-}
 
 qos min_qos(qos a, qos b) {
     return a < b ? a : b;
 }
 
-void tick(const boost::system::error_code& ec) {
-    if (ec) return;
-    auto now = steady_clock::now();
-    for (mqtt_connection* c = this_thread_connections.head; c;) {
-        mqtt_connection* next = c->next_;
-        c->check_timeouts(now);
-        c = next;
-    }
-    auto& t = *this_thread_connections.tick;
-    t.expires_after(housekeeping_period);
-    t.async_wait(tick);
+bool is_sys_topic(const std::string& topic) {
+    return topic.size() >= 4 && topic.compare(0, 4, "$SYS") == 0 &&
+           (topic.size() == 4 || topic[4] == '/');
 }
 
 }  // namespace
 
-void start_housekeeping(broker_core& core) {
-    (void)core;
-    // Called on the io thread, so the timer's context is the one running us.
-    auto& list = this_thread_connections;
-    list.tick = std::make_unique<asio::steady_timer>(core.pool().context(current_io_thread()));
-    list.tick->expires_after(housekeeping_period);
-    list.tick->async_wait(tick);
-}
-
-void shut_down_connections() {
-    auto& list = this_thread_connections;
-    if (list.tick) list.tick->cancel();
-    for (mqtt_connection* c = list.head; c;) {
-        mqtt_connection* next = c->next_;
-        c->shut_down();
-        c = next;
-    }
-}
-
 // --- lifecycle ------------------------------------------------------------------------------
 
-mqtt_connection::mqtt_connection(broker_core& core, tcp_socket socket)
-    : core_(core),
-      socket_(std::move(socket)),
-      last_packet_(steady_clock::now()) {
+mqtt_protocol::mqtt_protocol(broker_core& core, listener_state& listener)
+    : core_(core), listener_(listener), last_packet_(steady_clock::now()) {
+    listener_.open.fetch_add(1, std::memory_order_relaxed);
     core_.connection_opened();
 }
 
-mqtt_connection::~mqtt_connection() {
+mqtt_protocol::~mqtt_protocol() {
     // Normally close() ran on our thread; this covers destruction at shutdown.
+    if (linked_) unlink_connection(this);
     if (state_ != state::closed && session_) {
-        std::lock_guard lock(session_->mu);
-        if (session_->owner == this) session_->attach(nullptr);
+        std::unique_ptr<mqtt::will_message> none;
+        session_->detach(this, session_expiry_, none);
     }
+    if (pre_connect_bytes_) core_.release_unauthenticated(pre_connect_bytes_);
+    listener_.open.fetch_sub(1, std::memory_order_relaxed);
     core_.connection_closed();
 }
 
-void mqtt_connection::start() {
-    boost::system::error_code ec;
-    socket_.non_blocking(true, ec);
-    if (ec) return fail(ec, "non_blocking");
-    link(this_thread_connections, this);
-    do_read();
+void mqtt_protocol::opened() {
+    link_connection(this);
+    linked_ = true;
 }
 
-void mqtt_connection::wake() {
+void mqtt_protocol::wake() {
     // Any thread, session mu held: only post.
-    auto self = weak_from_this().lock();
-    if (!self) return;
-    asio::post(socket_.get_executor(), [self = std::move(self)] { self->on_wakeup(); });
+    transport_post([](mqtt_protocol& self, std::uintptr_t) { self.on_wakeup(); }, 0);
 }
 
-void mqtt_connection::kick(reason_code reason, bool session_continues) {
+void mqtt_protocol::kick(reason_code reason, bool session_continues) {
     kicked_.store(session_continues ? 1 : 2, std::memory_order_relaxed);
-    auto self = weak_from_this().lock();
-    if (!self) return;
-    asio::post(socket_.get_executor(), [self = std::move(self), reason, session_continues] {
-        self->on_kick(reason, session_continues);
-    });
+    transport_post(
+        [](mqtt_protocol& self, std::uintptr_t arg) {
+            self.on_kick(static_cast<reason_code>(arg & 0xFF), (arg >> 8) != 0);
+        },
+        static_cast<std::uintptr_t>(reason) | (session_continues ? 0x100u : 0u));
 }
 
-void mqtt_connection::on_kick(reason_code reason, bool session_continues) {
+void mqtt_protocol::on_kick(reason_code reason, bool) {
     if (state_ == state::closed) return;
-    // Taken over: the session has already left us. Our will goes out now unless the session
-    // lives on and the will was to wait (a reconnect within the delay cancels it).
-    publish_will_after_takeover(session_continues);
+    // Taken over: the session has already left us.
+    publish_will_after_takeover();
     disconnect(reason, "session taken over");
 }
 
-void mqtt_connection::publish_will_after_takeover(bool session_continues) {
-    if (!will_) return;
-    std::uint32_t delay = will_->props.will_delay_interval.value_or(0);
-    if (!session_continues || delay == 0) core_.publish_will(std::move(*will_));
+void mqtt_protocol::publish_will_after_takeover() {
+    // The new connection arrived within any will delay, so a delayed will is never sent, even
+    // when the new connection starts a clean session (MQTT-3.1.2-8, 3.1.3-9); a will without
+    // delay goes out as the old connection closes.
+    if (will_ && will_->props.will_delay_interval.value_or(0) == 0)
+        core_.publish_will(std::move(*will_));
     will_.reset();
 }
 
-void mqtt_connection::check_timeouts(steady_clock::time_point now) {
+void mqtt_protocol::check_timeouts(steady_clock::time_point now) {
     auto self = shared_from_this();
     switch (state_) {
         case state::awaiting_connect:
-            if (now - last_packet_ > milliseconds(core_.settings().connect_timeout_ms)) {
-                log_debug("connection closed: no CONNECT within the connect timeout");
-                close();
-            }
+            // Counted from accept: bytes trickling in do not extend it, a whole CONNECT does.
+            if (now - last_packet_ > milliseconds(core_.settings().connect_timeout_ms))
+                close_silently("no CONNECT within the connect timeout");
             break;
         case state::connected:
             if (keep_alive_ && now - last_packet_ > milliseconds(keep_alive_ * 1500u)) {
@@ -165,7 +106,7 @@ void mqtt_connection::check_timeouts(steady_clock::time_point now) {
                 // next read makes a fresh decoder for the same level and limit, the next
                 // packet a fresh buffer.
                 if (decoder_ && decoder_->buffered() == 0) decoder_.reset();
-                if (!writing_active_ && !has_output()) wbuf_.reset();
+                if (!writing_ && !has_output()) wbuf_.reset();
             }
             break;
         case state::closing:
@@ -176,8 +117,11 @@ void mqtt_connection::check_timeouts(steady_clock::time_point now) {
     }
 }
 
-void mqtt_connection::shut_down() {
+void mqtt_protocol::shut_down() {
     auto self = shared_from_this();
+    // A client that did not send a normal DISCONNECT has its will published now, whatever its
+    // delay: the server is going away.
+    if (will_ && state_ == state::connected) core_.publish_will(std::move(*will_));
     will_.reset();
     if (state_ == state::connected)
         disconnect(reason_code::server_shutting_down, "shutdown");
@@ -187,34 +131,27 @@ void mqtt_connection::shut_down() {
 
 // --- reading --------------------------------------------------------------------------------
 
-void mqtt_connection::do_read() {
-    if (reading_ || read_paused_ || backpressure_paused_ || state_ == state::closed ||
-        state_ == state::closing)
-        return;
-    reading_ = true;
-    // Wait for readability without a buffer, then read into this thread's scratch buffer: an
-    // idle connection holds no read buffer at all.
-    socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                       [self = shared_from_this()](const boost::system::error_code& ec) {
-                           self->reading_ = false;
-                           self->on_readable(ec);
-                       });
+bool mqtt_protocol::may_read() const {
+    return !read_paused_ && !backpressure_paused_ &&
+           (state_ == state::awaiting_connect || state_ == state::connected);
 }
 
-void mqtt_connection::on_readable(const boost::system::error_code& wait_ec) {
-    if (state_ == state::closed || state_ == state::closing) return;
-    if (wait_ec) return fail(wait_ec, "wait");
-    const bool before_connect = state_ == state::awaiting_connect;
-    if (!process_buffered()) return;
-    thread_local std::array<std::uint8_t, read_chunk> scratch;
-    auto& counters = core_.stats().local();
-    for (int round = 0; round < 4; ++round) {
-        boost::system::error_code ec;
-        std::size_t n = socket_.read_some(asio::buffer(scratch), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-        if (ec) return fail(ec, "read");
-        broker_stats::add(counters.bytes_in, n);
-        last_packet_ = steady_clock::now();
+bool mqtt_protocol::on_bytes(std::span<const std::uint8_t> bytes) {
+    if (state_ == state::closed || state_ == state::closing) return false;
+    try {
+        broker_stats::add(core_.stats().local().bytes_in, bytes.size());
+        const bool before_connect = state_ == state::awaiting_connect;
+        if (before_connect) {
+            // Nobody is authenticated yet: what such connections may hold is bounded, all
+            // together (a socket per half-sent 1 MB CONNECT would otherwise pin memory).
+            if (!core_.reserve_unauthenticated(bytes.size())) {
+                log_warn("closing ", transport_peer(),
+                         ": unauthenticated connections hold too many bytes");
+                close_silently("unauthenticated byte budget");
+                return false;
+            }
+            pre_connect_bytes_ += static_cast<std::uint32_t>(bytes.size());
+        }
         if (!decoder_) {
             // Before CONNECT the decoder learns the protocol level from it.
             std::optional<mqtt::protocol_version> level;
@@ -222,24 +159,30 @@ void mqtt_connection::on_readable(const boost::system::error_code& wait_ec) {
             decoder_ = std::make_unique<mqtt::stream_decoder>(mqtt::decoder_options{
                 mqtt::decoder_role::server, core_.settings().max_packet_size, level});
         }
-        decoder_->feed(std::span<const std::uint8_t>(scratch.data(), n));
-        if (!process_buffered()) return;
-        if (saturated()) {
-            // Our send queue is full: stop reading until the socket drains it.
-            read_paused_ = true;
-            break;
-        }
-        if (n < scratch.size()) break;
+        decoder_->feed(bytes);
+        if (!process_buffered()) return false;
+        // Most clients send nothing for a while after their CONNECT: hold no decoder meanwhile
+        // (the next read makes one), so its memory serves the next connection at once.
+        if (before_connect && state_ == state::connected && decoder_ && decoder_->buffered() == 0)
+            decoder_.reset();
+        if (saturated()) read_paused_ = true;  // resumed by end_write once the queue drains
+        flush();
+        return may_read();
+    } catch (const std::exception& e) {
+        log_error("connection ", client_id(), ": internal error: ", e.what(), "; closing it");
+        close();
+        return false;
     }
-    // Most clients send nothing for a while after their CONNECT: hold no decoder meanwhile
-    // (the next read makes one), so its memory serves the next connection at once.
-    if (before_connect && state_ == state::connected && decoder_ && decoder_->buffered() == 0)
-        decoder_.reset();
-    do_write();
-    do_read();
 }
 
-bool mqtt_connection::process_buffered() {
+bool mqtt_protocol::resume() {
+    if (!may_read()) return false;
+    if (!process_buffered()) return false;
+    flush();
+    return may_read();
+}
+
+bool mqtt_protocol::process_buffered() {
     mqtt::packet p;
     for (;;) {
         auto status = decoder_ ? decoder_->next(p) : mqtt::decode_status::need_more;
@@ -248,6 +191,8 @@ bool mqtt_connection::process_buffered() {
             on_decode_error();
             return false;
         }
+        // Keep alive counts whole packets only (MQTT 3.1.2.10).
+        last_packet_ = steady_clock::now();
         handle(p);
         if (state_ == state::closed || state_ == state::closing) return false;
         if (throttled_) {
@@ -255,16 +200,23 @@ bool mqtt_connection::process_buffered() {
             // come back a little later instead of queueing into it until it has to drop.
             throttled_ = false;
             backpressure_paused_ = true;
-            do_write();
-            pause_for_backpressure();
+            flush();
+            // Back off exponentially while the receiver stays congested (0.5 ms .. 64 ms).
+            transport_pause(backpressure_pause * (1u << backoff_shift_));
+            if (backoff_shift_ < 7) ++backoff_shift_;
             return false;
         }
     }
 }
 
-void mqtt_connection::on_decode_error() {
+void mqtt_protocol::on_pause_over() {
+    if (state_ != state::connected) return;
+    backpressure_paused_ = false;
+}
+
+void mqtt_protocol::on_decode_error() {
     const auto& err = decoder_->error();
-    log_debug("bad packet from ", client_id().empty() ? "new connection" : client_id(), ": ",
+    log_debug("bad packet from ", client_id().empty() ? transport_peer() : client_id(), ": ",
               mqtt::to_string(err.code), " (", err.detail, ")");
     if (state_ == state::awaiting_connect) {
         // The CONNECT itself was bad: answer with a CONNACK if we know its protocol level.
@@ -277,12 +229,12 @@ void mqtt_connection::on_decode_error() {
             version_ = mqtt::protocol_version::v3_1_1;
             return connack_error(err.code);
         }
-        return close();
+        return close_silently("bad CONNECT");
     }
     disconnect(err.code, "bad packet");
 }
 
-void mqtt_connection::handle(mqtt::packet& p) {
+void mqtt_protocol::handle(mqtt::packet& p) {
     switch (mqtt::type_of(p)) {
         case mqtt::packet_type::connect:
             return on_connect(std::get<mqtt::connect>(p));
@@ -313,9 +265,7 @@ void mqtt_connection::handle(mqtt::packet& p) {
     }
 }
 
-// --- CONNECT --------------------------------------------------------------------------------
-
-void mqtt_connection::on_connect(mqtt::connect& c) {
+void mqtt_protocol::on_connect(mqtt::connect& c) {
     if (state_ != state::awaiting_connect)
         return disconnect(reason_code::protocol_error, "second CONNECT");
     const auto& cfg = core_.settings();
@@ -351,7 +301,9 @@ void mqtt_connection::on_connect(mqtt::connect& c) {
     client_alias_max_ = c.props.topic_alias_maximum.value_or(0);
     if (c.will) will_ = std::make_unique<mqtt::will_message>(std::move(*c.will));
 
-    auto opened = core_.open_session(c.client_id, c.clean_start, this);
+    // The CONNECT is complete: these bytes no longer count as unauthenticated.
+    core_.release_unauthenticated(std::exchange(pre_connect_bytes_, 0));
+    auto opened = core_.open_session(c.client_id, c.clean_start, this, session_expiry_);
     session_ = std::move(opened.s);
     state_ = state::connected;
     counted_connected_ = true;
@@ -377,23 +329,35 @@ void mqtt_connection::on_connect(mqtt::connect& c) {
         if (c.props.request_response_information.value_or(false))
             p.response_information = "sluice/response/" + client_id();
     }
+    if (mqtt::encoded_size(ack, version_) > client_max_packet_size_) {
+        // The client cannot take even our CONNACK (MQTT-3.1.2-24): close instead of sending it.
+        return close_silently("CONNACK larger than the client's Maximum Packet Size");
+    }
     send(ack);
     connack_pending_ = true;
     log_debug("client ", client_id(), " connected (level ", static_cast<int>(version_),
               opened.present ? ", session resumed)" : ")");
     pump(/*resend=*/opened.present);
-    do_write();
+    flush();
 }
 
 // --- PUBLISH from the client ----------------------------------------------------------------
 
-bool mqtt_connection::qos2_id_pending(std::uint16_t id) {
-    std::lock_guard lock(session_->mu);
-    auto& pending = session_->incoming_qos2;
-    return std::find(pending.begin(), pending.end(), id) != pending.end();
+std::size_t mqtt_protocol::inbound_unacknowledged() const {
+    return acks_.pending_qos1() + (session_ ? session_->qos2_pending_count() : 0);
 }
 
-void mqtt_connection::on_publish(mqtt::publish& p) {
+void mqtt_protocol::complete_ack(ack_queue::ticket t, reason_code rc) {
+    acks_.complete(t, rc);
+    acks_.drain([this](std::uint16_t id, qos q, reason_code code) {
+        if (q == qos::at_least_once)
+            send(mqtt::puback{id, code, {}});
+        else
+            send(mqtt::pubrec{id, code, {}});
+    });
+}
+
+void mqtt_protocol::on_publish(mqtt::publish& p) {
     if (state_ != state::connected) return;
     const auto& cfg = core_.settings();
     const bool v5 = version_ == mqtt::protocol_version::v5;
@@ -422,53 +386,58 @@ void mqtt_connection::on_publish(mqtt::publish& p) {
 
     const bool bad_payload = v5 && p.props.payload_format_indicator == mqtt::payload_format::utf8 &&
                              !mqtt::valid_utf8(p.payload.view());
+    // $SYS/... belongs to the broker: a client may not publish there (5.0 is told so with
+    // 0x87; 3.1.1 has no way to say it, so the message is acknowledged and dropped).
+    const bool refused = is_sys_topic(p.topic);
+    const reason_code refusal =
+        v5 ? reason_code::not_authorized : reason_code::success;
     const std::uint16_t id = p.packet_id;
 
     switch (p.qos_level) {
         case qos::at_most_once:
             if (bad_payload)
                 return disconnect(reason_code::payload_format_invalid, "payload is not UTF-8");
-            route(p);
+            if (!refused) route(p);
             return;
         case qos::at_least_once: {
-            if (qos2_id_pending(id))
+            if (session_->qos2_pending(id))
                 return disconnect(reason_code::protocol_error,
                                   "packet id in use by a QoS 2 exchange");
-            if (bad_payload) return send(mqtt::puback{id, reason_code::payload_format_invalid, {}});
+            // Inbound QoS 1 counts against our Receive Maximum as QoS 2 does (3.3.4).
+            if (inbound_unacknowledged() >= cfg.receive_maximum)
+                return disconnect(reason_code::receive_maximum_exceeded,
+                                  "receive maximum exceeded");
+            auto t = acks_.push(id, qos::at_least_once);
+            if (bad_payload) return complete_ack(t, reason_code::payload_format_invalid);
+            if (refused) return complete_ack(t, refusal);
             bool matched = route(p);
-            return send(mqtt::puback{
-                id, matched ? reason_code::success : reason_code::no_matching_subscribers, {}});
+            // Durable ingest completes this later, once the log has the message; until then
+            // routing is the whole job and the acknowledgement is immediate.
+            return complete_ack(
+                t, matched ? reason_code::success : reason_code::no_matching_subscribers);
         }
         case qos::exactly_once: {
             // Until PUBREL, a PUBLISH with the same id is acknowledged again and not delivered
             // again (spec 4.3.3), whether or not it carries DUP.
-            enum class verdict { fresh, repeat, over_window } v;
-            {
-                std::lock_guard lock(session_->mu);
-                if (session_->owner != this) return;  // taken over: the kick is on its way
-                auto& pending = session_->incoming_qos2;
-                if (std::find(pending.begin(), pending.end(), id) != pending.end()) {
-                    v = verdict::repeat;
-                } else if (pending.size() >= cfg.receive_maximum) {
-                    v = verdict::over_window;
-                } else {
-                    v = verdict::fresh;
-                    if (!bad_payload) pending.push_back(id);
-                }
-            }
-            if (v == verdict::repeat) return send(mqtt::pubrec{id, reason_code::success, {}});
-            if (v == verdict::over_window)
+            const std::size_t qos1 = acks_.pending_qos1();
+            const std::size_t room = cfg.receive_maximum > qos1 ? cfg.receive_maximum - qos1 : 0;
+            auto v = session_->accept_qos2(this, id, room, !bad_payload && !refused);
+            if (v == session::qos2_result::not_owner) return;  // taken over: the kick is coming
+            if (v == session::qos2_result::over_window)
                 return disconnect(reason_code::receive_maximum_exceeded,
                                   "receive maximum exceeded");
-            if (bad_payload) return send(mqtt::pubrec{id, reason_code::payload_format_invalid, {}});
+            auto t = acks_.push(id, qos::exactly_once);
+            if (v == session::qos2_result::repeat) return complete_ack(t, reason_code::success);
+            if (bad_payload) return complete_ack(t, reason_code::payload_format_invalid);
+            if (refused) return complete_ack(t, refusal);
             bool matched = route(p);
-            return send(mqtt::pubrec{
-                id, matched ? reason_code::success : reason_code::no_matching_subscribers, {}});
+            return complete_ack(
+                t, matched ? reason_code::success : reason_code::no_matching_subscribers);
         }
     }
 }
 
-bool mqtt_connection::route(mqtt::publish& p) {
+bool mqtt_protocol::route(mqtt::publish& p) {
     broker_stats::add(core_.stats().local().messages_in, 1);
     bool congested = false;
     bool matched = core_.publish(make_message(std::move(p), session_.get()), &congested) > 0;
@@ -479,103 +448,40 @@ bool mqtt_connection::route(mqtt::publish& p) {
     return matched;
 }
 
-void mqtt_connection::pause_for_backpressure() {
-    auto& timer = rare().backpressure_timer;
-    if (!timer) timer.emplace(socket_.get_executor());
-    // Back off exponentially while the receiver stays congested (0.5 ms .. 64 ms).
-    timer->expires_after(backpressure_pause * (1u << backoff_shift_));
-    if (backoff_shift_ < 7) ++backoff_shift_;
-    timer->async_wait(
-        [self = shared_from_this()](const boost::system::error_code& ec) {
-            if (ec || self->state_ != state::connected) return;
-            self->backpressure_paused_ = false;
-            if (!self->read_paused_) self->on_readable({});
-        });
-}
-
 // --- acknowledgements from the client -------------------------------------------------------
 
-void mqtt_connection::on_puback(const mqtt::puback& p) {
-    {
-        std::lock_guard lock(session_->mu);
-        if (session_->owner != this) return;
-        auto& inflight = session_->inflight;
-        auto it = std::find_if(inflight.begin(), inflight.end(), [&](const inflight_message& m) {
-            return m.packet_id == p.packet_id && m.d.qos_level == qos::at_least_once;
-        });
-        if (it != inflight.end()) {
-            if (it->resend) --session_->inflight_to_resend;
-            inflight.erase(it);
-        }
-    }
-    pump();
+void mqtt_protocol::on_puback(const mqtt::puback& p) {
+    if (session_->ack(this, p.packet_id)) pump();
 }
 
-void mqtt_connection::on_pubrec(const mqtt::pubrec& p) {
-    reason_code answer = reason_code::success;
-    bool done = false;
-    {
-        std::lock_guard lock(session_->mu);
-        if (session_->owner != this) return;
-        auto& inflight = session_->inflight;
-        auto it = std::find_if(inflight.begin(), inflight.end(), [&](const inflight_message& m) {
-            return m.packet_id == p.packet_id && m.d.qos_level == qos::exactly_once;
-        });
-        if (it == inflight.end()) {
-            answer = reason_code::packet_identifier_not_found;
-        } else if (mqtt::is_error(p.reason)) {
-            if (it->resend) --session_->inflight_to_resend;
-            inflight.erase(it);  // the receiver refused it: the exchange ends here
-            done = true;
-        } else {
-            if (it->resend) --session_->inflight_to_resend;
-            it->resend = false;  // the PUBREL sent now is its retransmission
-            it->released = true;
-            it->d.msg.reset();  // only the id is needed from now on
-        }
+void mqtt_protocol::on_pubrec(const mqtt::pubrec& p) {
+    switch (session_->release(this, p.packet_id, mqtt::is_error(p.reason))) {
+        case session::pubrec_result::not_owner:
+            return;
+        case session::pubrec_result::unknown_id:
+            return send(mqtt::pubrel{p.packet_id, reason_code::packet_identifier_not_found, {}});
+        case session::pubrec_result::released:
+            return send(mqtt::pubrel{p.packet_id, reason_code::success, {}});
+        case session::pubrec_result::refused:
+            return pump();  // the receiver refused it: the exchange ends here
     }
-    if (!done)
-        send(mqtt::pubrel{p.packet_id, answer, {}});
-    else
-        pump();
 }
 
-void mqtt_connection::on_pubrel(const mqtt::pubrel& p) {
-    bool found = false;
-    {
-        std::lock_guard lock(session_->mu);
-        if (session_->owner != this) return;
-        auto& pending = session_->incoming_qos2;
-        auto it = std::find(pending.begin(), pending.end(), p.packet_id);
-        if (it != pending.end()) {
-            pending.erase(it);
-            found = true;
-        }
-    }
+void mqtt_protocol::on_pubrel(const mqtt::pubrel& p) {
+    auto found = session_->release_qos2(this, p.packet_id);
+    if (!found) return;
     send(mqtt::pubcomp{
-        p.packet_id, found ? reason_code::success : reason_code::packet_identifier_not_found, {}});
+        p.packet_id, *found ? reason_code::success : reason_code::packet_identifier_not_found, {}});
 }
 
-void mqtt_connection::on_pubcomp(const mqtt::pubcomp& p) {
-    {
-        std::lock_guard lock(session_->mu);
-        if (session_->owner != this) return;
-        auto& inflight = session_->inflight;
-        auto it = std::find_if(inflight.begin(), inflight.end(), [&](const inflight_message& m) {
-            return m.packet_id == p.packet_id && m.released;
-        });
-        if (it != inflight.end()) {
-            if (it->resend) --session_->inflight_to_resend;
-            inflight.erase(it);
-        }
-    }
-    pump();
+void mqtt_protocol::on_pubcomp(const mqtt::pubcomp& p) {
+    if (session_->complete(this, p.packet_id)) pump();
 }
 
 // --- SUBSCRIBE / UNSUBSCRIBE / PINGREQ / DISCONNECT -----------------------------------------
 
-void mqtt_connection::on_subscribe(mqtt::subscribe& s) {
-    if (qos2_id_pending(s.packet_id))
+void mqtt_protocol::on_subscribe(mqtt::subscribe& s) {
+    if (session_->qos2_pending(s.packet_id))
         return disconnect(reason_code::protocol_error, "packet id in use by a QoS 2 exchange");
     const auto& cfg = core_.settings();
     std::uint32_t sub_id =
@@ -603,34 +509,44 @@ void mqtt_connection::on_subscribe(mqtt::subscribe& s) {
         if (!existed) return;  // no longer ours (taken over)
         ack.reasons.push_back(static_cast<reason_code>(rec.options.max_qos));
         const auto h = rec.options.handling;
-        if (!parts->shared && (h == mqtt::retain_handling::send_on_subscribe ||
-                               (h == mqtt::retain_handling::send_if_new_subscription && !*existed)))
-            want_retained.push_back({std::move(sub.filter), rec});
+        const bool wants = !parts->shared &&
+                           (h == mqtt::retain_handling::send_on_subscribe ||
+                            (h == mqtt::retain_handling::send_if_new_subscription && !*existed));
+        // The same filter twice in one SUBSCRIBE: the last one stands, and its retained
+        // messages are sent once.
+        std::erase_if(want_retained, [&](const retained_request& w) { return w.filter == sub.filter; });
+        if (wants) want_retained.push_back({std::move(sub.filter), rec});
     }
     send(ack);
     if (!want_retained.empty()) {
         auto now = steady_clock::now();
+        const queue_limits limits{cfg.max_queued_messages, 0};
         std::vector<message_ptr> found;
+        std::vector<delivery> ds;
         for (const auto& w : want_retained) {
             found.clear();
+            ds.clear();
             core_.retained().collect(w.filter, now, found);
-            std::lock_guard lock(session_->mu);
-            if (session_->owner != this) return;
             for (auto& m : found) {
                 delivery d;
                 d.qos_level = min_qos(m->qos_level(), w.rec.options.max_qos);
                 d.retain = true;  // retained messages sent on subscribe keep the flag
                 if (w.rec.subscription_id) d.subscription_ids.push_back(w.rec.subscription_id);
                 d.msg = std::move(m);
-                session_->queue.push_back(std::move(d));
+                ds.push_back(std::move(d));
             }
+            // The session's queue limits apply here as to any other message.
+            auto queued = session_->enqueue(this, ds, limits);
+            if (!queued) return;
+            if (*queued < ds.size())
+                broker_stats::add(core_.stats().local().dropped, ds.size() - *queued);
         }
         pump();
     }
 }
 
-void mqtt_connection::on_unsubscribe(const mqtt::unsubscribe& u) {
-    if (qos2_id_pending(u.packet_id))
+void mqtt_protocol::on_unsubscribe(const mqtt::unsubscribe& u) {
+    if (session_->qos2_pending(u.packet_id))
         return disconnect(reason_code::protocol_error, "packet id in use by a QoS 2 exchange");
     mqtt::unsuback ack;
     ack.packet_id = u.packet_id;
@@ -643,11 +559,11 @@ void mqtt_connection::on_unsubscribe(const mqtt::unsubscribe& u) {
     send(ack);
 }
 
-void mqtt_connection::on_pingreq() {
+void mqtt_protocol::on_pingreq() {
     send(mqtt::pingresp{});
 }
 
-void mqtt_connection::on_disconnect(const mqtt::disconnect& d) {
+void mqtt_protocol::on_disconnect(const mqtt::disconnect& d) {
     if (version_ == mqtt::protocol_version::v5 && d.props.session_expiry_interval) {
         if (session_expiry_ == 0 && *d.props.session_expiry_interval != 0)
             return disconnect(reason_code::protocol_error, "session expiry set on DISCONNECT");
@@ -661,33 +577,46 @@ void mqtt_connection::on_disconnect(const mqtt::disconnect& d) {
 
 // --- writing --------------------------------------------------------------------------------
 
-void mqtt_connection::on_wakeup() {
+void mqtt_protocol::on_wakeup() {
     if (state_ != state::connected) return;
-    pump();
-    do_write();
+    try {
+        pump();
+        flush();
+    } catch (const std::exception& e) {
+        log_error("connection ", client_id(), ": internal error: ", e.what(), "; closing it");
+        close();
+    }
 }
 
-mqtt_connection::rare_state& mqtt_connection::rare() {
+mqtt_protocol::rare_state& mqtt_protocol::rare() {
     if (!rare_) rare_ = std::make_unique<rare_state>();
     return *rare_;
 }
 
-std::vector<std::uint8_t>& mqtt_connection::out() {
+std::vector<std::uint8_t>& mqtt_protocol::out() {
     if (!wbuf_) wbuf_ = std::make_unique<write_buffers>();
     return wbuf_->out;
 }
 
-const std::string& mqtt_connection::client_id() const {
+bool mqtt_protocol::saturated() const {
+    return queued_bytes() >= core_.settings().send_queue_bytes;
+}
+
+const std::string& mqtt_protocol::client_id() const {
     static const std::string none;
     return session_ ? session_->client_id : none;
 }
 
-void mqtt_connection::send(const mqtt::packet& p) {
+void mqtt_protocol::send(const mqtt::packet& p) {
     if (state_ == state::closed) return;
     if (!mqtt::encode(p, version_, out())) log_warn("cannot encode packet for ", client_id());
 }
 
-bool mqtt_connection::write_delivery(const delivery& d, std::uint16_t packet_id, bool dup,
+void mqtt_protocol::flush() {
+    if (has_output() && !writing_ && state_ != state::closed) transport_write();
+}
+
+bool mqtt_protocol::write_delivery(const delivery& d, std::uint16_t packet_id, bool dup,
                                      steady_clock::time_point now) {
     const bool v5 = version_ == mqtt::protocol_version::v5;
     mqtt::publish_delivery pd;
@@ -729,155 +658,131 @@ bool mqtt_connection::write_delivery(const delivery& d, std::uint16_t packet_id,
     return true;
 }
 
-void mqtt_connection::pump(bool resend, bool drained) {
+void mqtt_protocol::pump(bool resend, bool drained) {
     if (state_ != state::connected || !session_) return;
     auto now = steady_clock::now();
-    {
-        std::lock_guard lock(session_->mu);
-        auto& s = *session_;
-        if (s.owner != this) return;
-        s.wake_posted = false;
-        const std::size_t queued_before = s.queue.size();
-        if (resend) {
-            // Everything inflight goes out again (spec 4.4), but no more at once than this
-            // client's window: the rest waits, in order, for acknowledgements.
-            for (auto& m : s.inflight) m.resend = true;
-            s.inflight_to_resend = static_cast<std::uint32_t>(s.inflight.size());
+    const std::size_t limit = core_.settings().send_queue_bytes;
+    const std::size_t queued = queued_bytes();
+    take_limits limits;
+    limits.window = out_window_;
+    limits.byte_room = queued < limit ? limit - queued : 0;
+    limits.resend = resend;
+    limits.drained = drained;
+    // Taken under the session's lock, encoded after it: publishers offering to this session
+    // on other threads never wait for our encoding.
+    thread_local std::vector<outgoing> batch;
+    batch.clear();
+    if (session_->take_deliveries(this, limits, saturated(), batch, now) !=
+        session::result::ok)
+        return;
+    for (auto& o : batch) {
+        if (o.pubrel) {
+            send(mqtt::pubrel{o.packet_id, reason_code::success, {}});
+        } else if (!write_delivery(o.d, o.packet_id, o.dup, now) && o.packet_id != 0) {
+            session_->drop_inflight(this, o.packet_id);  // never sent: too large for the client
         }
-        if (s.inflight_to_resend > 0) {
-            std::size_t in_window = s.inflight.size() - s.inflight_to_resend;
-            for (auto& m : s.inflight) {
-                if (in_window >= out_window_ || saturated()) break;
-                if (!m.resend) continue;
-                // In their original order: PUBLISH again with DUP, or PUBREL again.
-                if (m.released)
-                    send(mqtt::pubrel{m.packet_id, reason_code::success, {}});
-                else
-                    write_delivery(m.d, m.packet_id, /*dup=*/true, now);
-                m.resend = false;
-                --s.inflight_to_resend;
-                ++in_window;
-            }
-        }
-        while (!s.queue.empty() && !saturated()) {
-            delivery& d = s.queue.front();
-            if (d.msg->expired(now)) {
-                s.queue.pop_front();  // expired messages are never delivered
-                continue;
-            }
-            if (d.qos_level == qos::at_most_once) {
-                write_delivery(d, 0, false, now);
-                s.queue.pop_front();
-                continue;
-            }
-            if (s.inflight.size() >= out_window_) break;
-            std::uint16_t id = s.allocate_packet_id();
-            if (id == 0) break;
-            if (write_delivery(d, id, false, now))
-                s.inflight.push_back(inflight_message{id, std::move(d), false});
-            s.queue.pop_front();
-        }
-        s.owner_saturated = saturated();
-        if (drained || s.queue.size() < queued_before) s.last_progress = now;
     }
+    batch.clear();
 }
 
-void mqtt_connection::do_write() {
-    if (writing_active_ || !has_output() || state_ == state::closed) return;
+std::vector<std::uint8_t>* mqtt_protocol::begin_write() {
+    if (writing_ || !has_output() || state_ == state::closed) return nullptr;
     auto& b = *wbuf_;
     std::swap(b.out, b.writing);
-    writing_active_ = true;
+    writing_ = true;
     // Everything encoded since the last write goes out in one call.
-    asio::async_write(socket_, asio::buffer(b.writing),
-                      [self = shared_from_this()](const boost::system::error_code& ec,
-                                                  std::size_t n) { self->on_write(ec, n); });
+    return &b.writing;
 }
 
-void mqtt_connection::on_write(const boost::system::error_code& ec, std::size_t bytes) {
-    writing_active_ = false;
+void mqtt_protocol::end_write(std::size_t bytes) {
+    writing_ = false;
     if (state_ == state::closed) return;
-    if (ec) return fail(ec, "write");
-    broker_stats::add(core_.stats().local().bytes_out, bytes);
-    wbuf_->writing.clear();  // the buffers live while a write is pending
-    if (state_ == state::closing) {
-        if (!has_output()) {
-            boost::system::error_code ignored;
-            socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-            return close();
+    try {
+        broker_stats::add(core_.stats().local().bytes_out, bytes);
+        wbuf_->writing.clear();  // the buffers live while a write is pending
+        if (state_ == state::closing) {
+            if (!has_output()) return close(/*graceful=*/true);
+            return flush();
         }
-        return do_write();
-    }
-    pump(/*resend=*/false, /*drained=*/true);
-    do_write();
-    if (read_paused_ && !saturated()) {
-        read_paused_ = false;
-        // on_readable, not do_read: packets a backpressure pause left in the decoder come first.
-        if (!backpressure_paused_) on_readable({});
-    }
-    if (!writing_active_ && std::exchange(connack_pending_, false) && !has_output()) {
-        // Most clients are quiet for a while after connecting: hold no buffers meanwhile, so
-        // their memory serves the next connection at once.
-        wbuf_.reset();
-    } else if (!writing_active_) {
-        // Idle: give back large buffers so an idle connection stays small.
-        auto& b = *wbuf_;
-        if (b.writing.capacity() > idle_buffer_keep) std::vector<std::uint8_t>().swap(b.writing);
-        if (b.out.empty() && b.out.capacity() > idle_buffer_keep)
-            std::vector<std::uint8_t>().swap(b.out);
+        pump(/*resend=*/false, /*drained=*/true);
+        flush();
+        if (read_paused_ && !saturated()) read_paused_ = false;  // the transport reads again
+        if (!writing_ && std::exchange(connack_pending_, false) && !has_output()) {
+            // Most clients are quiet for a while after connecting: hold no buffers meanwhile,
+            // so their memory serves the next connection at once.
+            wbuf_.reset();
+        } else if (!writing_) {
+            // Idle: give back large buffers so an idle connection stays small.
+            auto& b = *wbuf_;
+            if (b.writing.capacity() > idle_buffer_keep)
+                std::vector<std::uint8_t>().swap(b.writing);
+            if (b.out.empty() && b.out.capacity() > idle_buffer_keep)
+                std::vector<std::uint8_t>().swap(b.out);
+        }
+    } catch (const std::exception& e) {
+        log_error("connection ", client_id(), ": internal error: ", e.what(), "; closing it");
+        close();
     }
 }
 
 // --- ending ---------------------------------------------------------------------------------
 
-void mqtt_connection::connack_error(reason_code rc) {
+void mqtt_protocol::connack_error(reason_code rc) {
     mqtt::connack ack;
     ack.reason = rc;
     send(ack);
     state_ = state::closing;
     last_packet_ = steady_clock::now();
     if (!has_output()) return close();
-    do_write();
+    flush();
 }
 
-void mqtt_connection::disconnect(reason_code rc, const char* why) {
+void mqtt_protocol::disconnect(reason_code rc, const char* why) {
     if (state_ == state::closed || state_ == state::closing) return;
-    log_debug("disconnecting ", client_id().empty() ? "client" : client_id(), ": ", why, " (",
-              mqtt::to_string(rc), ")");
+    log_debug("disconnecting ", client_id().empty() ? transport_peer() : client_id(), ": ", why,
+              " (", mqtt::to_string(rc), ")");
     if (state_ == state::awaiting_connect) return close();
     if (version_ == mqtt::protocol_version::v5) {
         send(mqtt::disconnect{rc, {}});
         state_ = state::closing;
         last_packet_ = steady_clock::now();
-        do_write();
-        if (writing_active_) return;
+        flush();
+        if (writing_) return;
     }
     close();
 }
 
-void mqtt_connection::fail(const boost::system::error_code& ec, const char* what) {
-    if (state_ == state::closed) return;
-    if (ec != asio::error::eof && ec != asio::error::operation_aborted &&
-        ec != asio::error::connection_reset)
-        log_debug("connection ", client_id(), ": ", what, ": ", ec.message());
+void mqtt_protocol::close_silently(const char* why) {
+    log_debug("closing ", client_id().empty() ? transport_peer() : client_id(), ": ", why);
     close();
 }
 
-void mqtt_connection::close() {
+void mqtt_protocol::on_transport_error(const char* what, const std::string& message,
+                                       bool expected) {
+    if (state_ == state::closed) return;
+    if (!expected) log_debug("connection ", client_id(), ": ", what, ": ", message);
+    close();
+}
+
+void mqtt_protocol::close(bool graceful) {
     if (state_ == state::closed) return;
     state_ = state::closed;
-    unlink(this_thread_connections, this);
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-    if (rare_ && rare_->backpressure_timer) rare_->backpressure_timer->cancel();
+    if (linked_) {
+        unlink_connection(this);
+        linked_ = false;
+    }
+    if (pre_connect_bytes_) core_.release_unauthenticated(std::exchange(pre_connect_bytes_, 0));
+    transport_close(graceful);
     if (counted_connected_) {
         counted_connected_ = false;
         core_.stats().clients_connected.fetch_sub(1, std::memory_order_relaxed);
     }
-    if (session_ && !core_.close_session(session_, this, will_.get(), session_expiry_)) {
-        // Taken over before we noticed: the kick's verdict decides about the will.
-        if (auto k = kicked_.load(std::memory_order_relaxed)) publish_will_after_takeover(k == 1);
+    if (session_ && !core_.close_session(session_, this, will_, session_expiry_)) {
+        // Taken over before we noticed: the takeover rules decide about the will.
+        if (kicked_.load(std::memory_order_relaxed)) publish_will_after_takeover();
     }
     will_.reset();
+    acks_.clear();
 }
 
 }  // namespace sluice::broker

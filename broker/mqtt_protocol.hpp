@@ -1,0 +1,193 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/ack_queue.hpp"
+#include "broker/broker_core.hpp"
+#include "broker/listener_state.hpp"
+#include "broker/session.hpp"
+#include "mqtt/decoder.hpp"
+#include "mqtt/packet.hpp"
+
+// One client connection's MQTT state machine, apart from any transport: bytes in; bytes to
+// write, a close with a reason and timers wanted, out (docs/architecture.md, "Connections").
+// It decodes packets, runs one handler per packet type (on_connect, on_publish, ...), keeps
+// the connection's side of its session and encodes what the session has to send.
+//
+// A transport driver derives from it (tcp_connection for plain TCP; TLS and WebSocket drivers
+// the same way) and provides the few `transport_*` hooks: the stream itself, a write, a close,
+// a pause timer. Unit tests derive a driver with no socket at all.
+//
+// Threads: created on, and only ever touched by, the io thread its transport lives on; other
+// threads reach it only through wake() and kick(), which post to that thread.
+namespace sluice::broker {
+
+class mqtt_protocol : public session_owner, public std::enable_shared_from_this<mqtt_protocol> {
+  public:
+    enum class state : std::uint8_t { awaiting_connect, connected, closing, closed };
+
+    ~mqtt_protocol();
+    mqtt_protocol(const mqtt_protocol&) = delete;
+    mqtt_protocol& operator=(const mqtt_protocol&) = delete;
+
+    // --- from the transport ----------------------------------------------------------------
+    // Bytes read from the stream. Packets are handled as they complete; returns false when the
+    // transport should stop reading for now (closing, closed or paused: see may_read()).
+    bool on_bytes(std::span<const std::uint8_t> bytes);
+    // Packets a pause left decoded-but-unhandled are handled first: call before reading again.
+    bool resume();
+    // True when the transport may read more (not closing, not paused).
+    bool may_read() const;
+    // Output: the bytes waiting, handed over to the transport for one write (empty: nothing).
+    std::vector<std::uint8_t>* begin_write();
+    // That write completed with `bytes` written: pulls more from the session. The transport
+    // writes again if begin_write() has more.
+    void end_write(std::size_t bytes);
+    bool has_output() const { return wbuf_ && !wbuf_->out.empty(); }
+    bool write_in_progress() const { return writing_; }
+    // The stream failed or was closed by the peer.
+    void on_transport_error(const char* what, const std::string& message, bool expected);
+    // The backpressure pause the protocol asked for (transport_pause) is over.
+    void on_pause_over();
+    // Housekeeping from this thread's tick: connect timeout, keep alive, idle buffers.
+    void check_timeouts(steady_clock::time_point now);
+    // Server shutdown: publish the will of a client that did not DISCONNECT normally, send
+    // DISCONNECT 0x8B (5.0) and close.
+    void shut_down();
+
+    state current_state() const { return state_; }
+    const std::string& client_id() const;  // empty before CONNECT
+    std::size_t queued_bytes() const {
+        return wbuf_ ? wbuf_->out.size() + wbuf_->writing.size() : 0;
+    }
+
+    // session_owner: any thread, session mu held; they post to this connection's thread.
+    void wake() override;
+    void kick(mqtt::reason_code reason, bool session_continues) override;
+
+    // This thread's list of connections (intrusive, for the housekeeping tick).
+    mqtt_protocol* prev_ = nullptr;
+    mqtt_protocol* next_ = nullptr;
+
+  protected:
+    mqtt_protocol(broker_core& core, listener_state& listener);
+
+    // --- what a transport provides (all on this connection's thread) ----------------------
+    // Output is waiting (has_output()): write it when no write is in progress.
+    virtual void transport_write() = 0;
+    // Close the stream now; `graceful`: everything written was flushed (half-close first).
+    virtual void transport_close(bool graceful) = 0;
+    // Stop reading and call on_pause_over() after `delay`.
+    virtual void transport_pause(std::chrono::microseconds delay) = 0;
+    // Run `fn` on this connection's thread later (the transport keeps itself alive for it).
+    virtual void transport_post(void (*fn)(mqtt_protocol&, std::uintptr_t), std::uintptr_t arg) = 0;
+    // The peer's address, for log lines.
+    virtual std::string transport_peer() const = 0;
+
+    // Call once the transport is ready to read (links the connection into its thread's list).
+    void opened();
+
+  private:
+    // --- reading ---------------------------------------------------------------------------
+    bool process_buffered();  // false when the connection closed or paused
+    void on_decode_error();
+    void handle(mqtt::packet& p);
+
+    // --- one handler per packet ------------------------------------------------------------
+    void on_connect(mqtt::connect& c);
+    void on_publish(mqtt::publish& p);
+    bool route(mqtt::publish& p);  // true when some session matched
+    void on_puback(const mqtt::puback& p);
+    void on_pubrec(const mqtt::pubrec& p);
+    void on_pubrel(const mqtt::pubrel& p);
+    void on_pubcomp(const mqtt::pubcomp& p);
+    void on_subscribe(mqtt::subscribe& s);
+    void on_unsubscribe(const mqtt::unsubscribe& u);
+    void on_pingreq();
+    void on_disconnect(const mqtt::disconnect& d);
+    void on_wakeup();
+    void on_kick(mqtt::reason_code reason, bool session_continues);
+    void publish_will_after_takeover();
+
+    // --- acknowledgements of inbound QoS 1/2 (ack_queue.hpp) ------------------------------
+    // Completes the acknowledgement `ticket` with `rc` (on this thread); sends every
+    // completed acknowledgement at the front, in arrival order.
+    void complete_ack(ack_queue::ticket t, mqtt::reason_code rc);
+    std::size_t inbound_unacknowledged() const;
+
+    // --- writing ---------------------------------------------------------------------------
+    void send(const mqtt::packet& p);
+    // Moves queued messages from the session into the write buffer (window and send queue
+    // permitting) and retransmits inflight ones when `resend`. `drained`: called because the
+    // transport took bytes (progress, for backpressure).
+    void pump(bool resend = false, bool drained = false);
+    bool write_delivery(const delivery& d, std::uint16_t packet_id, bool dup,
+                        steady_clock::time_point now);
+    void flush();  // asks the transport to write, if there is output
+    std::vector<std::uint8_t>& out();  // the buffer to encode into (made if needed)
+    bool saturated() const;
+
+    // --- ending ----------------------------------------------------------------------------
+    void connack_error(mqtt::reason_code rc);
+    void disconnect(mqtt::reason_code rc, const char* why);
+    void close_silently(const char* why);  // no CONNACK / DISCONNECT: just close
+    void close(bool graceful = false);
+
+    broker_core& core_;
+    listener_state& listener_;  // counts us in its open connections
+    // Made on read; null before the first read, right after the CONNECT and while idle.
+    std::unique_ptr<mqtt::stream_decoder> decoder_;
+    // Made by the first packet sent; released with its capacity by the idle check (an idle
+    // connection holds not even the empty vectors).
+    struct write_buffers {
+        std::vector<std::uint8_t> out;      // encoded, waiting for the transport
+        std::vector<std::uint8_t> writing;  // handed to the current write
+    };
+    std::unique_ptr<write_buffers> wbuf_;
+    std::shared_ptr<session> session_;
+    std::unique_ptr<mqtt::will_message> will_;  // null: none (held apart: it is large)
+    // Connect deadline base (accept time), then the keep alive base: the time the last whole
+    // packet arrived (a trickle of bytes does not count, MQTT 3.1.2.10).
+    steady_clock::time_point last_packet_;
+
+    // State most connections never use, allocated on first use: topic aliases, inbound (ours,
+    // up to settings().topic_alias_maximum) and outbound (the client's Topic Alias Maximum),
+    // and the acknowledgements of inbound QoS 1/2 not yet sent.
+    struct rare_state {
+        std::vector<std::string> aliases_in;  // sized on the first inbound alias
+        std::unordered_map<std::string, std::uint16_t> aliases_out;
+    };
+    std::unique_ptr<rare_state> rare_;
+    rare_state& rare();
+    ack_queue acks_;
+
+    std::uint32_t client_max_packet_size_ = 268'435'460;
+    std::uint32_t session_expiry_ = 0;
+    std::uint32_t pre_connect_bytes_ = 0;  // counted against the unauthenticated budget
+    std::uint16_t keep_alive_ = 0;         // seconds, as enforced (0 = none)
+    std::uint16_t out_window_ = 65535;
+    std::uint16_t client_alias_max_ = 0;
+    mqtt::protocol_version version_ = mqtt::protocol_version::v5;
+    state state_ = state::awaiting_connect;
+    bool writing_ = false;               // a write of wbuf_->writing is in progress
+    bool read_paused_ = false;           // our send queue is full (resumed by end_write)
+    bool backpressure_paused_ = false;   // a receiver is congested (resumed by on_pause_over)
+    bool counted_connected_ = false;
+    bool throttled_ = false;             // a publish of this batch met a congested receiver
+    bool connack_pending_ = false;       // the CONNACK is being written (see end_write)
+    bool linked_ = false;                // in this thread's housekeeping list
+    std::uint8_t backoff_shift_ = 0;     // consecutive backpressure pauses (doubling)
+    // Set by kick() (another thread, under the session's mu) before the session is taken
+    // from us: 0 = not kicked, 1 = kicked and the session continues, 2 = kicked, session ended.
+    std::atomic<std::uint8_t> kicked_{0};
+};
+
+}  // namespace sluice::broker

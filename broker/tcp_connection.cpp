@@ -1,0 +1,120 @@
+#include "broker/tcp_connection.hpp"
+
+#include <array>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+namespace sluice::broker {
+
+namespace asio = boost::asio;
+
+namespace {
+constexpr std::size_t read_chunk = 64 * 1024;
+}  // namespace
+
+tcp_connection::tcp_connection(broker_core& core, listener_state& listener,
+                               tcp_socket socket)
+    : mqtt_protocol(core, listener), socket_(std::move(socket)) {}
+
+tcp_connection::~tcp_connection() = default;
+
+std::shared_ptr<tcp_connection> tcp_connection::self() {
+    return std::static_pointer_cast<tcp_connection>(shared_from_this());
+}
+
+void tcp_connection::start() {
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    if (ec) return fail(ec, "non_blocking");
+    opened();
+    do_read();
+}
+
+void tcp_connection::do_read() {
+    if (reading_ || !may_read()) return;
+    reading_ = true;
+    // Wait for readability without a buffer, then read into this thread's scratch buffer: an
+    // idle connection holds no read buffer at all.
+    socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                       [self = self()](const boost::system::error_code& ec) {
+                           self->reading_ = false;
+                           self->on_readable(ec);
+                       });
+}
+
+void tcp_connection::on_readable(const boost::system::error_code& wait_ec) {
+    if (wait_ec) return fail(wait_ec, "wait");
+    // Packets a pause left in the decoder come first.
+    if (!resume()) return;
+    thread_local std::array<std::uint8_t, read_chunk> scratch;
+    for (int round = 0; round < 4; ++round) {
+        boost::system::error_code ec;
+        std::size_t n = socket_.read_some(asio::buffer(scratch), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+        if (ec) return fail(ec, "read");
+        if (!on_bytes(std::span<const std::uint8_t>(scratch.data(), n))) return;
+        if (n < scratch.size()) break;
+    }
+    do_read();
+}
+
+void tcp_connection::do_write() {
+    auto* buf = begin_write();
+    if (!buf) return;
+    asio::async_write(socket_, asio::buffer(*buf),
+                      [self = self()](const boost::system::error_code& ec, std::size_t n) {
+                          self->on_write(ec, n);
+                      });
+}
+
+void tcp_connection::on_write(const boost::system::error_code& ec, std::size_t bytes) {
+    if (ec) {
+        end_write(0);
+        return fail(ec, "write");
+    }
+    end_write(bytes);
+    if (current_state() == state::closed) return;
+    do_write();
+    if (!reading_ && may_read() && resume()) do_read();
+}
+
+void tcp_connection::fail(const boost::system::error_code& ec, const char* what) {
+    const bool expected = ec == asio::error::eof || ec == asio::error::operation_aborted ||
+                          ec == asio::error::connection_reset;
+    on_transport_error(what, ec.message(), expected);
+}
+
+void tcp_connection::transport_close(bool graceful) {
+    boost::system::error_code ignored;
+    if (graceful) socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    socket_.close(ignored);
+    if (pause_timer_) pause_timer_->cancel();
+}
+
+void tcp_connection::transport_pause(std::chrono::microseconds delay) {
+    if (!pause_timer_) pause_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    pause_timer_->expires_after(delay);
+    pause_timer_->async_wait([self = self()](const boost::system::error_code& ec) {
+        if (ec) return;
+        self->on_pause_over();
+        if (!self->reading_ && self->may_read() && self->resume()) self->do_read();
+    });
+}
+
+void tcp_connection::transport_post(void (*fn)(mqtt_protocol&, std::uintptr_t),
+                                    std::uintptr_t arg) {
+    auto weak = weak_from_this();
+    auto s = weak.lock();
+    if (!s) return;
+    asio::post(socket_.get_executor(), [s = std::move(s), fn, arg] { fn(*s, arg); });
+}
+
+std::string tcp_connection::transport_peer() const {
+    boost::system::error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
+    if (ec) return "unknown peer";
+    return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,346 @@
+// The MQTT protocol object (broker/mqtt_protocol.hpp) driven with no socket: a test transport
+// feeds it client bytes, collects what it writes and runs what it posts to its own thread.
+#include <catch2/catch.hpp>
+
+#include <deque>
+#include <functional>
+
+#include "broker/broker_core.hpp"
+#include "broker/mqtt_protocol.hpp"
+#include "mqtt/decoder.hpp"
+#include "mqtt/encoder.hpp"
+
+using namespace sluice::broker;
+namespace mqtt = sluice::mqtt;
+using mqtt::reason_code;
+
+namespace {
+
+// Posted work of every test connection, run by the test when it chooses (never inline: kick()
+// and wake() are called with a session's lock held).
+std::deque<std::function<void()>> posted;
+
+void run_posted() {
+    while (!posted.empty()) {
+        auto fn = std::move(posted.front());
+        posted.pop_front();
+        fn();
+    }
+}
+
+class test_connection final : public mqtt_protocol {
+  public:
+    test_connection(broker_core& core, listener_state& l) : mqtt_protocol(core, l) { opened(); }
+
+    // Client side: encodes `p` and feeds it (or only its first `limit` bytes).
+    void send(const mqtt::packet& p, std::size_t limit = SIZE_MAX) {
+        std::vector<std::uint8_t> bytes;
+        REQUIRE(mqtt::encode(p, version, bytes));
+        if (bytes.size() > limit) bytes.resize(limit);
+        on_bytes(bytes);
+    }
+    // Every packet written since the last call.
+    std::vector<mqtt::packet> received() {
+        std::vector<mqtt::packet> out;
+        if (!decoder)
+            decoder = std::make_unique<mqtt::stream_decoder>(
+                mqtt::decoder_options{mqtt::decoder_role::client, 1 << 20, version});
+        decoder->feed(wire);
+        wire.clear();
+        mqtt::packet p;
+        while (decoder->next(p) == mqtt::decode_status::packet) out.push_back(p);
+        return out;
+    }
+
+    mqtt::protocol_version version = mqtt::protocol_version::v5;
+    std::vector<std::uint8_t> wire;
+    std::unique_ptr<mqtt::stream_decoder> decoder;
+    bool closed = false;
+
+  private:
+    void transport_write() override {
+        while (auto* b = begin_write()) {
+            const std::size_t n = b->size();
+            wire.insert(wire.end(), b->begin(), b->end());
+            end_write(n);
+        }
+    }
+    void transport_close(bool) override { closed = true; }
+    void transport_pause(std::chrono::microseconds) override {
+        posted.push_back([self = shared_from_this()] { self->on_pause_over(); });
+    }
+    void transport_post(void (*fn)(mqtt_protocol&, std::uintptr_t), std::uintptr_t arg) override {
+        posted.push_back([self = shared_from_this(), fn, arg] { fn(*self, arg); });
+    }
+    std::string transport_peer() const override { return "test"; }
+};
+
+struct fixture {
+    config cfg;
+    io_pool pool{1};
+    std::unique_ptr<broker_core> core;
+    listener_state listener{listener_settings{"mqtt", listener_kind::mqtt_tcp, {"127.0.0.1", 0}}};
+
+    fixture() {
+        cfg.mqtt_opts.sys_interval_s = 0;
+        posted.clear();
+    }
+    ~fixture() { posted.clear(); }  // posted work keeps connections alive: not past the core
+    broker_core& get_core() {
+        if (!core) core = std::make_unique<broker_core>(cfg, pool);
+        return *core;
+    }
+    std::shared_ptr<test_connection> connect(const std::string& id, bool clean = true,
+                                             std::uint32_t expiry = 0,
+                                             std::optional<mqtt::will_message> will = {},
+                                             std::uint16_t keep_alive = 0) {
+        auto c = std::make_shared<test_connection>(get_core(), listener);
+        mqtt::connect p;
+        p.client_id = id;
+        p.clean_start = clean;
+        p.keep_alive = keep_alive;
+        p.props.session_expiry_interval = expiry;
+        p.will = std::move(will);
+        c->send(p);
+        auto got = c->received();
+        REQUIRE(got.size() == 1);
+        REQUIRE(std::get<mqtt::connack>(got[0]).reason == reason_code::success);
+        return c;
+    }
+};
+
+mqtt::publish make_publish(const std::string& topic, mqtt::qos q, std::uint16_t id) {
+    mqtt::publish p;
+    p.topic = topic;
+    p.qos_level = q;
+    p.packet_id = id;
+    p.payload = mqtt::shared_bytes(std::string_view("payload"));
+    return p;
+}
+
+void subscribe(test_connection& c, const std::string& filter, mqtt::qos q = mqtt::qos::at_least_once) {
+    mqtt::subscribe s;
+    s.packet_id = 100;
+    mqtt::subscription sub;
+    sub.filter = filter;
+    sub.options.max_qos = q;
+    s.subscriptions.push_back(sub);
+    c.send(s);
+    auto got = c.received();
+    REQUIRE(got.size() == 1);
+    REQUIRE(std::holds_alternative<mqtt::suback>(got[0]));
+}
+
+}  // namespace
+
+TEST_CASE("protocol: CONNECT, PINGREQ and a normal DISCONNECT, with no socket") {
+    fixture f;
+    auto c = f.connect("a");
+    c->send(mqtt::pingreq{});
+    auto got = c->received();
+    REQUIRE(got.size() == 1);
+    CHECK(std::holds_alternative<mqtt::pingresp>(got[0]));
+    c->send(mqtt::disconnect{});
+    CHECK(c->closed);
+}
+
+TEST_CASE("protocol: PUBACKs leave in the order their PUBLISHes arrived") {
+    fixture f;
+    auto sub = f.connect("sub");
+    subscribe(*sub, "a/#");
+    auto pub = f.connect("pub");
+    for (std::uint16_t id = 1; id <= 5; ++id)
+        pub->send(make_publish(id % 2 ? "a/x" : "b/x", mqtt::qos::at_least_once, id));
+    auto acks = pub->received();
+    REQUIRE(acks.size() == 5);
+    for (std::uint16_t id = 1; id <= 5; ++id) {
+        auto& a = std::get<mqtt::puback>(acks[id - 1]);
+        CHECK(a.packet_id == id);
+        CHECK(a.reason ==
+              (id % 2 ? reason_code::success : reason_code::no_matching_subscribers));
+    }
+    run_posted();  // the subscriber's wake-up, on "its thread"
+    auto msgs = sub->received();
+    REQUIRE(msgs.size() == 3);
+    CHECK(std::get<mqtt::publish>(msgs[0]).topic == "a/x");
+}
+
+TEST_CASE("protocol: a client may not publish to $SYS (0x87 on 5.0, dropped on 3.1.1)") {
+    fixture f;
+    auto sub = f.connect("sub");
+    subscribe(*sub, "$SYS/#");
+    auto pub = f.connect("pub");
+    pub->send(make_publish("$SYS/broker/uptime", mqtt::qos::at_least_once, 1));
+    auto got = pub->received();
+    REQUIRE(got.size() == 1);
+    CHECK(std::get<mqtt::puback>(got[0]).reason == reason_code::not_authorized);
+    run_posted();
+    CHECK(sub->received().empty());
+}
+
+TEST_CASE("protocol: inbound QoS 2 beyond the Receive Maximum is refused with 0x93") {
+    fixture f;
+    f.cfg.mqtt_opts.receive_maximum = 2;
+    auto c = f.connect("a");
+    c->send(make_publish("t", mqtt::qos::exactly_once, 1));
+    c->send(make_publish("t", mqtt::qos::exactly_once, 1));  // a repeat: acknowledged again
+    c->send(make_publish("t", mqtt::qos::exactly_once, 2));
+    auto got = c->received();
+    REQUIRE(got.size() == 3);
+    CHECK(std::get<mqtt::pubrec>(got[1]).packet_id == 1);
+    CHECK_FALSE(c->closed);
+    c->send(make_publish("t", mqtt::qos::exactly_once, 3));
+    got = c->received();
+    REQUIRE(got.size() == 1);
+    CHECK(std::get<mqtt::disconnect>(got[0]).reason == reason_code::receive_maximum_exceeded);
+}
+
+TEST_CASE("protocol: a CONNACK larger than the client's Maximum Packet Size is not sent") {
+    fixture f;
+    auto c = std::make_shared<test_connection>(f.get_core(), f.listener);
+    mqtt::connect p;
+    p.client_id = "tiny";
+    p.props.maximum_packet_size = 8;
+    c->send(p);
+    CHECK(c->closed);
+    CHECK(c->received().empty());
+}
+
+TEST_CASE("protocol: the connect timeout counts from accept, not from the last byte") {
+    fixture f;
+    f.cfg.mqtt_opts.connect_timeout_ms = 1000;
+    auto c = std::make_shared<test_connection>(f.get_core(), f.listener);
+    mqtt::connect p;
+    p.client_id = "slow";
+    const auto start = steady_clock::now();
+    c->send(p, 3);  // a few bytes of it
+    c->check_timeouts(start + std::chrono::milliseconds(900));
+    CHECK_FALSE(c->closed);
+    c->send(p, 2);  // a trickle of bytes does not reset the deadline
+    c->check_timeouts(start + std::chrono::milliseconds(1200));
+    CHECK(c->closed);
+    CHECK(c->received().empty());
+}
+
+TEST_CASE("protocol: keep alive counts whole packets, not a trickle of bytes") {
+    fixture f;
+    auto c = f.connect("ka", true, 0, {}, /*keep_alive=*/2);
+    const auto start = steady_clock::now();
+    c->send(make_publish("t", mqtt::qos::at_most_once, 0), 4);  // an unfinished PUBLISH
+    c->check_timeouts(start + std::chrono::milliseconds(2500));
+    CHECK_FALSE(c->closed);
+    c->check_timeouts(start + std::chrono::milliseconds(3100));
+    auto got = c->received();
+    REQUIRE(got.size() == 1);
+    CHECK(std::get<mqtt::disconnect>(got[0]).reason == reason_code::keep_alive_timeout);
+}
+
+TEST_CASE("protocol: unauthenticated connections share a byte budget") {
+    fixture f;
+    f.cfg.mqtt_opts.unauthenticated_bytes = 4096;
+    mqtt::connect p;
+    p.client_id = "big";
+    p.password = std::string(3000, 'x');
+    p.username = "u";
+    auto a = std::make_shared<test_connection>(f.get_core(), f.listener);
+    a->send(p, 2900);  // holds 2900 bytes, not finished
+    CHECK_FALSE(a->closed);
+    auto b = std::make_shared<test_connection>(f.get_core(), f.listener);
+    b->send(p, 2000);  // over the budget
+    CHECK(b->closed);
+    b.reset();  // gives its share back
+    // A finishes its CONNECT: its bytes no longer count, and a third client fits.
+    std::vector<std::uint8_t> all;
+    REQUIRE(mqtt::encode(p, mqtt::protocol_version::v5, all));
+    a->on_bytes(std::span<const std::uint8_t>(all).subspan(2900));
+    REQUIRE(a->received().size() == 1);
+    auto c = std::make_shared<test_connection>(f.get_core(), f.listener);
+    c->send(p, 3500);
+    CHECK_FALSE(c->closed);
+}
+
+TEST_CASE("protocol: a takeover sends DISCONNECT 0x8E to the old connection") {
+    fixture f;
+    auto a = f.connect("same", false, 60);
+    auto b = f.connect("same", false, 60);
+    run_posted();
+    auto got = a->received();
+    REQUIRE(got.size() == 1);
+    CHECK(std::get<mqtt::disconnect>(got[0]).reason == reason_code::session_taken_over);
+}
+
+TEST_CASE("protocol: a session that lasts as long as its connection is not resumed") {
+    // MQTT-3.1.2-6: a clean 3.1.1 session (expiry 0) is not resumed by a takeover.
+    fixture f;
+    auto a = f.connect("c311", true, 0);
+    auto b = std::make_shared<test_connection>(f.get_core(), f.listener);
+    mqtt::connect p;
+    p.client_id = "c311";
+    p.clean_start = false;
+    p.props.session_expiry_interval = 60;
+    b->send(p);
+    auto got = b->received();
+    REQUIRE(got.size() == 1);
+    CHECK_FALSE(std::get<mqtt::connack>(got[0]).session_present);
+}
+
+TEST_CASE("protocol: wills with a delay are not sent when the client comes back in time") {
+    fixture f;
+    auto watcher = f.connect("watcher");
+    subscribe(*watcher, "will/#");
+    mqtt::will_message w;
+    w.topic = "will/a";
+    w.payload = mqtt::shared_bytes(std::string_view("gone"));
+    w.props.will_delay_interval = 30;
+
+    SECTION("a resume cancels it") {
+        auto a = f.connect("a", true, 60, w);
+        a->on_transport_error("read", "reset", true);
+        CHECK(a->closed);
+        auto back = f.connect("a", false, 60);
+    }
+    SECTION("so does a clean start (MQTT-3.1.2-8), though it ends the session") {
+        auto a = f.connect("a", true, 60, w);
+        a->on_transport_error("read", "reset", true);
+        auto back = f.connect("a", true, 60);
+    }
+    SECTION("a takeover of a live connection too") {
+        auto a = f.connect("a", true, 60, w);
+        auto b = f.connect("a", true, 60);
+        run_posted();
+        CHECK(a->closed);
+    }
+    run_posted();
+    CHECK(watcher->received().empty());
+}
+
+TEST_CASE("protocol: a will without delay goes out when the connection drops") {
+    fixture f;
+    auto watcher = f.connect("watcher");
+    subscribe(*watcher, "will/#");
+    mqtt::will_message w;
+    w.topic = "will/a";
+    w.payload = mqtt::shared_bytes(std::string_view("gone"));
+    auto a = f.connect("a", true, 0, w);
+    a->on_transport_error("read", "reset", true);
+    run_posted();
+    auto got = watcher->received();
+    REQUIRE(got.size() == 1);
+    CHECK(std::get<mqtt::publish>(got[0]).topic == "will/a");
+}
+
+TEST_CASE("protocol: server shutdown publishes the will of a client that did not DISCONNECT") {
+    fixture f;
+    auto watcher = f.connect("watcher");
+    subscribe(*watcher, "will/#");
+    mqtt::will_message w;
+    w.topic = "will/a";
+    w.props.will_delay_interval = 300;
+    auto a = f.connect("a", true, 600, w);
+    a->shut_down();
+    auto got = a->received();
+    REQUIRE(got.size() == 1);
+    CHECK(std::get<mqtt::disconnect>(got[0]).reason == reason_code::server_shutting_down);
+    run_posted();
+    CHECK(watcher->received().size() == 1);
+}
