@@ -31,10 +31,11 @@ std::optional<std::string> decode_saslname(std::string_view s) {
             out += c;
             continue;
         }
+        // ABNF quoted strings are case-insensitive (RFC 5234 2.3): "=2c" is "=2C".
         const std::string_view esc = s.substr(i + 1, 2);
-        if (esc == "2C")
+        if (esc == "2C" || esc == "2c")
             out += ',';
-        else if (esc == "3D")
+        else if (esc == "3D" || esc == "3d")
             out += '=';
         else
             return std::nullopt;

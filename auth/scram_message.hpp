@@ -21,7 +21,8 @@ struct attribute {
 // the callers skip.
 std::optional<std::vector<attribute>> split_attributes(std::string_view s);
 
-// saslname: "=2C" is ',' and "=3D" is '='; any other '=' or a raw ',' makes it invalid.
+// saslname: "=2C" is ',' and "=3D" is '=' (hex digits in either case, as the RFC's ABNF
+// allows and Perl's Authen::SCRAM sends); any other '=' or a raw ',' makes it invalid.
 std::optional<std::string> decode_saslname(std::string_view s);
 std::string encode_saslname(std::string_view s);
 

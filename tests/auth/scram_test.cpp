@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "auth/scram_client.hpp"
+#include "auth/scram_message.hpp"
 #include "auth/scram_server.hpp"
 #include "tests/auth/test_util.hpp"
 
@@ -236,6 +237,30 @@ TEST_CASE("scram: accepted client-first variants", "[auth][scram]") {
     scram_server s(rfc_store());
     CHECK(login(s, "a,b=c", "odd"));
     CHECK(s.username() == "a,b=c");
+    // Escapes in lower case name the same user.
+    scram_server t(rfc_store());
+    REQUIRE(t.client_first("n,,n=a=2cb=3dc,r=abc").status == scram_status::challenge);
+}
+
+TEST_CASE("scram: saslname escaping", "[auth][scram]") {
+    using namespace sluice::auth::scram;
+    CHECK(encode_saslname("a,b=c") == "a=2Cb=3Dc");
+    CHECK(decode_saslname("a=2Cb=3Dc") == "a,b=c");
+    CHECK(decode_saslname("a=2cb=3dc") == "a,b=c");
+    CHECK(decode_saslname("plain") == "plain");
+    for (const char* bad : {"a,b", "a=", "a=2", "a=2D", "a=3C", "=", "a==2C"})
+        CHECK_FALSE(decode_saslname(bad));
+    CHECK(valid_nonce("abc%$)"));
+    CHECK_FALSE(valid_nonce(""));
+    CHECK_FALSE(valid_nonce("a,b"));
+    CHECK_FALSE(valid_nonce("a b"));
+    const auto attrs = split_attributes("n=u,r=x=y,tokenauth=true");
+    REQUIRE(attrs);
+    REQUIRE(attrs->size() == 3);
+    CHECK(attrs->at(1).value == "x=y");
+    CHECK(attrs->at(2).name == "tokenauth");
+    for (const char* bad : {"", "n", "=x", "n=u,", "n=u,,r=x", "1=x", "n-x=1"})
+        CHECK_FALSE(split_attributes(bad));
 }
 
 TEST_CASE("scram: malformed client-final messages", "[auth][scram]") {
