@@ -58,7 +58,9 @@ enum class kafka_operation : std::uint8_t { produce, consume };
 
 struct acl_decision {
     bool allowed = false;
-    const acl_rule* rule = nullptr;  // the rule that decided; nullptr: the default did
+    // The rule that decided (for logs; points into the acl, valid while it lives); nullptr
+    // when the default decided or the name or filter was invalid.
+    const acl_rule* rule = nullptr;
 };
 
 struct acl_parse_result;

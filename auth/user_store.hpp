@@ -22,9 +22,10 @@ class user_store {
     const user_record* find(std::string_view name) const { return users_.find(name); }
     std::size_t size() const { return users_.users().size(); }
 
-    // True when the user exists and the password is right. An unknown user costs the same
-    // PBKDF2 work as a known one (against a dummy record), so timing does not reveal which
-    // names exist. Expensive by design (hash_parameters): run it off the io threads.
+    // True when the user exists and the password is right. An unknown user costs the PBKDF2
+    // work of a password set with the default parameters (against a dummy record), so timing
+    // does not reveal which names exist. Expensive by design (hash_parameters): run it off the
+    // io threads.
     bool verify(std::string_view name, std::string_view password) const;
 
     // A per-snapshot random secret from which the SCRAM server derives a stable fake salt for
