@@ -12,11 +12,16 @@ namespace sluice::broker {
 namespace asio = boost::asio;
 
 broker_core::broker_core(const config& cfg, io_pool& pool)
-    : cfg_(cfg), pool_(pool), stats_(pool.size()), started_at_(steady_clock::now()) {}
+    : cfg_(cfg),
+      pool_(pool),
+      stats_(pool.size()),
+      started_at_(steady_clock::now()),
+      limits_{cfg.mqtt_opts.max_queued_messages, cfg.mqtt_opts.max_queued_bytes,
+              cfg.mqtt_opts.queued_bytes_budget} {}
 
 std::size_t broker_core::publish(const message_ptr& msg, bool* congested) {
     if (msg->retain() && settings().retain_available) retained_.put(msg);
-    return router_.route(msg, settings().max_queued_messages, congested);
+    return router_.route(msg, limits_, congested);
 }
 
 void broker_core::publish_will(mqtt::will_message will) {
@@ -77,7 +82,7 @@ void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
     auto ending = s->end();
     // Unacknowledged shared-subscription messages go to another member of their group.
     for (auto& d : ending.orphans)
-        router_.redeliver_shared(std::move(d), s.get(), settings().max_queued_messages);
+        router_.redeliver_shared(std::move(d), s.get(), limits_);
     if (ending.will) publish_will(std::move(*ending.will));
     log_debug("session ", s->client_id, " ended");
 }
@@ -164,6 +169,8 @@ void broker_core::publish_sys() {
     put("messages/received", std::to_string(t.messages_in));
     put("messages/sent", std::to_string(t.messages_out));
     put("messages/dropped", std::to_string(t.dropped + router_.dropped()));
+    put("messages/dropped/budget", std::to_string(session::budget_drops()));
+    put("messages/queued/bytes", std::to_string(session::all_queued_bytes()));
     put("bytes/received", std::to_string(t.bytes_in));
     put("bytes/sent", std::to_string(t.bytes_out));
     put("subscriptions/count", std::to_string(router_.subscription_count()));

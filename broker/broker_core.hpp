@@ -33,6 +33,8 @@ class broker_core {
     broker_core& operator=(const broker_core&) = delete;
 
     const mqtt_settings& settings() const { return cfg_.mqtt_opts; }
+    // What may wait in one session, and in all of them together (docs/mqtt.md, Limits).
+    const queue_limits& limits() const { return limits_; }
     io_pool& pool() { return pool_; }
     retained_store& retained() { return retained_; }
     broker_stats& stats() { return stats_; }
@@ -96,6 +98,7 @@ class broker_core {
     retained_store retained_;
     broker_stats stats_;
     steady_clock::time_point started_at_;
+    queue_limits limits_;
 
     // The registry is a set of the sessions themselves, found by their (immutable) client id:
     // the id is stored once, in the session, and a node is one pointer and the session's

@@ -144,6 +144,10 @@ void apply_mqtt(mqtt_settings& m, const json& obj) {
             read_unsigned(v, key, m.max_session_expiry, 0, 0xFFFFFFFFu);
         else if (k == "sys_interval_s")
             read_unsigned(v, key, m.sys_interval_s, 0, 86400);
+        else if (k == "max_queued_bytes")
+            read_unsigned(v, key, m.max_queued_bytes, 0, 1ull << 40);
+        else if (k == "queued_bytes_budget")
+            read_unsigned(v, key, m.queued_bytes_budget, 0, 1ull << 42);
         else if (k == "unauthenticated_bytes")
             read_unsigned(v, key, m.unauthenticated_bytes, 4096, 1ull << 40);
         else

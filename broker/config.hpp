@@ -41,6 +41,8 @@ struct mqtt_settings {
     bool retain_available = true;
     std::uint32_t send_queue_bytes = 1024 * 1024;   // per connection, encoded bytes not yet written
     std::uint32_t max_queued_messages = 1000;       // per session, QoS 1/2 waiting for a window
+    std::uint64_t max_queued_bytes = 64ull << 20;   // per session, payload bytes waiting; 0 = none
+    std::uint64_t queued_bytes_budget = 1ull << 30;  // all sessions together; 0 = none
     std::uint32_t max_session_expiry = 0xFFFFFFFF;  // seconds; 0xFFFFFFFF = never expires
     std::uint32_t sys_interval_s = 10;              // $SYS/broker/... update period; 0 = off
     // Bytes all connections that have not completed their CONNECT may hold buffered, together

@@ -1,6 +1,11 @@
 #include "broker/connection_list.hpp"
 
 #include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/post.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -34,7 +39,50 @@ void tick(const boost::system::error_code& ec) {
     t.async_wait(tick);
 }
 
+struct wake_inbox {
+    std::mutex mu;  // leaf lock: guards items and posted
+    std::vector<std::shared_ptr<mqtt_protocol>> items;
+    bool posted = false;
+};
+// Made before the io threads start and cleared after they stopped: read-only meanwhile.
+std::vector<std::unique_ptr<wake_inbox>> inboxes;
+
+void drain(wake_inbox& in) {
+    thread_local std::vector<std::shared_ptr<mqtt_protocol>> batch;
+    {
+        std::lock_guard lock(in.mu);
+        std::swap(batch, in.items);
+        in.posted = false;
+    }
+    for (auto& c : batch) c->on_wakeup();
+    batch.clear();
+}
+
 }  // namespace
+
+void init_wake_inboxes(std::size_t io_threads) {
+    inboxes.clear();
+    for (std::size_t i = 0; i < io_threads; ++i) inboxes.push_back(std::make_unique<wake_inbox>());
+}
+
+void clear_wake_inboxes() {
+    for (auto& in : inboxes) {
+        std::lock_guard lock(in->mu);
+        in->items.clear();
+    }
+    inboxes.clear();
+}
+
+void post_wakeup(io_pool& pool, int thread, std::shared_ptr<mqtt_protocol> c) {
+    auto& in = *inboxes[static_cast<std::size_t>(thread)];
+    bool post;
+    {
+        std::lock_guard lock(in.mu);
+        in.items.push_back(std::move(c));
+        post = !std::exchange(in.posted, true);
+    }
+    if (post) asio::post(pool.context(static_cast<std::size_t>(thread)), [&in] { drain(in); });
+}
 
 void link_connection(mqtt_protocol* c) {
     auto& list = this_thread_connections;

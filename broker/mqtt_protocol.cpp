@@ -37,7 +37,10 @@ bool is_sys_topic(const std::string& topic) {
 // --- lifecycle ------------------------------------------------------------------------------
 
 mqtt_protocol::mqtt_protocol(broker_core& core, listener_state& listener)
-    : core_(core), listener_(listener), last_packet_(steady_clock::now()) {
+    : core_(core),
+      listener_(listener),
+      last_packet_(steady_clock::now()),
+      io_thread_(current_io_thread() <= 127 ? static_cast<std::int8_t>(current_io_thread()) : -1) {
     listener_.open.fetch_add(1, std::memory_order_relaxed);
     core_.connection_opened();
 }
@@ -60,7 +63,12 @@ void mqtt_protocol::opened() {
 }
 
 void mqtt_protocol::wake() {
-    // Any thread, session mu held: only post.
+    // Any thread, session mu held: only post, batched per io thread.
+    if (io_thread_ >= 0) {
+        if (auto self = weak_from_this().lock())
+            post_wakeup(core_.pool(), io_thread_, std::move(self));
+        return;
+    }
     transport_post([](mqtt_protocol& self, std::uintptr_t) { self.on_wakeup(); }, 0);
 }
 
@@ -71,6 +79,14 @@ void mqtt_protocol::kick(reason_code reason, bool session_continues) {
             self.on_kick(static_cast<reason_code>(arg & 0xFF), (arg >> 8) != 0);
         },
         static_cast<std::uintptr_t>(reason) | (session_continues ? 0x100u : 0u));
+}
+
+std::weak_ptr<session_owner> mqtt_protocol::weak_owner() {
+    return std::static_pointer_cast<session_owner>(shared_from_this());
+}
+
+void mqtt_protocol::unpause() {
+    transport_post([](mqtt_protocol& self, std::uintptr_t) { self.on_pause_over(); }, 0);
 }
 
 void mqtt_protocol::on_kick(reason_code reason, bool) {
@@ -210,8 +226,9 @@ bool mqtt_protocol::process_buffered() {
 }
 
 void mqtt_protocol::on_pause_over() {
-    if (state_ != state::connected) return;
+    if (state_ != state::connected || !backpressure_paused_) return;
     backpressure_paused_ = false;
+    transport_read();
 }
 
 void mqtt_protocol::on_decode_error() {
@@ -440,7 +457,10 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
 bool mqtt_protocol::route(mqtt::publish& p) {
     broker_stats::add(core_.stats().local().messages_in, 1);
     bool congested = false;
+    // A congested receiver remembers us and unpauses us when it drains.
+    session::current_publisher = this;
     bool matched = core_.publish(make_message(std::move(p), session_.get()), &congested) > 0;
+    session::current_publisher = nullptr;
     if (congested)
         throttled_ = true;
     else
@@ -520,7 +540,7 @@ void mqtt_protocol::on_subscribe(mqtt::subscribe& s) {
     send(ack);
     if (!want_retained.empty()) {
         auto now = steady_clock::now();
-        const queue_limits limits{cfg.max_queued_messages, 0};
+        const queue_limits& limits = core_.limits();
         std::vector<message_ptr> found;
         std::vector<delivery> ds;
         for (const auto& w : want_retained) {
@@ -671,10 +691,15 @@ void mqtt_protocol::pump(bool resend, bool drained) {
     // Taken under the session's lock, encoded after it: publishers offering to this session
     // on other threads never wait for our encoding.
     thread_local std::vector<outgoing> batch;
+    thread_local std::vector<std::weak_ptr<session_owner>> unpause;
     batch.clear();
-    if (session_->take_deliveries(this, limits, saturated(), batch, now) !=
+    unpause.clear();
+    if (session_->take_deliveries(this, limits, saturated(), batch, now, &unpause) !=
         session::result::ok)
         return;
+    for (auto& w : unpause)
+        if (auto p = w.lock()) p->unpause();
+    unpause.clear();
     for (auto& o : batch) {
         if (o.pubrel) {
             send(mqtt::pubrel{o.packet_id, reason_code::success, {}});

@@ -71,7 +71,11 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
 
     // session_owner: any thread, session mu held; they post to this connection's thread.
     void wake() override;
+    // The posted wake-up, on this connection's thread: pull from the session and write.
+    void on_wakeup();
     void kick(mqtt::reason_code reason, bool session_continues) override;
+    void unpause() override;
+    std::weak_ptr<session_owner> weak_owner() override;
 
     // This thread's list of connections (intrusive, for the housekeeping tick).
     mqtt_protocol* prev_ = nullptr;
@@ -85,8 +89,10 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     virtual void transport_write() = 0;
     // Close the stream now; `graceful`: everything written was flushed (half-close first).
     virtual void transport_close(bool graceful) = 0;
-    // Stop reading and call on_pause_over() after `delay`.
+    // Stop reading and call on_pause_over() after `delay` (unless unpaused before).
     virtual void transport_pause(std::chrono::microseconds delay) = 0;
+    // Start reading again if may_read() (after resume() handled what the decoder holds).
+    virtual void transport_read() = 0;
     // Run `fn` on this connection's thread later (the transport keeps itself alive for it).
     virtual void transport_post(void (*fn)(mqtt_protocol&, std::uintptr_t), std::uintptr_t arg) = 0;
     // The peer's address, for log lines.
@@ -113,7 +119,6 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     void on_unsubscribe(const mqtt::unsubscribe& u);
     void on_pingreq();
     void on_disconnect(const mqtt::disconnect& d);
-    void on_wakeup();
     void on_kick(mqtt::reason_code reason, bool session_continues);
     void publish_will_after_takeover();
 
@@ -184,6 +189,7 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     bool throttled_ = false;             // a publish of this batch met a congested receiver
     bool connack_pending_ = false;       // the CONNACK is being written (see end_write)
     bool linked_ = false;                // in this thread's housekeeping list
+    std::int8_t io_thread_ = -1;         // the io thread we live on (-1: none, e.g. tests)
     std::uint8_t backoff_shift_ = 0;     // consecutive backpressure pauses (doubling)
     // Set by kick() (another thread, under the session's mu) before the session is taken
     // from us: 0 = not kicked, 1 = kicked and the session continues, 2 = kicked, session ended.

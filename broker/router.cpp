@@ -231,7 +231,7 @@ void router::count(session::offer_result r, bool* congested) {
     if ((r == result::congested || r == result::dropped_congested) && congested) *congested = true;
 }
 
-std::size_t router::route(const message_ptr& msg, std::size_t max_queued, bool* congested) {
+std::size_t router::route(const message_ptr& msg, const queue_limits& limits, bool* congested) {
     thread_local std::vector<std::string_view> levels;
     thread_local std::vector<target> targets;
     split_levels(msg->topic(), levels);
@@ -255,7 +255,7 @@ std::size_t router::route(const message_ptr& msg, std::size_t max_queued, bool* 
         d.retain = it->rec.options.retain_as_published && msg->retain();
         d.share = it->group->share;
         if (it->rec.subscription_id) d.subscription_ids.push_back(it->rec.subscription_id);
-        count(it->s->offer(std::move(d), max_queued), congested);
+        count(it->s->offer(std::move(d), limits), congested);
         ++delivered;
     }
 
@@ -278,13 +278,13 @@ std::size_t router::route(const message_ptr& msg, std::size_t max_queued, bool* 
         }
         if (!any) continue;
         d.msg = msg;
-        count(s->offer(std::move(d), max_queued), congested);
+        count(s->offer(std::move(d), limits), congested);
         ++delivered;
     }
     return delivered;
 }
 
-bool router::redeliver_shared(delivery d, const session* leaving, std::size_t max_queued) {
+bool router::redeliver_shared(delivery d, const session* leaving, const queue_limits& limits) {
     auto parts = mqtt::parse_topic_filter(d.share);
     if (!parts || !parts->shared) return false;
     std::vector<std::string_view> levels;
@@ -307,7 +307,7 @@ bool router::redeliver_shared(delivery d, const session* leaving, std::size_t ma
     d.qos_level = std::min(d.msg->qos_level(), picked.rec.options.max_qos);
     d.subscription_ids.clear();
     if (picked.rec.subscription_id) d.subscription_ids.push_back(picked.rec.subscription_id);
-    count(picked.s->offer(std::move(d), max_queued), nullptr);
+    count(picked.s->offer(std::move(d), limits), nullptr);
     return true;
 }
 

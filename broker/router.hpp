@@ -57,11 +57,11 @@ class router {
     // merged into one delivery: highest QoS, all subscription identifiers) and to one member of
     // each matching shared group. Returns the number of sessions that matched; sets
     // *congested when an online receiver's queue is filling up (session::offer).
-    std::size_t route(const message_ptr& msg, std::size_t max_queued, bool* congested = nullptr);
+    std::size_t route(const message_ptr& msg, const queue_limits& limits, bool* congested = nullptr);
 
     // Gives `d` (which came through shared subscription d.share) to another member of that
     // group than `leaving`. Returns false when no other member is left.
-    bool redeliver_shared(delivery d, const session* leaving, std::size_t max_queued);
+    bool redeliver_shared(delivery d, const session* leaving, const queue_limits& limits);
 
     std::size_t subscription_count() const { return count_.load(std::memory_order_relaxed); }
     // Offers refused by full session queues, offline QoS 0 and saturated connections.

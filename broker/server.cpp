@@ -24,12 +24,12 @@ namespace asio = boost::asio;
 
 struct server::impl {
     config cfg;
-    // Declared before the pool so it outlives it: connections destroyed with the pool's
-    // pending handlers still reach the core.
+    // Declared before the pool so they outlive it: connections destroyed with the pool's
+    // pending handlers still reach the core and their listener's state (one per registry
+    // entry, stable in memory).
+    std::vector<std::unique_ptr<listener_state>> states;
     std::unique_ptr<broker_core> core;
     io_pool pool;
-    // One state per registry entry, stable in memory: connections refer to theirs.
-    std::vector<std::unique_ptr<listener_state>> states;
     std::vector<std::shared_ptr<tcp_listener>> listeners;
     // Installed before the listening lines are printed, so a test that signals as soon as it
     // has read them never meets the default (killing) disposition.
@@ -48,6 +48,7 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
 server::~server() {
     impl_->pool.stop();
     impl_->pool.join();
+    clear_wake_inboxes();
 }
 
 void server::start() {
@@ -72,6 +73,7 @@ void server::start() {
         }
     }
     for (auto& l : d.listeners) l->start();
+    init_wake_inboxes(d.pool.size());
     d.pool.start();
     for (std::size_t i = 0; i < d.pool.size(); ++i)
         asio::post(d.pool.context(i), [core] { start_housekeeping(*core); });
@@ -100,6 +102,7 @@ void server::run() {
         log_warn("some connections did not close in time");
     impl_->pool.stop();
     impl_->pool.join();
+    clear_wake_inboxes();
     log_info("stopped");
 }
 

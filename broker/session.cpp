@@ -10,6 +10,11 @@ constexpr auto progress_grace = std::chrono::seconds(1);
 // Bytes a delivery is counted as, besides its payload, when filling the byte room.
 constexpr std::size_t delivery_overhead = 16;
 
+// Every session's queued payload bytes together, for the broker-wide budget (process-wide:
+// one broker per process), and the messages that budget dropped.
+std::atomic<std::uint64_t> all_queued{0};
+std::atomic<std::uint64_t> budget_dropped{0};
+
 std::size_t delivery_bytes(const delivery& d) {
     return d.msg ? d.msg->payload_size() + d.msg->topic().size() + delivery_overhead
                  : delivery_overhead;
@@ -20,38 +25,99 @@ bool session::progressing(steady_clock::time_point now) const {
     return now - last_progress_ < progress_grace;
 }
 
+thread_local session_owner* session::current_publisher = nullptr;
+
+namespace {
+// A congested receiver remembers at most this many paused publishers; the rest resume on
+// their pause timer.
+constexpr std::size_t max_paused_publishers = 64;
+}  // namespace
+
+session::~session() {
+    all_queued.fetch_sub(queued_bytes_, std::memory_order_relaxed);
+}
+
+std::uint64_t session::all_queued_bytes() {
+    return all_queued.load(std::memory_order_relaxed);
+}
+
+std::uint64_t session::budget_drops() {
+    return budget_dropped.load(std::memory_order_relaxed);
+}
+
+void session::add_queued_bytes(std::uint64_t n) {
+    queued_bytes_ += n;
+    all_queued.fetch_add(n, std::memory_order_relaxed);
+}
+
+void session::sub_queued_bytes(std::uint64_t n) {
+    queued_bytes_ -= n;
+    all_queued.fetch_sub(n, std::memory_order_relaxed);
+}
+
+bool session::fits_limits(std::uint64_t bytes, const queue_limits& limits) {
+    if (queue_.size() >= limits.max_messages ||
+        (limits.max_bytes && queued_bytes_ + bytes > limits.max_bytes)) {
+        ++dropped_;
+        return false;
+    }
+    if (limits.budget_bytes &&
+        all_queued.load(std::memory_order_relaxed) + bytes > limits.budget_bytes) {
+        ++dropped_;
+        budget_dropped.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
+
 // --- router side ----------------------------------------------------------------------------
 
-session::offer_result session::offer(delivery d, std::size_t max_queued) {
+session::offer_result session::offer(delivery d, const queue_limits& limits) {
     std::lock_guard lock(mu_);
     if (ended_) return offer_result::dropped;
     auto now = steady_clock::now();
+    const std::size_t max_queued = limits.max_messages;
     if (d.qos_level == mqtt::qos::at_most_once && (!owner_ || owner_saturated_)) {
         ++dropped_;
         return owner_ && progressing(now) ? offer_result::dropped_congested
                                           : offer_result::dropped;
     }
-    if (queue_.size() >= max_queued) {
-        ++dropped_;
-        return owner_ && progressing(now) ? offer_result::dropped_congested
-                                          : offer_result::dropped;
+    const std::uint64_t bytes = d.msg ? d.msg->payload_size() : 0;
+    if (!fits_limits(bytes, limits)) {
+        if (owner_ && progressing(now)) {
+            remember_publisher();
+            return offer_result::dropped_congested;
+        }
+        return offer_result::dropped;
     }
-    queued_bytes_ += d.msg ? d.msg->payload_size() : 0;
+    add_queued_bytes(bytes);
     queue_.push_back(std::move(d));
     if (!owner_) return offer_result::queued;
     if (!wake_posted_) {
         wake_posted_ = true;
         owner_->wake();
     }
-    return queue_.size() > max_queued / 2 && progressing(now) ? offer_result::congested
-                                                              : offer_result::queued;
+    if (queue_.size() > max_queued / 2 && progressing(now)) {
+        remember_publisher();
+        return offer_result::congested;
+    }
+    return offer_result::queued;
+}
+
+void session::remember_publisher() {
+    if (!current_publisher || paused_publishers_.size() >= max_paused_publishers) return;
+    auto p = current_publisher->weak_owner();
+    for (const auto& w : paused_publishers_)
+        if (!w.owner_before(p) && !p.owner_before(w)) return;  // already waiting
+    paused_publishers_.push_back(std::move(p));
 }
 
 // --- owner side -----------------------------------------------------------------------------
 
 session::result session::take_deliveries(const session_owner* me, const take_limits& limits,
                                           bool saturated, std::vector<outgoing>& out,
-                                          steady_clock::time_point now) {
+                                          steady_clock::time_point now,
+                                          std::vector<std::weak_ptr<session_owner>>* unpause) {
     std::lock_guard lock(mu_);
     if (owner_ != me || ended_) return result::not_owner;
     wake_posted_ = false;
@@ -90,7 +156,7 @@ session::result session::take_deliveries(const session_owner* me, const take_lim
     while (!queue_.empty() && room > 0) {
         delivery& d = queue_.front();
         if (d.msg->expired(now)) {
-            queued_bytes_ -= d.msg->payload_size();
+            sub_queued_bytes(d.msg->payload_size());
             queue_.pop_front();  // expired messages are never delivered
             continue;
         }
@@ -106,12 +172,16 @@ session::result session::take_deliveries(const session_owner* me, const take_lim
         } else {
             o.d = std::move(d);
         }
-        queued_bytes_ -= o.d.msg->payload_size();
+        sub_queued_bytes(o.d.msg->payload_size());
         queue_.pop_front();
         out.push_back(std::move(o));
     }
     owner_saturated_ = saturated || room == 0;
     if (limits.drained || queue_.size() < queued_before) last_progress_ = now;
+    if (unpause && queue_.size() < queued_before && !paused_publishers_.empty()) {
+        for (auto& w : paused_publishers_) unpause->push_back(std::move(w));
+        paused_publishers_.clear();
+    }
     return result::ok;
 }
 
@@ -129,13 +199,9 @@ std::optional<std::size_t> session::enqueue(const session_owner* me, std::vector
     if (owner_ != me || ended_) return std::nullopt;
     std::size_t n = 0;
     for (auto& d : ds) {
-        const std::size_t bytes = d.msg ? d.msg->payload_size() : 0;
-        if (queue_.size() >= limits.max_messages ||
-            (limits.max_bytes && queued_bytes_ + bytes > limits.max_bytes)) {
-            dropped_ += ds.size() - n;
-            break;
-        }
-        queued_bytes_ += bytes;
+        const std::uint64_t bytes = d.msg ? d.msg->payload_size() : 0;
+        if (!fits_limits(bytes, limits)) continue;
+        add_queued_bytes(bytes);
         queue_.push_back(std::move(d));
         ++n;
     }
@@ -317,7 +383,8 @@ session::ending session::end() {
     queue_.clear();
     inflight_.clear();
     incoming_qos2_.clear();
-    queued_bytes_ = 0;
+    paused_publishers_.clear();  // they resume on their timers
+    sub_queued_bytes(queued_bytes_);
     inflight_to_resend_ = 0;
     e.will = std::move(pending_will_);
     return e;
@@ -339,7 +406,7 @@ std::vector<delivery> session::take_queued() {
     out.reserve(queue_.size());
     for (auto& d : queue_) out.push_back(std::move(d));
     queue_.clear();
-    queued_bytes_ = 0;
+    sub_queued_bytes(queued_bytes_);
     return out;
 }
 

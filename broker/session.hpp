@@ -42,6 +42,11 @@ class session_owner {
     // Called with the session's mu held, from any thread: another connection took the session
     // over. `session_continues` is false when the new connection started a clean session.
     virtual void kick(mqtt::reason_code reason, bool session_continues) = 0;
+    // Called from any thread with no lock held: a receiver this owner was paused for (it
+    // published into a congested session) made progress, so it may read again.
+    virtual void unpause() = 0;
+    // A weak reference to this owner (kept by a congested receiver).
+    virtual std::weak_ptr<session_owner> weak_owner() = 0;
 
   protected:
     ~session_owner() = default;
@@ -85,15 +90,23 @@ struct take_limits {
     bool drained = false;           // the caller's socket just took bytes (progress)
 };
 
-// Limits on what may wait in one session (docs/mqtt.md, Limits).
+// Limits on what may wait in sessions (docs/mqtt.md, Limits): per session, a message count
+// and payload bytes; for all sessions of the process together, payload bytes (the broker-wide
+// budget). Messages over a limit are dropped, QoS 0 and 1/2 alike, and counted.
 struct queue_limits {
+    queue_limits() = default;
+    // A message count alone converts (tests, callers without byte limits).
+    queue_limits(std::size_t messages, std::uint64_t bytes = 0, std::uint64_t budget = 0)
+        : max_messages(messages), max_bytes(bytes), budget_bytes(budget) {}
     std::size_t max_messages = 1000;
-    std::uint64_t max_bytes = 0;  // payload bytes; 0 = no byte limit
+    std::uint64_t max_bytes = 0;     // per session; 0 = no byte limit
+    std::uint64_t budget_bytes = 0;  // all sessions together; 0 = no budget
 };
 
 class session {
   public:
     explicit session(std::string id) : client_id(std::move(id)) {}
+    ~session();
     session(const session&) = delete;
     session& operator=(const session&) = delete;
 
@@ -104,12 +117,20 @@ class session {
     enum class offer_result { dropped, dropped_congested, queued, congested };
     // Offers a message to this session. QoS 0 is dropped when the session is offline or its
     // connection's send queue is full; anything is dropped when the queue already holds
-    // `max_queued` messages (or the session's byte limit). `congested` / `dropped_congested`:
+    // `limits.max_messages` messages, or a byte limit would be passed. `congested` / `dropped_congested`:
     // the session is online, its queue is past half of the limit (or, for QoS 0, its send queue
     // is full) and it made progress within the last second, so the publisher should slow down
     // (backpressure). A receiver that makes no progress stops slowing publishers down: its
     // messages are dropped instead.
-    offer_result offer(delivery d, std::size_t max_queued);
+    offer_result offer(delivery d, const queue_limits& limits);
+
+    // Payload bytes waiting in every session's queue, and messages dropped by the budget.
+    static std::uint64_t all_queued_bytes();
+    static std::uint64_t budget_drops();
+
+    // The publisher routing on this thread, if any: a congested offer remembers it so the
+    // receiver's progress can unpause it (docs/mqtt.md, Limits). Set around routing.
+    static thread_local session_owner* current_publisher;
 
     // True while a connection is attached; read without the lock by shared-group selection.
     bool online() const { return online_.load(std::memory_order_relaxed); }
@@ -122,8 +143,11 @@ class session {
     // with DUP, or PUBREL) when resuming, then queued messages while the window and the byte
     // room allow, giving QoS 1/2 ones a packet id and an inflight entry. Expired messages are
     // discarded. `saturated` tells QoS 0 offers whether the owner's send queue is full.
+    // Publishers paused for this session's congestion are handed to `unpause` once the queue
+    // shrank (call their unpause() after this returns, with no lock held).
     result take_deliveries(const session_owner* me, const take_limits& limits, bool saturated,
-                           std::vector<outgoing>& out, steady_clock::time_point now);
+                           std::vector<outgoing>& out, steady_clock::time_point now,
+                           std::vector<std::weak_ptr<session_owner>>* unpause = nullptr);
     // A taken message could not be sent (too large for the client): forget its inflight entry.
     void drop_inflight(const session_owner* me, std::uint16_t packet_id);
     // Queues messages for the owner (retained messages on SUBSCRIBE), within the limits;
@@ -199,7 +223,13 @@ class session {
   private:
     std::uint16_t allocate_packet_id();  // 0 when all 65535 are in use
     void forget_inflight(inflight_message* it);
+    // queued_bytes_ and the process-wide total move together.
+    void add_queued_bytes(std::uint64_t n);
+    void sub_queued_bytes(std::uint64_t n);
+    // Whether `bytes` more fit in this session and in the budget; counts the drop if not.
+    bool fits_limits(std::uint64_t bytes, const queue_limits& limits);
     bool progressing(steady_clock::time_point now) const;
+    void remember_publisher();  // mu_ held
 
     // Guards every field below. Held briefly: never across I/O or another lock.
     mutable std::mutex mu_;
@@ -212,6 +242,7 @@ class session {
     fifo<std::uint16_t> incoming_qos2_;         // packet ids received, waiting for PUBREL
     std::map<std::string, subscription_record, std::less<>> subscriptions_;  // by full filter
     std::unique_ptr<mqtt::will_message> pending_will_;  // waiting for its will delay
+    fifo<std::weak_ptr<session_owner>> paused_publishers_;  // waiting for this queue to drain
     std::uint64_t generation_ = 0;                      // bumped at every attach and detach
     std::uint64_t queued_bytes_ = 0;                    // payload bytes in queue_
     steady_clock::time_point last_progress_{};  // the owner last drained the queue or socket

@@ -76,7 +76,7 @@ void tcp_connection::on_write(const boost::system::error_code& ec, std::size_t b
     end_write(bytes);
     if (current_state() == state::closed) return;
     do_write();
-    if (!reading_ && may_read() && resume()) do_read();
+    transport_read();
 }
 
 void tcp_connection::fail(const boost::system::error_code& ec, const char* what) {
@@ -96,10 +96,12 @@ void tcp_connection::transport_pause(std::chrono::microseconds delay) {
     if (!pause_timer_) pause_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
     pause_timer_->expires_after(delay);
     pause_timer_->async_wait([self = self()](const boost::system::error_code& ec) {
-        if (ec) return;
-        self->on_pause_over();
-        if (!self->reading_ && self->may_read() && self->resume()) self->do_read();
+        if (!ec) self->on_pause_over();
     });
+}
+
+void tcp_connection::transport_read() {
+    if (!reading_ && may_read() && resume()) do_read();
 }
 
 void tcp_connection::transport_post(void (*fn)(mqtt_protocol&, std::uintptr_t),

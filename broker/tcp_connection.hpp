@@ -35,6 +35,7 @@ class tcp_connection final : public mqtt_protocol {
     void transport_write() override { do_write(); }
     void transport_close(bool graceful) override;
     void transport_pause(std::chrono::microseconds delay) override;
+    void transport_read() override;
     void transport_post(void (*fn)(mqtt_protocol&, std::uintptr_t), std::uintptr_t arg) override;
     std::string transport_peer() const override;
 

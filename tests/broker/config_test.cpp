@@ -68,3 +68,30 @@ TEST_CASE("command line flags override the config file") {
     const char* bad[] = {"sluice", "--threads"};
     CHECK_THROWS_AS(parse_command_line(2, bad, cfg), config_error);
 }
+
+TEST_CASE("the listener registry: named entries, new listeners with a type, limits") {
+    config cfg;
+    REQUIRE(cfg.listeners.size() == 3);
+    apply_config_json(cfg, R"({"listeners": {
+        "mqtt": {"address": "127.0.0.1:0", "max_connections": 10},
+        "lan": {"type": "tcp", "address": "0.0.0.0:1884"}
+    }})");
+    REQUIRE(cfg.listener("mqtt"));
+    CHECK(cfg.listener("mqtt")->max_connections == 10);
+    CHECK(cfg.listener("mqtt")->address.port == 0);
+    REQUIRE(cfg.listener("lan"));
+    CHECK(cfg.listener("lan")->kind == listener_kind::mqtt_tcp);
+    CHECK(cfg.listener("lan")->address.host == "0.0.0.0");
+    CHECK(cfg.listener("kafka")->kind == listener_kind::kafka);
+
+    CHECK_THAT(error_of(R"({"listeners": {"x": "127.0.0.1:1"}})"),
+               Catch::Contains("listeners.x") && Catch::Contains("type"));
+    CHECK_THAT(error_of(R"({"listeners": {"x": {"type": "carrier-pigeon"}}})"),
+               Catch::Contains("listeners.x.type"));
+    CHECK_THAT(error_of(R"({"listeners": {"x": {"type": "tls"}}})"),
+               Catch::Contains("not built yet"));
+    CHECK_THAT(error_of(R"({"listeners": {"mqtt": {"max_connections": -1}}})"),
+               Catch::Contains("listeners.mqtt.max_connections"));
+    CHECK_THAT(error_of(R"({"mqtt": {"queued_bytes_budget": "lots"}})"),
+               Catch::Contains("mqtt.queued_bytes_budget"));
+}

@@ -66,6 +66,7 @@ class test_connection final : public mqtt_protocol {
         }
     }
     void transport_close(bool) override { closed = true; }
+    void transport_read() override { resume(); }
     void transport_pause(std::chrono::microseconds) override {
         posted.push_back([self = shared_from_this()] { self->on_pause_over(); });
     }

@@ -9,7 +9,7 @@ import mqtt_raw as raw  # noqa: E402
 
 TOPICS = ["version", "uptime", "clients/connected", "messages/received", "messages/sent",
           "bytes/received", "bytes/sent", "subscriptions/count", "retained messages/count",
-          "messages/dropped"]
+          "messages/dropped", "messages/dropped/budget", "messages/queued/bytes"]
 
 
 class SysTest(unittest.TestCase):
