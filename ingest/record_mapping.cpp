@@ -1,6 +1,8 @@
 #include "ingest/record_mapping.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <limits>
 
 #include "ingest/headers.hpp"
 #include "mqtt/topic.hpp"
@@ -26,6 +28,15 @@ std::optional<T> parse_number(std::string_view s) {
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
     if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
     return value;
+}
+
+// now - then, 0 when then is later; saturated, since a record's timestamp is whatever its
+// producer wrote (a Kafka producer may send any int64).
+std::int64_t elapsed_ms(std::int64_t then, std::int64_t now) {
+    if (then >= now) return 0;
+    std::int64_t d = 0;
+    if (__builtin_sub_overflow(now, then, &d)) return std::numeric_limits<std::int64_t>::max();
+    return d;
 }
 
 std::optional<bool> parse_flag(std::string_view s) {
@@ -145,7 +156,7 @@ mapping_error apply_headers(const store::record& record, std::int64_t now_ms,
             good = interval.has_value();
             if (good) {
                 // Whole seconds waited; expired once the full interval has passed (MQTT 3.3.2.3.3).
-                const std::int64_t waited_ms = std::max<std::int64_t>(0, now_ms - record.timestamp);
+                const std::int64_t waited_ms = elapsed_ms(record.timestamp, now_ms);
                 if (waited_ms >= static_cast<std::int64_t>(*interval) * 1000) {
                     detail = h.key;
                     return mapping_error::expired;

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <string>
 
 #include "ingest/headers.hpp"
@@ -144,6 +145,17 @@ TEST_CASE("record mapping: message expiry at replay") {
     p.props.message_expiry_interval = 0;
     r = to_record(p, "c", 1'000'000, delivery_id{}, std::nullopt);
     CHECK(from_record(r, 1'000'000).error == mapping_error::expired);
+}
+
+TEST_CASE("record mapping: any int64 timestamp is safe for the expiry arithmetic") {
+    store::record r;
+    r.value = "x";
+    r.headers = {h("mqtt.topic", "t"), h("mqtt.message_expiry", "4294967295")};
+    r.timestamp = std::numeric_limits<std::int64_t>::min();
+    CHECK(from_record(r, 1'700'000'000'000).error == mapping_error::expired);
+    r.timestamp = std::numeric_limits<std::int64_t>::max();  // from the future: nothing waited
+    CHECK(from_record(r, std::numeric_limits<std::int64_t>::min())
+              .publish.props.message_expiry_interval == 4294967295u);
 }
 
 TEST_CASE("record mapping: records not written by Sluice are refused, never trusted") {
