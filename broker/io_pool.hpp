@@ -10,9 +10,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
-// A pool of io_contexts, one thread each (design.md: Concurrency). A connection is placed on
-// one context for its whole life, so everything a connection owns is touched by one thread
-// and needs no lock. Threads: next()/size()/context() from any thread; run()/stop()/join()
+// A pool of io_contexts, one thread each (docs/architecture.md, "Threads"). A connection is
+// placed on one context for its whole life, so everything a connection owns is touched by one
+// thread and needs no lock. Threads: next()/size()/context() from any thread; run()/stop()/join()
 // from the main thread.
 namespace sluice::broker {
 
