@@ -25,7 +25,7 @@ class frame_splitter {
     // Appends bytes as the socket delivered them.
     void feed(byte_span bytes);
     // The next complete frame (without its size prefix) in `frame`, valid until the next
-    // feed() or next() call; need_more until one is complete; error for a bad size (sticky).
+    // feed(); need_more until one is complete; error for a bad size (sticky).
     status next(byte_span& frame);
     // The declared size that caused the error, for the log line.
     std::int64_t bad_size() const { return bad_size_; }
