@@ -111,6 +111,7 @@ void client::on_read(const error_code& ec, std::size_t n) {
 void client::handle(mqtt::packet& p) {
     if (auto* a = std::get_if<mqtt::connack>(&p)) return on_connack(*a);
     if (auto* s = std::get_if<mqtt::suback>(&p)) return on_suback(*s);
+    if (auto* u = std::get_if<mqtt::unsuback>(&p)) return on_unsuback(*u);
     if (auto* m = std::get_if<mqtt::publish>(&p)) return on_publish(*m);
     if (auto* a = std::get_if<mqtt::puback>(&p)) return on_ack(a->packet_id, 1, 0);
     if (auto* r = std::get_if<mqtt::pubrec>(&p)) {
@@ -167,6 +168,11 @@ void client::on_connack(const mqtt::connack& ack) {
 }
 
 void client::on_suback(const mqtt::suback& ack) {
+    if (id_.kind == role::churner) {
+        if (ack.reasons.size() != 1) ++anomalies_;
+        else if (mqtt::is_error(ack.reasons[0])) ++churn_refused_;
+        return;
+    }
     if (ready_ || ack.packet_id != 1 || ack.reasons.size() != 1) {
         ++anomalies_;
         return;
@@ -177,6 +183,40 @@ void client::on_suback(const mqtt::suback& ack) {
     }
     ready_ = true;
     events_.on_ready(*this);
+}
+
+void client::on_unsuback(const mqtt::unsuback&) {
+    if (id_.kind != role::churner || churn_started_.empty()) {
+        ++anomalies_;
+        return;
+    }
+    const std::uint64_t took = monotonic_ns() - churn_started_.front();
+    churn_started_.pop_front();
+    ++churn_done_;
+    events_.on_churned(*this, took);
+}
+
+void client::churn() {
+    if (id_.kind != role::churner || !ready_ || failed_ || closing_) return;
+    auto next_id = [this] {
+        const std::uint16_t id = next_packet_id_;
+        next_packet_id_ = next_packet_id_ == 65535 ? 1 : next_packet_id_ + 1;
+        return id;
+    };
+    mqtt::subscribe s;
+    s.packet_id = next_id();
+    mqtt::subscription sub;
+    sub.filter = id_.topic;
+    sub.options.max_qos = opt_.subscription_qos();
+    s.subscriptions.push_back(std::move(sub));
+    send(s);
+    mqtt::unsubscribe u;
+    u.packet_id = next_id();
+    u.filters.push_back(id_.topic);
+    send(u);
+    churn_started_.push_back(monotonic_ns());
+    ++churn_sent_;
+    flush();
 }
 
 void client::on_publish(const mqtt::publish& p) {

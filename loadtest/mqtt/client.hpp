@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,8 @@ public:
     virtual void on_publisher_done(client& c) = 0;
     // A subscriber received an application message (already acknowledged to the broker).
     virtual void on_message(client& c, const mqtt::publish& p, std::uint64_t now_ns) = 0;
+    // A churn client's SUBSCRIBE+UNSUBSCRIBE pair was acknowledged, `ns` after it was sent.
+    virtual void on_churned(client&, std::uint64_t /*ns*/) {}
 };
 
 // One MQTT connection of the swarm: a publisher, a subscriber or an idle connection. It
@@ -41,7 +44,8 @@ public:
 // Threads: the worker's single io_context thread only.
 class client {
 public:
-    enum class role { publisher, subscriber, idle };
+    // churner: subscribes to and unsubscribes from its filter (identity.topic) on request.
+    enum class role { publisher, subscriber, idle, churner };
 
     struct identity {
         role kind = role::idle;
@@ -66,6 +70,13 @@ public:
     // Give up on outstanding acknowledgements (the drain timed out): done now.
     void abandon_outstanding();
 
+    // Churners: sends SUBSCRIBE and UNSUBSCRIBE of its filter back to back.
+    void churn();
+    std::uint64_t churn_sent() const { return churn_sent_; }
+    std::uint64_t churn_done() const { return churn_done_; }
+    std::uint64_t churn_refused() const { return churn_refused_; }
+    std::size_t churn_outstanding() const { return churn_started_.size(); }
+
     // Sends DISCONNECT and closes.
     void disconnect();
 
@@ -86,6 +97,7 @@ private:
     void handle(mqtt::packet& p);
     void on_connack(const mqtt::connack& ack);
     void on_suback(const mqtt::suback& ack);
+    void on_unsuback(const mqtt::unsuback& ack);
     void on_publish(const mqtt::publish& p);
     void on_ack(std::uint16_t packet_id, int expected_state, int next_state);
 
@@ -135,6 +147,12 @@ private:
     bool stop_sending_ = false;
     bool pump_scheduled_ = false;
     bool done_ = false;
+
+    // Churning: send times of the pairs awaiting their UNSUBACK (acks come in order).
+    std::deque<std::uint64_t> churn_started_;
+    std::uint64_t churn_sent_ = 0;
+    std::uint64_t churn_done_ = 0;
+    std::uint64_t churn_refused_ = 0;
 };
 
 }  // namespace sluice::bench

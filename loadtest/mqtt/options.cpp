@@ -42,7 +42,10 @@ const char* const traffic_usage =
     "  --duration S           seconds of publishing (10); 0 = until --count\n"
     "  --count N              messages per publisher (0 = until --duration)\n"
     "  --drain-timeout S      longest wait for outstanding messages and acks (10)\n"
-    "  --quiet-timeout S      stop waiting after S seconds without a message (3)\n";
+    "  --quiet-timeout S      stop waiting after S seconds without a message (3)\n"
+    "  --churn-rate N         SUBSCRIBE+UNSUBSCRIBE pairs per second while publishing (0)\n"
+    "  --churn-clients N      connections that share the churn (10)\n"
+    "  --churn-topic F        churn client i's filter; {i} is replaced by i (churn/{i})\n";
 
 const char* const idle_usage =
     "usage: sluice-bench mqtt-idle --steps N1,N2,... [options]\n"
@@ -175,6 +178,9 @@ std::optional<options> parse_traffic_options(int argc, char** argv, bool* help) 
     h["--count"] = unsigned_into(o.count, 0, std::uint64_t{1} << 40);
     h["--drain-timeout"] = double_into(o.drain_timeout);
     h["--quiet-timeout"] = double_into(o.quiet_timeout);
+    h["--churn-rate"] = double_into(o.churn_rate);
+    h["--churn-clients"] = unsigned_into(o.churn_clients, 1, 10000);
+    h["--churn-topic"] = string_into(o.churn_topic);
     if (!run_parser(argc, argv, h, o, traffic_usage, help)) return std::nullopt;
     if (o.duration <= 0 && o.count == 0) {
         std::fprintf(stderr, "sluice-bench: give --duration or --count\n");

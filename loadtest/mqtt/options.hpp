@@ -40,6 +40,11 @@ struct options {
     std::uint64_t count = 0;            // messages per publisher (0: no limit, needs duration)
     double drain_timeout = 10;          // seconds to wait for the last messages and acks
     double quiet_timeout = 3;           // stop draining after this long without a message
+    // Subscription churn: extra connections that SUBSCRIBE and UNSUBSCRIBE while the traffic
+    // runs, to measure what subscription changes cost publishers.
+    double churn_rate = 0;              // subscribe+unsubscribe pairs per second; 0 = none
+    unsigned churn_clients = 10;        // connections that share the churn
+    std::string churn_topic = "churn/{i}";  // churn client i's filter; {i}: its index
 
     // Idle connections (`mqtt-idle`).
     std::vector<unsigned> steps;        // cumulative connection counts, e.g. 1000,5000,19000

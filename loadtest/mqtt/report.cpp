@@ -63,6 +63,16 @@ void print_traffic_table(const options& o, const traffic_result& r, std::FILE* o
         std::fprintf(out, "  per cpu-s    %10.0f msg in  %10.0f msg out\n",
                      per_second(r.sent, r.broker_cpu_seconds), per_second(r.received, r.broker_cpu_seconds));
     }
+    if (o.churn_rate > 0)
+        std::fprintf(out,
+                     "  churn        %llu sub+unsub pairs (%.0f/s), %llu acknowledged, %llu refused; "
+                     "pair latency us p50 %llu  p99 %llu  max %llu\n",
+                     static_cast<unsigned long long>(r.churn_sent), per_second(r.churn_sent, r.publish_seconds),
+                     static_cast<unsigned long long>(r.churn_done),
+                     static_cast<unsigned long long>(r.churn_refused),
+                     static_cast<unsigned long long>(r.churn_latency.value_at_percentile(50)),
+                     static_cast<unsigned long long>(r.churn_latency.value_at_percentile(99)),
+                     static_cast<unsigned long long>(r.churn_latency.max()));
     std::fprintf(out, "  generator    cpu %.2f s; load average %s before, %s after\n", r.generator_cpu_seconds,
                  r.load_before.c_str(), r.load_after.c_str());
     for (const auto& e : r.errors) std::fprintf(out, "  error        %s\n", e.c_str());
@@ -86,7 +96,10 @@ nlohmann::json traffic_json(const options& o, const traffic_result& r) {
                    {"pub_topic", o.pub_topic},
                    {"sub_topic", o.sub_topic},
                    {"duration", o.duration},
-                   {"count", o.count}};
+                   {"count", o.count},
+                   {"churn_rate", o.churn_rate},
+                   {"churn_clients", o.churn_rate > 0 ? o.churn_clients : 0u},
+                   {"churn_topic", o.churn_topic}};
     j["workers"] = r.workers;
     j["connections"] = r.connections;
     j["dropped_connections"] = r.dropped;
@@ -129,6 +142,17 @@ nlohmann::json traffic_json(const options& o, const traffic_result& r) {
     } else {
         j["broker"] = nullptr;
     }
+    if (o.churn_rate > 0)
+        j["churn"] = {{"sent", r.churn_sent},
+                      {"acknowledged", r.churn_done},
+                      {"refused", r.churn_refused},
+                      {"rate", per_second(r.churn_sent, r.publish_seconds)},
+                      {"latency_us",
+                       {{"p50", r.churn_latency.value_at_percentile(50)},
+                        {"p99", r.churn_latency.value_at_percentile(99)},
+                        {"max", r.churn_latency.max()}}}};
+    else
+        j["churn"] = nullptr;
     j["generator_cpu_s"] = r.generator_cpu_seconds;
     j["load_average"] = {{"before", r.load_before}, {"after", r.load_after}};
     j["errors"] = r.errors;

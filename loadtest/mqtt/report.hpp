@@ -49,6 +49,11 @@ struct traffic_result {
     double broker_cpu_seconds = 0;
     std::uint64_t broker_rss_bytes = 0;
     std::uint64_t broker_threads = 0;
+    // Subscription churn (--churn-rate): pairs sent, acknowledged, refused by the broker.
+    std::uint64_t churn_sent = 0;
+    std::uint64_t churn_done = 0;
+    std::uint64_t churn_refused = 0;
+    histogram churn_latency;  // microseconds from SUBSCRIBE sent to UNSUBACK received
 };
 
 // The first three fields of /proc/loadavg ("1.02 0.88 0.51"), or empty.

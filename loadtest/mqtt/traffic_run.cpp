@@ -43,7 +43,8 @@ public:
             }));
 
         // Connect: every worker reports "ready <ok> <failed> [first error]".
-        const double connections = opt_.publishers + opt_.subscribers;
+        const double connections =
+            opt_.publishers + opt_.subscribers + (opt_.churn_rate > 0 ? opt_.churn_clients : 0);
         const std::uint64_t connect_deadline =
             monotonic_ns() + static_cast<std::uint64_t>((connections / opt_.connect_rate + 30) * 1e9);
         const std::uint64_t connect_start = monotonic_ns();
@@ -156,6 +157,13 @@ private:
             for (const auto& e : j.value("received_by_publisher", nlohmann::json::array())) {
                 auto& c = recv_by[e[0].get<std::uint32_t>()];
                 for (int k = 0; k < 3; ++k) c[k] += e[k + 1].get<std::uint64_t>();
+            }
+            if (const auto c = j.find("churn"); c != j.end() && c->is_object()) {
+                r.churn_sent += c->value("sent", std::uint64_t{0});
+                r.churn_done += c->value("done", std::uint64_t{0});
+                r.churn_refused += c->value("refused", std::uint64_t{0});
+                histogram ch;
+                if (ch.from_json(c->value("latency_us", nlohmann::json::object()))) r.churn_latency.merge(ch);
             }
             publish_end = std::max(publish_end, j.value("publish_end_ns", std::uint64_t{0}));
             last_recv = std::max(last_recv, j.value("last_recv_ns", std::uint64_t{0}));

@@ -190,7 +190,7 @@ class traffic_worker final : public worker_base {
 public:
     traffic_worker(const options& o, const topic_plan& plan, unsigned workers, unsigned index,
                    int in_fd, int out_fd)
-        : worker_base(o, in_fd, out_fd), plan_(plan), deadline_timer_(io_) {
+        : worker_base(o, in_fd, out_fd), plan_(plan), deadline_timer_(io_), churn_timer_(io_) {
         workers_ = workers;
         const worker_share share = traffic_share(o, workers, index);
         // Subscribers first: they must all be subscribed before anyone publishes, and the
@@ -216,6 +216,19 @@ public:
             ++publishers_;
         }
         subscribers_ = share.subscribers.size();
+        // Churn clients live in the last worker, away from the subscribers when there is more
+        // than one worker.
+        if (o.churn_rate > 0 && index + 1 == workers)
+            for (unsigned k = 0; k < o.churn_clients; ++k) {
+                client::identity id;
+                id.kind = client::role::churner;
+                id.index = k;
+                id.client_id = client_id(o, 'c', k);
+                id.topic = expand_template(o.churn_topic, k);
+                id.source = source_address(o, o.subscribers + o.publishers + k);
+                clients_.push_back(std::make_unique<client>(io_, o, *this, std::move(id)));
+                churners_.push_back(clients_.back().get());
+            }
     }
 
     int run() {
@@ -262,6 +275,8 @@ public:
         if (draining_ && tracker_.total_unique() >= expected_) drained();
     }
 
+    void on_churned(client&, std::uint64_t ns) override { churn_latency_.record(ns / 1000); }
+
 private:
     void check_connected() {
         if (connected_reported_ || ready_ + failed_ < clients_.size()) return;
@@ -294,16 +309,51 @@ private:
             }
             last_progress_ns_ = monotonic_ns();
             publishing_ = true;
+            if (!churners_.empty()) churn_step();
             check_published();
         } else if (verb == "drain") {
+            stop_churn();
             args >> expected_;
             draining_ = true;
             drain_start_ns_ = monotonic_ns();
             if (subscribers_ == 0 || tracker_.total_unique() >= expected_) drained();
         } else if (verb == "finish") {
+            stop_churn();
             finish(clients_);
             write_result();
         }
+    }
+
+    // Issues the SUBSCRIBE+UNSUBSCRIBE pairs due by now at --churn-rate since "go", round robin
+    // over the churn clients (at most 64 unacknowledged pairs each), until the publishing
+    // deadline or "drain"; then again in 5 ms.
+    void churn_step() {
+        if (churn_stopped_) return;
+        const std::uint64_t now = monotonic_ns();
+        if (deadline_ns_ && now >= deadline_ns_) return stop_churn();
+        const auto due = now > t0_ns_ ? static_cast<std::uint64_t>(
+                                            static_cast<double>(now - t0_ns_) / 1e9 * opt_.churn_rate)
+                                      : 0;
+        while (churn_issued_ < due) {
+            client* c = nullptr;
+            for (std::size_t tries = 0; tries < churners_.size() && !c; ++tries) {
+                client* candidate = churners_[churn_next_++ % churners_.size()];
+                if (candidate->ready() && !candidate->failed() && candidate->churn_outstanding() < 64)
+                    c = candidate;
+            }
+            if (!c) break;  // every churner is saturated: the broker is behind
+            c->churn();
+            ++churn_issued_;
+        }
+        churn_timer_.expires_after(std::chrono::milliseconds(5));
+        churn_timer_.async_wait([this](const error_code& ec) {
+            if (!ec) churn_step();
+        });
+    }
+
+    void stop_churn() {
+        churn_stopped_ = true;
+        churn_timer_.cancel();
     }
 
     // Watchdogs: publishers whose acknowledgements stopped coming are given up on after
@@ -383,6 +433,16 @@ private:
         r["first_recv_ns"] = first_recv_ns_;
         r["last_recv_ns"] = last_recv_ns_;
         r["cpu_s"] = cpu_measured_;
+        if (!churners_.empty()) {
+            std::uint64_t sent = 0, done = 0, refused = 0;
+            for (client* c : churners_) {
+                sent += c->churn_sent();
+                done += c->churn_done();
+                refused += c->churn_refused();
+            }
+            r["churn"] = {{"sent", sent}, {"done", done}, {"refused", refused},
+                          {"latency_us", churn_latency_.to_json()}};
+        }
         reply("result " + r.dump());
         result_written_ = true;
     }
@@ -390,6 +450,12 @@ private:
     const topic_plan& plan_;
     std::vector<std::unique_ptr<client>> clients_;
     asio::steady_timer deadline_timer_;
+    asio::steady_timer churn_timer_;
+    std::vector<client*> churners_;  // within clients_
+    std::uint64_t churn_issued_ = 0;
+    std::size_t churn_next_ = 0;
+    bool churn_stopped_ = false;
+    histogram churn_latency_;  // microseconds per pair
     std::size_t publishers_ = 0;
     std::size_t subscribers_ = 0;
     std::size_t publishers_done_ = 0;
