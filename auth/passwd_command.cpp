@@ -15,9 +15,9 @@ namespace {
 
 constexpr const char* usage = "usage: sluice passwd [--delete] FILE USER\n";
 
-// Reads one line from the terminal with echo off; restores the settings afterwards.
+// Reads one line from the terminal with echo off; restores the settings afterwards. Echo goes
+// off before the prompt is shown, so nothing typed after the prompt can be echoed.
 bool read_hidden_line(std::ostream& out, const char* prompt, std::string& line) {
-    out << prompt << std::flush;
     termios old{};
     const bool tty = ::tcgetattr(STDIN_FILENO, &old) == 0;
     if (tty) {
@@ -26,8 +26,9 @@ bool read_hidden_line(std::ostream& out, const char* prompt, std::string& line) 
         quiet.c_lflag |= ECHONL;
         ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
     }
+    out << prompt << std::flush;
     const bool ok = static_cast<bool>(std::getline(std::cin, line));
-    if (tty) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    if (tty) ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
     return ok;
 }
 

@@ -9,6 +9,8 @@
 //                                           when the server's signature verifies
 //   scram_peer credentials FILE USER        prints "salt stored-key server-key iterations"
 //                                           (base64) for a server under test to use
+//   scram_peer verify FILE USER PASSWORD    exit 0 when both the plain-password check and a
+//                                           SCRAM exchange accept the password, 2 otherwise
 //
 // Messages are one per line on stdin/stdout.
 #include <iostream>
@@ -77,5 +79,17 @@ int main(int argc, char** argv) {
                   << std::endl;
         return 0;
     }
-    return fail("usage: scram_peer adduser|server|client|credentials ...");
+    if (mode == "verify" && argc == 5) {
+        std::string error;
+        const user_store_ptr store = load_user_store(argv[2], error);
+        if (!store) return fail(error);
+        const bool plain_ok = store->verify(argv[3], argv[4]);
+        scram_server s(store);
+        scram_client c(argv[3], argv[4]);
+        const scram_step first = s.client_first(c.client_first());
+        const auto final = c.client_final(first.message);
+        const bool scram_ok = final && s.client_final(*final).status == scram_status::success;
+        return plain_ok && scram_ok ? 0 : 2;
+    }
+    return fail("usage: scram_peer adduser|server|client|credentials|verify ...");
 }
