@@ -2,6 +2,8 @@
 // Request header v1 (api_key, api_version, correlation_id, client_id) and v2 (v1 plus tagged
 // fields, for flexible request versions). client_id stays a classic nullable string in v2.
 // Response headers are written by encode_response() in codec.hpp.
+//
+// Threads: plain values and free functions; any thread.
 
 #include <cstdint>
 #include <optional>

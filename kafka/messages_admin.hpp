@@ -2,6 +2,8 @@
 // Request and response bodies of the connection and admin APIs: ApiVersions, SaslHandshake,
 // SaslAuthenticate, InitProducerId, CreateTopics, DeleteTopics, DescribeConfigs.
 // Field names follow Kafka's message definitions; version ranges as in codec.hpp.
+//
+// Threads: plain values; any thread.
 
 #include <cstdint>
 #include <optional>

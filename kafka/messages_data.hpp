@@ -3,6 +3,8 @@
 // Field names follow Kafka's message definitions; a field only present in some versions is
 // documented with its range and keeps its default where absent. Encoding and decoding for
 // every supported version is in codec.hpp.
+//
+// Threads: plain values; any thread.
 
 #include <cstdint>
 #include <optional>

@@ -2,6 +2,8 @@
 // Request and response bodies of the consumer-group APIs: FindCoordinator, JoinGroup,
 // SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups, ListGroups.
 // Field names follow Kafka's message definitions; version ranges as in codec.hpp.
+//
+// Threads: plain values; any thread.
 
 #include <cstdint>
 #include <optional>
