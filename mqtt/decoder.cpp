@@ -57,9 +57,11 @@ void stream_decoder::commit(std::size_t n) {
     end_ += std::min(n, buffer_.size() - end_);
 }
 
-decode_status stream_decoder::fail(reason_code code, std::string_view detail) {
+decode_status stream_decoder::fail(const decode_error& e, std::uint8_t first,
+                                   std::optional<protocol_version> before) {
     failed_ = true;
-    error_ = {code, detail};
+    error_ = e;
+    error_.response = detail::response_to(first, e.code, before, options_.version);
     buffer_.clear();
     buffer_.shrink_to_fit();
     read_pos_ = end_ = 0;
@@ -72,10 +74,12 @@ decode_status stream_decoder::next(packet& out) {
     const std::size_t available = end_ - read_pos_;
 
     if (available == 0) return decode_status::need_more;
+    const std::uint8_t first = data[0];
+    const std::optional<protocol_version> before = options_.version;
     // The first byte alone can already be wrong (e.g. a non-CONNECT first packet). Checking it
     // before the remaining length keeps the verdict independent of how the bytes were chunked.
-    if (auto e = detail::check_first_byte(data[0], options_.version, options_.role)) {
-        return fail(e->code, e->detail);
+    if (auto e = detail::check_first_byte(first, before, options_.role)) {
+        return fail(*e, first, before);
     }
     detail::fixed_header h;
     decode_error header_error;
@@ -83,16 +87,17 @@ decode_status stream_decoder::next(packet& out) {
         case detail::header_status::need_more:
             return decode_status::need_more;
         case detail::header_status::error:
-            return fail(header_error.code, header_error.detail);
+            return fail(header_error, first, before);
         case detail::header_status::complete:
             break;
     }
-    if (auto e = detail::check_fixed_header(h, options_.version, options_.role)) {
-        return fail(e->code, e->detail);
+    if (auto e = detail::check_fixed_header(h, before, options_.role)) {
+        return fail(*e, first, before);
     }
     const std::size_t total = h.header_size + h.remaining_length;
     if (total > options_.maximum_packet_size) {
-        return fail(reason_code::packet_too_large, "packet larger than the maximum packet size");
+        return fail({reason_code::packet_too_large, "packet larger than the maximum packet size"},
+                    first, before);
     }
     if (available < total) return decode_status::need_more;
 
@@ -104,14 +109,16 @@ decode_status stream_decoder::next(packet& out) {
     }
     if (auto e =
             detail::decode_body(h, body, std::move(owner), options_.version, options_.role, out)) {
-        return fail(e->code, e->detail);
+        return fail(*e, first, before);
     }
     read_pos_ += total;
     return decode_status::packet;
 }
 
-decode_one_result decode_packet(std::span<const std::uint8_t> bytes,
-                                std::optional<protocol_version> version, decoder_role role) {
+namespace {
+
+decode_one_result decode_whole(std::span<const std::uint8_t> bytes,
+                               std::optional<protocol_version>& version, decoder_role role) {
     decode_one_result result;
     if (!bytes.empty()) {
         if (auto e = detail::check_first_byte(bytes[0], version, role)) {
@@ -151,6 +158,18 @@ decode_one_result decode_packet(std::span<const std::uint8_t> bytes,
         return result;
     }
     result.pkt = std::move(p);
+    return result;
+}
+
+}  // namespace
+
+decode_one_result decode_packet(std::span<const std::uint8_t> bytes,
+                                std::optional<protocol_version> version, decoder_role role) {
+    const std::optional<protocol_version> before = version;
+    decode_one_result result = decode_whole(bytes, version, role);
+    if (!result.pkt && !bytes.empty()) {
+        result.error.response = detail::response_to(bytes[0], result.error.code, before, version);
+    }
     return result;
 }
 

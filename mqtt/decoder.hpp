@@ -13,12 +13,27 @@
 
 namespace sluice::mqtt {
 
-// Why a packet was rejected: the reason code the receiver must send (in a CONNACK if the
-// failure is in CONNECT, else in a DISCONNECT on 5.0; before 5.0 it just closes) and a static
-// text for logs.
+// What the receiver of a bad packet sends before it closes the network connection. The
+// decoder decides, because it depends on the rules of the failing packet's level:
+// - a connection's CONNECT that fails at 5.0 is answered with a CONNACK carrying the code
+//   (spec 3.1.4, 4.13); before 5.0 only an unsupported protocol level (return code 1,
+//   MQTT-3.1.2-2) and a rejected client identifier (return code 2, MQTT-3.1.3-9) get a
+//   CONNACK: every other bad CONNECT is closed without one (MQTT-3.1.4-1, MQTT-3.1.2-3);
+// - a CONNECT whose level cannot be read is closed without a CONNACK, except one with an
+//   unsupported protocol name or level, which gets a CONNACK in 3.1.1's form (return code 1);
+// - any later packet gets a DISCONNECT carrying the code at 5.0 and a plain close before.
+enum class error_response : std::uint8_t {
+    close,       // send nothing
+    connack,     // a CONNACK carrying `code`, at stream_decoder::version() (3.1.1 when unset)
+    disconnect,  // a 5.0 DISCONNECT carrying `code`
+};
+
+// Why a packet was rejected: the reason code to send, what to send it in (`response`) and a
+// static text for logs.
 struct decode_error {
     reason_code code = reason_code::malformed_packet;
     std::string_view detail{};
+    error_response response = error_response::close;
 };
 
 // Which side of the connection the decoder runs on. Packets that only the other side may send
@@ -82,7 +97,10 @@ class stream_decoder {
     std::size_t buffered() const { return end_ - read_pos_; }
 
   private:
-    decode_status fail(reason_code code, std::string_view detail);
+    // Fails for good with `e`, answered as response_to() says for the packet starting `first`
+    // when the connection's level before it was `before`.
+    decode_status fail(const decode_error& e, std::uint8_t first,
+                       std::optional<protocol_version> before);
     // Makes room for `n` more bytes after end_.
     void make_room(std::size_t n);
 

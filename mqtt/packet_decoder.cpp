@@ -185,6 +185,10 @@ result decode_subscribe(reader& r, protocol_version v, subscribe& s) {
         subscription sub;
         std::uint8_t options = 0;
         if (auto e = r.utf8(sub.filter)) return e;
+        // A filter with a misplaced wildcard, or an empty one, makes the packet malformed
+        // [MQTT-4.7.1-1, MQTT-4.7.3-1] (and so does a "$share/" filter that is not
+        // "$share/<group>/<filter>", since Sluice reads that prefix at every level).
+        if (!valid_topic_filter(sub.filter)) return malformed("invalid topic filter");
         if (auto e = r.u8(options)) return e;
         // Reserved bits must be 0 [MQTT-3.8.3-5]: bits 2..7 before 5.0, bits 6..7 in 5.0.
         if (options & (is_v5(v) ? 0xC0 : 0xFC)) {
@@ -234,6 +238,7 @@ result decode_unsubscribe(reader& r, protocol_version v, unsubscribe& u) {
     while (!r.at_end()) {
         std::string filter;
         if (auto e = r.utf8(filter)) return e;
+        if (!valid_topic_filter(filter)) return malformed("invalid topic filter");
         u.filters.push_back(std::move(filter));
     }
     if (u.filters.empty()) return protocol_error("UNSUBSCRIBE without topic filters");
@@ -271,6 +276,28 @@ result decode_reason_body(reader& r, packet_type type, P& p) {
 }
 
 }  // namespace
+
+error_response response_to(std::uint8_t first, reason_code e,
+                           std::optional<protocol_version> before,
+                           std::optional<protocol_version> after) {
+    const bool connect_packet = static_cast<packet_type>(first >> 4) == packet_type::connect;
+    if (!before) {
+        // The connection's first packet.
+        if (!connect_packet) return error_response::close;
+        if (!after) {
+            return e == reason_code::unsupported_protocol_version ? error_response::connack
+                                                                  : error_response::close;
+        }
+        if (is_v5(*after)) return error_response::connack;
+        // Before 5.0 a CONNACK return code exists only for these two; any other violation
+        // in CONNECT closes the connection without a CONNACK [MQTT-3.1.4-1].
+        return e == reason_code::unsupported_protocol_version ||
+                       e == reason_code::client_identifier_not_valid
+                   ? error_response::connack
+                   : error_response::close;
+    }
+    return is_v5(*before) ? error_response::disconnect : error_response::close;
+}
 
 header_status parse_fixed_header(const std::uint8_t* data, std::size_t size, fixed_header& h,
                                  decode_error& error) {
@@ -317,6 +344,8 @@ result check_first_byte(std::uint8_t first, std::optional<protocol_version> vers
         case packet_type::pubrel:
         case packet_type::subscribe:
         case packet_type::unsubscribe:
+            // MQTT 3.1 sets DUP on these when it sends them again; 3.1.1 and 5.0 reserve it.
+            if (flags == 0x0A && version == protocol_version::v3_1) break;
             if (flags != 0x02) return malformed("fixed header flags must be 0010");
             break;
         default:

@@ -38,6 +38,13 @@ wire::result check_first_byte(std::uint8_t first, std::optional<protocol_version
 wire::result check_fixed_header(const fixed_header& h, std::optional<protocol_version> version,
                                 decoder_role role);
 
+// How to answer a failure `e` in the packet whose first byte is `first`, given the level known
+// before that packet and after it (a CONNECT sets the level once it is read); see
+// error_response in decoder.hpp.
+error_response response_to(std::uint8_t first, reason_code e,
+                           std::optional<protocol_version> before,
+                           std::optional<protocol_version> after);
+
 // Decodes a body of h.remaining_length bytes at `data`. `owner`, when set, keeps `data` alive
 // and lets a PUBLISH payload point into it; otherwise the payload is copied. For CONNECT,
 // `version` is set as soon as the protocol level is read.

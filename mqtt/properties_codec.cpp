@@ -276,8 +276,9 @@ wire::result decode_properties(wire::reader& r, property_context where, properti
         // An identifier we cannot size makes the rest of the packet unparseable.
         if (!known_property(raw)) return malformed("unknown property identifier");
         const auto id = static_cast<property_id>(raw);
+        // An identifier not valid for its packet makes the packet malformed (spec 2.2.2.2).
         if ((allowed_mask(id) & context) == 0) {
-            return protocol_error("property not allowed in this packet");
+            return malformed("property not allowed in this packet");
         }
         const bool may_repeat =
             id == property_id::user_property || id == property_id::subscription_identifier;

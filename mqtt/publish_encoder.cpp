@@ -36,6 +36,10 @@ std::size_t publish_encoder::packet_size(const publish_delivery& d) const {
     return 1 + wire::varint_size(static_cast<std::uint32_t>(n)) + n;
 }
 
+std::size_t publish_encoder::header_size(const publish_delivery& d) const {
+    return packet_size(d) - payload_.size();
+}
+
 bool publish_encoder::encode_header(const publish_delivery& d,
                                     std::vector<std::uint8_t>& out) const {
     if (!valid_) return false;
@@ -48,7 +52,8 @@ bool publish_encoder::encode_header(const publish_delivery& d,
     auto first = static_cast<std::uint8_t>(0x30 | (static_cast<unsigned>(d.qos_level) << 1));
     if (d.dup) first |= 0x08;
     if (d.retain) first |= 0x01;
-    out.reserve(out.size() + packet_size(d) - payload_.size());
+    // No exact reserve here: headers are appended one after another to one buffer, and an
+    // exact reserve per call would reallocate on every call once the buffer is full.
     wire::put_u8(out, first);
     wire::put_varint(out, static_cast<std::uint32_t>(remaining));
     if (d.send_topic) {

@@ -30,6 +30,14 @@ struct publish_delivery {
 // the fixed header, the per-subscriber fields and the prepared bytes. The payload is shared, not
 // copied, so a sender can write [header, payload()] as one scatter-gather operation.
 //
+// Delivering without copying the payload: per subscriber, append encode_header(d, out) to the
+// connection's byte buffer and keep a copy of payload() (a reference count, not the bytes) in
+// the write queue after the header's end offset; at write time the gather list alternates
+// buffer ranges and payloads: [out[0, end1), payload1, out[end1, end2), payload2, ...]. Keep
+// the shared_bytes copies until the write completes: the encoder itself may be gone by then.
+// Copying a small payload with encode() is cheaper than a gather entry; header_size() and
+// payload().size() tell which case a delivery is.
+//
 // Threads: immutable after construction; any number of threads may encode concurrently.
 class publish_encoder {
   public:
@@ -40,9 +48,10 @@ class publish_encoder {
     protocol_version version() const { return version_; }
     const shared_bytes& payload() const { return payload_; }
 
-    // Appends everything before the payload. Returns false (out unchanged) when the packet
-    // cannot be represented: a topic or property over its length limit, a subscription
-    // identifier of 0 or over 268,435,455, or a remaining length over 268,435,455.
+    // Appends everything before the payload (exactly header_size(d) bytes) to `out`, after
+    // what it already holds. Returns false (out unchanged) when the packet cannot be
+    // represented: a topic or property over its length limit, a subscription identifier of 0
+    // or over 268,435,455, or a remaining length over 268,435,455.
     bool encode_header(const publish_delivery& d, std::vector<std::uint8_t>& out) const;
 
     // Appends the whole packet: header then payload.
@@ -50,6 +59,8 @@ class publish_encoder {
 
     // The size of the whole packet for this subscriber, to compare with its maximum packet size.
     std::size_t packet_size(const publish_delivery& d) const;
+    // What encode_header() appends for this subscriber: packet_size(d) - payload().size().
+    std::size_t header_size(const publish_delivery& d) const;
 
   private:
     std::size_t remaining_length(const publish_delivery& d) const;

@@ -32,6 +32,7 @@ struct run_result {
     std::vector<std::optional<protocol_version>> versions;  // the level each packet was read at
     decode_status last = decode_status::need_more;
     reason_code error = reason_code::success;
+    error_response response = error_response::close;
 };
 
 run_result run(std::span<const std::uint8_t> stream, std::optional<protocol_version> version,
@@ -55,7 +56,10 @@ run_result run(std::span<const std::uint8_t> stream, std::optional<protocol_vers
             r.versions.push_back(d.version());
         }
     }
-    if (r.last == decode_status::error) r.error = d.error().code;
+    if (r.last == decode_status::error) {
+        r.error = d.error().code;
+        r.response = d.error().response;
+    }
     return r;
 }
 
@@ -82,6 +86,13 @@ void check_round_trip(const packet& p, std::optional<protocol_version> version) 
         std::vector<std::uint8_t> fast;
         if (!enc.encode(d, fast)) fail("publish_encoder refused a decoded PUBLISH");
         if (enc.packet_size(d) != fast.size()) fail("publish_encoder packet_size is wrong");
+        // Header then shared payload, as a gathered write sends them.
+        std::vector<std::uint8_t> header;
+        if (!enc.encode_header(d, header)) fail("publish_encoder refused a header");
+        if (header.size() != enc.header_size(d)) fail("publish_encoder header_size is wrong");
+        header.insert(header.end(), enc.payload().data(),
+                      enc.payload().data() + enc.payload().size());
+        if (header != fast) fail("header and payload differ from the whole packet");
         auto fast_again = decode_packet(fast, version, decoder_role::any);
         if (!fast_again.pkt || !(*fast_again.pkt == p)) fail("publish_encoder output differs");
     }
@@ -101,11 +112,17 @@ void check_topics(const packet& p) {
         for (const auto& s : sub->subscriptions) {
             const auto parts = parse_topic_filter(s.filter);
             if (parts.has_value() != valid_topic_filter(s.filter)) fail("filter checks disagree");
+            if (!parts) fail("the decoder accepted an invalid topic filter");
             if (parts) {
                 topic_matches(parts->filter, "a/b/c");
                 topic_matches(parts->filter, "$SYS/x");
             }
             check_name(s.filter);
+        }
+    }
+    if (const auto* unsub = std::get_if<unsubscribe>(&p)) {
+        for (const auto& f : unsub->filters) {
+            if (!valid_topic_filter(f)) fail("the decoder accepted an invalid topic filter");
         }
     }
 }
@@ -126,7 +143,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const run_result whole = run(stream, start, role, stream.size() + 1, false);
         const run_result chunked = run(stream, start, role, chunk, true);
         if (whole.packets != chunked.packets) fail("chunking changed the decoded packets");
-        if (whole.last != chunked.last || whole.error != chunked.error) {
+        if (whole.last != chunked.last || whole.error != chunked.error ||
+            whole.response != chunked.response) {
             fail("chunking changed the decoder's final state");
         }
         for (std::size_t i = 0; i < whole.packets.size(); ++i) {

@@ -18,6 +18,7 @@ namespace {
 constexpr auto malformed = reason_code::malformed_packet;
 constexpr auto protocol = reason_code::protocol_error;
 constexpr std::optional<protocol_version> first = std::nullopt;  // before CONNECT
+constexpr std::optional<protocol_version> v3 = protocol_version::v3_1;
 constexpr std::optional<protocol_version> v4 = protocol_version::v3_1_1;
 constexpr std::optional<protocol_version> v5 = protocol_version::v5;
 
@@ -50,6 +51,19 @@ const bad_case cases[] = {
      "fixed header flags must be 0010"},
     {"PUBREL flags 0000", v4, decoder_role::any, "60 02 0001", malformed,
      "fixed header flags must be 0010"},
+    // MQTT 3.1 may set DUP on PUBREL, SUBSCRIBE and UNSUBSCRIBE; 3.1.1 and 5.0 may not.
+    {"PUBREL with DUP in 3.1.1", v4, decoder_role::any, "6A 02 0001", malformed,
+     "fixed header flags must be 0010"},
+    {"SUBSCRIBE with DUP in 3.1.1", v4, decoder_role::any, "8A 06 0001 0001 'a' 00", malformed,
+     "fixed header flags must be 0010"},
+    {"UNSUBSCRIBE with DUP in 5.0", v5, decoder_role::any, "AA 06 0001 00 0001 'a'", malformed,
+     "fixed header flags must be 0010"},
+    {"PUBREL flags 1011 in 3.1", v3, decoder_role::any, "6B 02 0001", malformed,
+     "fixed header flags must be 0010"},
+    {"SUBSCRIBE flags 1000 in 3.1", v3, decoder_role::any, "88 06 0001 0001 'a' 00", malformed,
+     "fixed header flags must be 0010"},
+    {"PUBACK with DUP in 3.1", v3, decoder_role::any, "48 02 0001", malformed,
+     "fixed header flags must be 0000"},
     {"PUBACK flags 0010", v4, decoder_role::any, "42 02 0001", malformed,
      "fixed header flags must be 0000"},
     {"PINGREQ flags 0001", v4, decoder_role::any, "C1 00", malformed,
@@ -166,16 +180,40 @@ const bad_case cases[] = {
      "duplicate property"},
     {"duplicate reason string", v5, decoder_role::any, "40 0C 0001 00 08 1F 0001 'a' 1F 0001 'b'",
      protocol, "duplicate property"},
+    // A property not allowed in its packet makes the packet malformed (spec 2.2.2.2), in every
+    // packet type and in a CONNECT's will.
     {"property not allowed in CONNECT", first, decoder_role::any,
-     "10 11 0004 'MQTT' 05 02 003C 03 23 0001 0001 'c'", protocol,
-     "property not allowed in this packet"},
-    {"property not allowed in PUBACK", v5, decoder_role::any, "40 07 0001 00 03 21 0001", protocol,
+     "10 11 0004 'MQTT' 05 02 003C 03 23 0001 0001 'c'", malformed,
      "property not allowed in this packet"},
     {"will delay interval outside the will", first, decoder_role::any,
-     "10 13 0004 'MQTT' 05 02 003C 05 18 00000001 0001 'c'", protocol,
+     "10 13 0004 'MQTT' 05 02 003C 05 18 00000001 0001 'c'", malformed,
      "property not allowed in this packet"},
     {"session expiry in will properties", first, decoder_role::any,
-     "10 19 0004 'MQTT' 05 06 003C 00 0001 'c' 05 11 00000001 0001 'w' 0000", protocol,
+     "10 19 0004 'MQTT' 05 06 003C 00 0001 'c' 05 11 00000001 0001 'w' 0000", malformed,
+     "property not allowed in this packet"},
+    {"property not allowed in CONNACK", v5, decoder_role::any, "20 08 00 00 05 18 00000001",
+     malformed, "property not allowed in this packet"},
+    {"session expiry in PUBLISH", v5, decoder_role::any, "30 09 0001 't' 05 11 00000001", malformed,
+     "property not allowed in this packet"},
+    {"property not allowed in PUBACK", v5, decoder_role::any, "40 07 0001 00 03 21 0001", malformed,
+     "property not allowed in this packet"},
+    {"property not allowed in PUBREC", v5, decoder_role::any, "50 07 0001 00 03 23 0001", malformed,
+     "property not allowed in this packet"},
+    {"property not allowed in PUBREL", v5, decoder_role::any, "62 07 0001 00 03 23 0001", malformed,
+     "property not allowed in this packet"},
+    {"property not allowed in PUBCOMP", v5, decoder_role::any, "70 07 0001 00 03 23 0001",
+     malformed, "property not allowed in this packet"},
+    {"session expiry in SUBSCRIBE", v5, decoder_role::any, "82 0C 0001 05 11 00000001 0001 'a' 00",
+     malformed, "property not allowed in this packet"},
+    {"property not allowed in SUBACK", v5, decoder_role::any, "90 07 0001 03 23 0001 00", malformed,
+     "property not allowed in this packet"},
+    {"subscription identifier in UNSUBSCRIBE", v5, decoder_role::any,
+     "A2 08 0001 02 0B 01 0001 'a'", malformed, "property not allowed in this packet"},
+    {"property not allowed in UNSUBACK", v5, decoder_role::any, "B0 07 0001 03 23 0001 00",
+     malformed, "property not allowed in this packet"},
+    {"property not allowed in DISCONNECT", v5, decoder_role::any, "E0 05 00 03 23 0001", malformed,
+     "property not allowed in this packet"},
+    {"property not allowed in AUTH", v5, decoder_role::any, "F0 05 18 03 23 0001", malformed,
      "property not allowed in this packet"},
     {"unknown property identifier", v5, decoder_role::any, "40 06 0001 00 02 05 00", malformed,
      "unknown property identifier"},
@@ -245,6 +283,27 @@ const bad_case cases[] = {
      "retain handling 3"},
     {"no local on a shared subscription", v5, decoder_role::any,
      "82 10 0001 00 000A '$share/g/a' 04", protocol, "no local on a shared subscription"},
+    // Malformed topic filters make the packet malformed [MQTT-4.7.1-1, MQTT-4.7.3-1].
+    {"SUBSCRIBE filter #/x", v4, decoder_role::any, "82 08 0001 0003 '#/x' 00", malformed,
+     "invalid topic filter"},
+    {"SUBSCRIBE filter a/#/b", v5, decoder_role::any, "82 0B 0001 00 0005 'a/#/b' 00", malformed,
+     "invalid topic filter"},
+    {"SUBSCRIBE filter a+", v4, decoder_role::any, "82 07 0001 0002 'a+' 00", malformed,
+     "invalid topic filter"},
+    {"SUBSCRIBE filter a#", v4, decoder_role::any, "82 07 0001 0002 'a#' 00", malformed,
+     "invalid topic filter"},
+    {"SUBSCRIBE empty filter", v5, decoder_role::any, "82 06 0001 00 0000 00", malformed,
+     "invalid topic filter"},
+    {"SUBSCRIBE invalid filter after a valid one", v4, decoder_role::any,
+     "82 0B 0001 0001 'a' 00 0002 '+x' 01", malformed, "invalid topic filter"},
+    {"SUBSCRIBE shared filter without a filter", v5, decoder_role::any,
+     "82 0E 0001 00 0008 '$share/g' 00", malformed, "invalid topic filter"},
+    {"SUBSCRIBE shared filter with an empty group", v5, decoder_role::any,
+     "82 0F 0001 00 0009 '$share//a' 00", malformed, "invalid topic filter"},
+    {"UNSUBSCRIBE filter a/#/b", v4, decoder_role::any, "A2 09 0001 0005 'a/#/b'", malformed,
+     "invalid topic filter"},
+    {"UNSUBSCRIBE empty filter", v5, decoder_role::any, "A2 05 0001 00 0000", malformed,
+     "invalid topic filter"},
     {"UNSUBSCRIBE with packet id 0", v4, decoder_role::any, "A2 05 0000 0001 'a'", protocol,
      "packet identifier 0"},
     {"UNSUBSCRIBE without filters", v5, decoder_role::any, "A2 03 0001 00", protocol,
@@ -297,6 +356,7 @@ TEST_CASE("malformed corpus: each case fails with its reason code, whole and str
         CHECK(s == decode_status::error);
         CHECK(d.error().code == c.expected);
         CHECK(d.error().detail == c.detail);
+        CHECK(d.error().response == whole.error.response);
     }
 }
 
@@ -325,8 +385,15 @@ TEST_CASE("malformed corpus: near misses of the cases above are accepted", "[mqt
          "40 12 0001 00 0E 26 0001 'a' 0001 'b' 26 0001 'a' 0001 'c'"},
         {"several subscription identifiers to a client", v5, decoder_role::client,
          "30 08 0001 't' 04 0B 01 0B 02"},
-        {"invalid filter wildcards are left to the SUBACK", v4, decoder_role::any,
-         "82 07 0001 0002 'a#' 00"},
+        {"well-placed wildcards", v4, decoder_role::any,
+         "82 12 0001 0003 'a/#' 00 0003 '+/+' 01 0001 '#' 02"},
+        {"a shared filter", v5, decoder_role::any, "82 10 0001 00 000A '$share/g/#' 00"},
+        {"UNSUBSCRIBE a/+/b", v4, decoder_role::any, "A2 09 0001 0005 'a/+/b'"},
+        {"PUBREL with DUP in 3.1", v3, decoder_role::any, "6A 02 0001"},
+        {"SUBSCRIBE with DUP in 3.1", v3, decoder_role::any, "8A 06 0001 0001 'a' 00"},
+        {"UNSUBSCRIBE with DUP in 3.1", v3, decoder_role::any, "AA 05 0001 0001 'a'"},
+        {"user property in PUBLISH (allowed, unlike session expiry)", v5, decoder_role::any,
+         "30 0B 0001 't' 07 26 0001 'a' 0001 'b'"},
         {"session expiry in a client's DISCONNECT", v5, decoder_role::server,
          "E0 07 00 05 11 00000001"},
     };
@@ -335,5 +402,70 @@ TEST_CASE("malformed corpus: near misses of the cases above are accepted", "[mqt
         auto r = decode_packet(wire(g.bytes), g.version, g.role);
         INFO("error: " << r.error.detail);
         CHECK(r.pkt.has_value());
+    }
+}
+
+TEST_CASE("decode errors say what to send before closing", "[mqtt][malformed]") {
+    struct response_case {
+        const char* name;
+        std::optional<protocol_version> version;
+        const char* bytes;
+        reason_code code;
+        error_response response;
+    };
+    constexpr auto close = error_response::close;
+    constexpr auto connack = error_response::connack;
+    constexpr auto disconnect = error_response::disconnect;
+    const response_case responses[] = {
+        // Before 5.0 a bad CONNECT is closed without a CONNACK [MQTT-3.1.4-1]...
+        {"3.1.1 CONNECT reserved flag", first, "10 0D 0004 'MQTT' 04 03 003C 0001 'c'", malformed,
+         close},
+        {"3.1.1 will QoS 3", first, "10 12 0004 'MQTT' 04 1E 003C 0001 'c' 0001 'w' 0000",
+         malformed, close},
+        {"3.1.1 will retain without will flag", first, "10 0D 0004 'MQTT' 04 22 003C 0001 'c'",
+         malformed, close},
+        {"3.1.1 password without user name", first,
+         "10 10 0004 'MQTT' 04 42 003C 0001 'c' 0001 'p'", malformed, close},
+        {"3.1 will QoS without will flag", first, "10 0F 0006 'MQIsdp' 03 0A 003C 0001 'c'",
+         malformed, close},
+        // ...except for the two failures 3.1.1 has a return code for.
+        {"3.1.1 empty client id keeping the session", first, "10 0C 0004 'MQTT' 04 00 003C 0000",
+         reason_code::client_identifier_not_valid, connack},
+        {"3.1 empty client id", first, "10 0E 0006 'MQIsdp' 03 02 003C 0000",
+         reason_code::client_identifier_not_valid, connack},
+        {"protocol level 6", first, "10 0D 0004 'MQTT' 06 02 003C 0001 'c'",
+         reason_code::unsupported_protocol_version, connack},
+        // 5.0 answers a bad CONNECT with a CONNACK carrying the reason code.
+        {"5.0 CONNECT reserved flag", first, "10 0E 0004 'MQTT' 05 03 003C 00 0001 'c'", malformed,
+         connack},
+        {"5.0 property not allowed in CONNECT", first,
+         "10 11 0004 'MQTT' 05 02 003C 03 23 0001 0001 'c'", malformed, connack},
+        // A CONNECT whose level cannot be read, or a first packet that is not CONNECT.
+        {"CONNECT flags 0001", first, "11 0D 0004 'MQTT' 04 02 003C 0001 'c'", malformed, close},
+        {"truncated protocol name", first, "10 03 0004 'M'", malformed, close},
+        {"first packet is not CONNECT", first, "C0 00", protocol, close},
+        // Later packets: DISCONNECT at 5.0, a plain close before.
+        {"5.0 PUBLISH with session expiry", v5, "30 09 0001 't' 05 11 00000001", malformed,
+         disconnect},
+        {"5.0 second CONNECT", v5, "10 0E 0004 'MQTT' 05 02 003C 00 0001 'c'", protocol,
+         disconnect},
+        {"3.1.1 invalid topic filter", v4, "82 07 0001 0002 'a+' 00", malformed, close},
+        {"3.1.1 second CONNECT", v4, "10 0D 0004 'MQTT' 04 02 003C 0001 'c'", protocol, close},
+    };
+    for (const auto& c : responses) {
+        INFO("case: " << c.name);
+        const auto bytes = wire(c.bytes);
+        auto whole = decode_packet(bytes, c.version, decoder_role::server);
+        INFO("got 0x" << std::hex << int(whole.error.code) << " (" << whole.error.detail << ")");
+        REQUIRE_FALSE(whole.pkt);
+        CHECK(whole.error.code == c.code);
+        CHECK(whole.error.response == c.response);
+
+        stream_decoder d({decoder_role::server, 268'435'460, c.version});
+        d.feed(bytes);
+        packet out;
+        REQUIRE(d.next(out) == decode_status::error);
+        CHECK(d.error().code == c.code);
+        CHECK(d.error().response == c.response);
     }
 }
