@@ -11,6 +11,7 @@
 // Text form (header "mqtt.delivery_id"): "<producer id>:<epoch>:<sequence>" in decimal, e.g.
 // "42:0:17". Unique within the partition that holds the record; (log topic, partition,
 // delivery id) is unique everywhere. See docs/ingest.md.
+// Thread: delivery_id is a value and the free functions are pure; session_producer says below.
 
 #include <cstdint>
 #include <optional>
