@@ -9,64 +9,13 @@
 
 #include "kafka/api_versions.hpp"
 #include "kafka/schema.hpp"
+#include "tests/kafka/filler.hpp"
 #include "tests/kafka/vectors.hpp"
 
 using namespace sluice::kafka;
 using namespace sluice::kafka::test;
 
 namespace {
-
-// Same member names as reader and writer: sets every field it visits to a fresh value.
-struct filler {
-    int n = 0;
-    int depth = 0;
-
-    int next() { return ++n; }
-    void i8(std::int8_t& v) { v = static_cast<std::int8_t>(next() % 100); }
-    void i16(std::int16_t& v) { v = static_cast<std::int16_t>(next() * 3); }
-    void i16(error_code& v) { v = static_cast<error_code>(next()); }
-    void i32(std::int32_t& v) { v = next() * 1000003; }
-    void i64(std::int64_t& v) { v = next() * 100000000003LL; }
-    void boolean(bool& v) { v = next() % 2 == 1; }
-    void string(std::string& v) { v = "s" + std::to_string(next()); }
-    void nullable_string(std::optional<std::string>& v) {
-        int k = next();
-        if (k % 3 == 0)
-            v.reset();
-        else
-            v = "n" + std::to_string(k);
-    }
-    void bytes(byte_buffer& v) { v = {static_cast<std::uint8_t>(next()), 0xaa, 0x55}; }
-    void nullable_bytes(std::optional<byte_buffer>& v) {
-        int k = next();
-        if (k % 3 == 0)
-            v.reset();
-        else
-            v = byte_buffer{static_cast<std::uint8_t>(k), 1};
-    }
-    void records(record_set& v) {
-        int k = next();
-        v = k % 3 == 0 ? record_set{true, {}}
-                       : record_set::from_bytes({static_cast<std::uint8_t>(k), 2, 3, 4});
-    }
-    void tagged_fields() {}
-    template <class T, class F>
-    void array(std::vector<T>& v, F&& each) {
-        v.resize(depth < 2 ? 2 : 1);
-        ++depth;
-        for (auto& e : v) each(e);
-        --depth;
-    }
-    template <class T, class F>
-    void nullable_array(std::optional<std::vector<T>>& v, F&& each) {
-        if (next() % 4 == 0) {
-            v.reset();
-            return;
-        }
-        v.emplace();
-        array(*v, each);
-    }
-};
 
 template <class Request>
 void check_request(std::int16_t version, Request (*fill)(std::int16_t)) {
