@@ -95,7 +95,7 @@ scram_step scram_server::client_first(std::string_view message) {
     } else {
         // Same shape as a real user's; the keys are random so no proof can match.
         const bytes mac = hmac_sha256(exchange_store_->fake_salt_secret(), as_bytes(user_));
-        credentials_.iterations = hash_parameters{}.scram_iterations;
+        credentials_.iterations = exchange_store_->typical_scram_iterations();
         credentials_.salt.assign(mac.begin(), mac.begin() + 16);
         credentials_.stored_key = random_bytes(32);
         credentials_.server_key = random_bytes(32);

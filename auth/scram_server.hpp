@@ -21,8 +21,9 @@
 // "e=channel-binding-not-supported". An authzid ("a=") must equal the user name. User names
 // must be valid_username() (printable ASCII): anything else, non-ASCII included, fails with
 // "e=invalid-username-encoding" since SASLprep is not implemented. An unknown user gets a
-// server-first message with a fake salt (stable per user and snapshot), and fails only at the
-// proof, so the exchange does not reveal which names exist.
+// server-first message with a fake salt (stable per user and snapshot) and the store's typical
+// iteration count, and fails only at the proof, so the exchange does not reveal which names
+// exist.
 //
 // Re-authentication (MQTT 5 AUTH with reason 0x19, Kafka KIP-368): after a success, feed a new
 // client-first message to the same object. It must name the same user as the first

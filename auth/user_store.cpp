@@ -1,5 +1,7 @@
 #include "auth/user_store.hpp"
 
+#include <map>
+
 namespace sluice::auth {
 
 user_store::user_store(user_file users)
@@ -9,6 +11,17 @@ user_store::user_store(user_file users)
     dummy_.iterations = defaults.pbkdf2_iterations;
     dummy_.salt = random_bytes(defaults.salt_size);
     dummy_.hash = random_bytes(64);
+
+    std::map<std::uint32_t, std::size_t> counts;
+    for (const auto& [name, r] : users_.users()) ++counts[r.scram.iterations];
+    typical_scram_iterations_ = defaults.scram_iterations;
+    std::size_t best = 0;
+    for (const auto& [iterations, n] : counts) {
+        if (n > best) {
+            best = n;
+            typical_scram_iterations_ = iterations;
+        }
+    }
 }
 
 bool user_store::verify(std::string_view name, std::string_view password) const {

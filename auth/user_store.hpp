@@ -31,11 +31,15 @@ class user_store {
     // A per-snapshot random secret from which the SCRAM server derives a stable fake salt for
     // unknown users (RFC 5802 section 5.1, "the server MAY ... fake").
     const bytes& fake_salt_secret() const { return fake_salt_secret_; }
+    // The SCRAM iteration count most users have (the default for an empty store): what an
+    // unknown user's fake challenge announces, so it looks like a real user's.
+    std::uint32_t typical_scram_iterations() const { return typical_scram_iterations_; }
 
   private:
     user_file users_;
     password_hash dummy_;
     bytes fake_salt_secret_;
+    std::uint32_t typical_scram_iterations_ = 0;
 };
 
 using user_store_ptr = std::shared_ptr<const user_store>;

@@ -129,9 +129,13 @@ TEST_CASE("scram: an unknown user gets a stable fake challenge and fails at the 
     };
     CHECK(salt_of(fa.message) == salt_of(fb.message));
     CHECK(base64_decode(salt_of(fa.message).substr(3))->size() == 16);
-    CHECK(fa.message.ends_with(",i=16384"));
+    // The iteration count most users of the store have (4096 here), like a real user's.
+    CHECK(fa.message.ends_with(",i=4096"));
     scram_server c(store);
     CHECK_FALSE(login(c, "nobody", "anything"));
+    // An empty store announces the default.
+    scram_server e(std::make_shared<const user_store>(user_file{}));
+    CHECK(e.client_first("n,,n=nobody,r=abc").message.ends_with(",i=16384"));
 }
 
 TEST_CASE("scram: nonce and channel binding checks", "[auth][scram]") {
