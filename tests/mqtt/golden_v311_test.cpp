@@ -190,3 +190,23 @@ TEST_CASE("golden 3.1.1: AUTH cannot be encoded", "[mqtt][golden]") {
     CHECK_FALSE(encode(auth{}, v4, out));
     CHECK(out == std::vector<std::uint8_t>{1, 2});
 }
+
+TEST_CASE("golden 3.1: PUBREL, SUBSCRIBE and UNSUBSCRIBE sent again with DUP", "[mqtt][golden]") {
+    // MQTT 3.1 sets DUP (bit 3) on these when it re-sends them; they decode to the same packets
+    // as without it, and the encoder writes them without it (DUP is not part of the packet).
+    constexpr auto v3 = protocol_version::v3_1;
+    CHECK(decode_as<pubrel>(wire("6A 02 0007"), v3).packet_id == 7);
+    check_encodes_to(pubrel{7, reason_code::success, {}}, v3, wire("62 02 0007"));
+
+    auto s = decode_as<subscribe>(wire("8A 08 0002 0003 'a/+' 01"), v3);
+    CHECK(s.packet_id == 2);
+    REQUIRE(s.subscriptions.size() == 1);
+    CHECK(s.subscriptions[0].filter == "a/+");
+    CHECK(s.subscriptions[0].options.max_qos == qos::at_least_once);
+    check_encodes_to(s, v3, wire("82 08 0002 0003 'a/+' 01"));
+
+    auto u = decode_as<unsubscribe>(wire("AA 07 0003 0003 'a/+'"), v3);
+    CHECK(u.packet_id == 3);
+    CHECK(u.filters == std::vector<std::string>{"a/+"});
+    check_encodes_to(u, v3, wire("A2 07 0003 0003 'a/+'"));
+}
