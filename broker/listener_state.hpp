@@ -5,14 +5,19 @@
 
 #include "broker/config.hpp"
 
-// One running listener as its connections see it: its settings from the registry and how many
-// connections it has open (for its max_connections).
+// One running listener as its connections see it: its settings from the registry, the core
+// and how many connections it has open (for its max_connections).
 // Threads: settings are read-only after start; `open` is counted from any io thread.
 namespace sluice::broker {
 
+class broker_core;
+
 struct listener_state {
-    explicit listener_state(listener_settings s) : settings(std::move(s)) {}
+    listener_state(listener_settings s, broker_core& c) : settings(std::move(s)), core(c) {}
     const listener_settings settings;
+    // The core its connections serve (reached through here, so a connection holds one
+    // reference for both).
+    broker_core& core;
     std::atomic<std::uint32_t> open{0};
 };
 

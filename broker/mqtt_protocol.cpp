@@ -36,13 +36,12 @@ bool is_sys_topic(const std::string& topic) {
 
 // --- lifecycle ------------------------------------------------------------------------------
 
-mqtt_protocol::mqtt_protocol(broker_core& core, listener_state& listener)
-    : core_(core),
-      listener_(listener),
+mqtt_protocol::mqtt_protocol(listener_state& listener)
+    :       listener_(listener),
       last_packet_(steady_clock::now()),
       io_thread_(current_io_thread() <= 127 ? static_cast<std::int8_t>(current_io_thread()) : -1) {
     listener_.open.fetch_add(1, std::memory_order_relaxed);
-    core_.connection_opened();
+    core().connection_opened();
 }
 
 mqtt_protocol::~mqtt_protocol() {
@@ -52,9 +51,9 @@ mqtt_protocol::~mqtt_protocol() {
         std::unique_ptr<mqtt::will_message> none;
         session_->detach(this, session_expiry_, none);
     }
-    if (pre_connect_bytes_) core_.release_unauthenticated(pre_connect_bytes_);
+    if (pre_connect_bytes_) core().release_unauthenticated(pre_connect_bytes_);
     listener_.open.fetch_sub(1, std::memory_order_relaxed);
-    core_.connection_closed();
+    core().connection_closed();
 }
 
 void mqtt_protocol::opened() {
@@ -66,7 +65,7 @@ void mqtt_protocol::wake() {
     // Any thread, session mu held: only post, batched per io thread.
     if (io_thread_ >= 0) {
         if (auto self = weak_from_this().lock())
-            post_wakeup(core_.pool(), io_thread_, std::move(self));
+            post_wakeup(core().pool(), io_thread_, std::move(self));
         return;
     }
     transport_post([](mqtt_protocol& self, std::uintptr_t) { self.on_wakeup(); }, 0);
@@ -101,7 +100,7 @@ void mqtt_protocol::publish_will_after_takeover() {
     // when the new connection starts a clean session (MQTT-3.1.2-8, 3.1.3-9); a will without
     // delay goes out as the old connection closes.
     if (will_ && will_->props.will_delay_interval.value_or(0) == 0)
-        core_.publish_will(std::move(*will_));
+        core().publish_will(std::move(*will_));
     will_.reset();
 }
 
@@ -110,7 +109,7 @@ void mqtt_protocol::check_timeouts(steady_clock::time_point now) {
     switch (state_) {
         case state::awaiting_connect:
             // Counted from accept: bytes trickling in do not extend it, a whole CONNECT does.
-            if (now - last_packet_ > milliseconds(core_.settings().connect_timeout_ms))
+            if (now - last_packet_ > milliseconds(core().settings().connect_timeout_ms))
                 close_silently("no CONNECT within the connect timeout");
             break;
         case state::connected:
@@ -137,7 +136,7 @@ void mqtt_protocol::shut_down() {
     auto self = shared_from_this();
     // A client that did not send a normal DISCONNECT has its will published now, whatever its
     // delay: the server is going away.
-    if (will_ && state_ == state::connected) core_.publish_will(std::move(*will_));
+    if (will_ && state_ == state::connected) core().publish_will(std::move(*will_));
     will_.reset();
     if (state_ == state::connected)
         disconnect(reason_code::server_shutting_down, "shutdown");
@@ -155,12 +154,12 @@ bool mqtt_protocol::may_read() const {
 bool mqtt_protocol::on_bytes(std::span<const std::uint8_t> bytes) {
     if (state_ == state::closed || state_ == state::closing) return false;
     try {
-        broker_stats::add(core_.stats().local().bytes_in, bytes.size());
+        broker_stats::add(core().stats().local().bytes_in, bytes.size());
         const bool before_connect = state_ == state::awaiting_connect;
         if (before_connect) {
             // Nobody is authenticated yet: what such connections may hold is bounded, all
             // together (a socket per half-sent 1 MB CONNECT would otherwise pin memory).
-            if (!core_.reserve_unauthenticated(bytes.size())) {
+            if (!core().reserve_unauthenticated(bytes.size())) {
                 log_warn("closing ", transport_peer(),
                          ": unauthenticated connections hold too many bytes");
                 close_silently("unauthenticated byte budget");
@@ -173,7 +172,7 @@ bool mqtt_protocol::on_bytes(std::span<const std::uint8_t> bytes) {
             std::optional<mqtt::protocol_version> level;
             if (state_ != state::awaiting_connect) level = version_;
             decoder_ = std::make_unique<mqtt::stream_decoder>(mqtt::decoder_options{
-                mqtt::decoder_role::server, core_.settings().max_packet_size, level});
+                mqtt::decoder_role::server, core().settings().max_packet_size, level});
         }
         decoder_->feed(bytes);
         if (!process_buffered()) return false;
@@ -285,7 +284,7 @@ void mqtt_protocol::handle(mqtt::packet& p) {
 void mqtt_protocol::on_connect(mqtt::connect& c) {
     if (state_ != state::awaiting_connect)
         return disconnect(reason_code::protocol_error, "second CONNECT");
-    const auto& cfg = core_.settings();
+    const auto& cfg = core().settings();
     version_ = c.version;
     const bool v5 = version_ == mqtt::protocol_version::v5;
 
@@ -293,7 +292,7 @@ void mqtt_protocol::on_connect(mqtt::connect& c) {
     bool assigned = false;
     if (c.client_id.empty()) {
         if (!v5 && !c.clean_start) return connack_error(reason_code::client_identifier_not_valid);
-        c.client_id = core_.assign_client_id();
+        c.client_id = core().assign_client_id();
         assigned = true;
     }
     if (c.will) {
@@ -319,12 +318,12 @@ void mqtt_protocol::on_connect(mqtt::connect& c) {
     if (c.will) will_ = std::make_unique<mqtt::will_message>(std::move(*c.will));
 
     // The CONNECT is complete: these bytes no longer count as unauthenticated.
-    core_.release_unauthenticated(std::exchange(pre_connect_bytes_, 0));
-    auto opened = core_.open_session(c.client_id, c.clean_start, this, session_expiry_);
+    core().release_unauthenticated(std::exchange(pre_connect_bytes_, 0));
+    auto opened = core().open_session(c.client_id, c.clean_start, this, session_expiry_);
     session_ = std::move(opened.s);
     state_ = state::connected;
     counted_connected_ = true;
-    core_.stats().clients_connected.fetch_add(1, std::memory_order_relaxed);
+    core().stats().clients_connected.fetch_add(1, std::memory_order_relaxed);
 
     mqtt::connack ack;
     ack.session_present = opened.present;
@@ -361,12 +360,14 @@ void mqtt_protocol::on_connect(mqtt::connect& c) {
 // --- PUBLISH from the client ----------------------------------------------------------------
 
 std::size_t mqtt_protocol::inbound_unacknowledged() const {
-    return acks_.pending_qos1() + (session_ ? session_->qos2_pending_count() : 0);
+    return (rare_ ? rare_->acks.pending_qos1() : 0) +
+           (session_ ? session_->qos2_pending_count() : 0);
 }
 
 void mqtt_protocol::complete_ack(ack_queue::ticket t, reason_code rc) {
-    acks_.complete(t, rc);
-    acks_.drain([this](std::uint16_t id, qos q, reason_code code) {
+    auto& acks = rare().acks;
+    acks.complete(t, rc);
+    acks.drain([this](std::uint16_t id, qos q, reason_code code) {
         if (q == qos::at_least_once)
             send(mqtt::puback{id, code, {}});
         else
@@ -376,7 +377,7 @@ void mqtt_protocol::complete_ack(ack_queue::ticket t, reason_code rc) {
 
 void mqtt_protocol::on_publish(mqtt::publish& p) {
     if (state_ != state::connected) return;
-    const auto& cfg = core_.settings();
+    const auto& cfg = core().settings();
     const bool v5 = version_ == mqtt::protocol_version::v5;
     if (static_cast<std::uint8_t>(p.qos_level) > cfg.maximum_qos)
         return disconnect(reason_code::qos_not_supported, "QoS above maximum");
@@ -424,7 +425,7 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
             if (inbound_unacknowledged() >= cfg.receive_maximum)
                 return disconnect(reason_code::receive_maximum_exceeded,
                                   "receive maximum exceeded");
-            auto t = acks_.push(id, qos::at_least_once);
+            auto t = rare().acks.push(id, qos::at_least_once);
             if (bad_payload) return complete_ack(t, reason_code::payload_format_invalid);
             if (refused) return complete_ack(t, refusal);
             bool matched = route(p);
@@ -436,14 +437,14 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
         case qos::exactly_once: {
             // Until PUBREL, a PUBLISH with the same id is acknowledged again and not delivered
             // again (spec 4.3.3), whether or not it carries DUP.
-            const std::size_t qos1 = acks_.pending_qos1();
+            const std::size_t qos1 = rare_ ? rare_->acks.pending_qos1() : 0;
             const std::size_t room = cfg.receive_maximum > qos1 ? cfg.receive_maximum - qos1 : 0;
             auto v = session_->accept_qos2(this, id, room, !bad_payload && !refused);
             if (v == session::qos2_result::not_owner) return;  // taken over: the kick is coming
             if (v == session::qos2_result::over_window)
                 return disconnect(reason_code::receive_maximum_exceeded,
                                   "receive maximum exceeded");
-            auto t = acks_.push(id, qos::exactly_once);
+            auto t = rare().acks.push(id, qos::exactly_once);
             if (v == session::qos2_result::repeat) return complete_ack(t, reason_code::success);
             if (bad_payload) return complete_ack(t, reason_code::payload_format_invalid);
             if (refused) return complete_ack(t, refusal);
@@ -455,11 +456,11 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
 }
 
 bool mqtt_protocol::route(mqtt::publish& p) {
-    broker_stats::add(core_.stats().local().messages_in, 1);
+    broker_stats::add(core().stats().local().messages_in, 1);
     bool congested = false;
     // A congested receiver remembers us and unpauses us when it drains.
     session::current_publisher = this;
-    bool matched = core_.publish(make_message(std::move(p), session_.get()), &congested) > 0;
+    bool matched = core().publish(make_message(std::move(p), session_.get()), &congested) > 0;
     session::current_publisher = nullptr;
     if (congested)
         throttled_ = true;
@@ -503,7 +504,7 @@ void mqtt_protocol::on_pubcomp(const mqtt::pubcomp& p) {
 void mqtt_protocol::on_subscribe(mqtt::subscribe& s) {
     if (session_->qos2_pending(s.packet_id))
         return disconnect(reason_code::protocol_error, "packet id in use by a QoS 2 exchange");
-    const auto& cfg = core_.settings();
+    const auto& cfg = core().settings();
     std::uint32_t sub_id =
         s.props.subscription_identifiers.empty() ? 0 : s.props.subscription_identifiers.front();
     mqtt::suback ack;
@@ -525,7 +526,7 @@ void mqtt_protocol::on_subscribe(mqtt::subscribe& s) {
         rec.options = sub.options;
         rec.options.max_qos = min_qos(sub.options.max_qos, static_cast<qos>(cfg.maximum_qos));
         rec.subscription_id = sub_id;
-        auto existed = core_.subscribe(session_, this, sub.filter, rec);
+        auto existed = core().subscribe(session_, this, sub.filter, rec);
         if (!existed) return;  // no longer ours (taken over)
         ack.reasons.push_back(static_cast<reason_code>(rec.options.max_qos));
         const auto h = rec.options.handling;
@@ -540,13 +541,13 @@ void mqtt_protocol::on_subscribe(mqtt::subscribe& s) {
     send(ack);
     if (!want_retained.empty()) {
         auto now = steady_clock::now();
-        const queue_limits& limits = core_.limits();
+        const queue_limits& limits = core().limits();
         std::vector<message_ptr> found;
         std::vector<delivery> ds;
         for (const auto& w : want_retained) {
             found.clear();
             ds.clear();
-            core_.retained().collect(w.filter, now, found);
+            core().retained().collect(w.filter, now, found);
             for (auto& m : found) {
                 delivery d;
                 d.qos_level = min_qos(m->qos_level(), w.rec.options.max_qos);
@@ -559,7 +560,7 @@ void mqtt_protocol::on_subscribe(mqtt::subscribe& s) {
             auto queued = session_->enqueue(this, ds, limits);
             if (!queued) return;
             if (*queued < ds.size())
-                broker_stats::add(core_.stats().local().dropped, ds.size() - *queued);
+                broker_stats::add(core().stats().local().dropped, ds.size() - *queued);
         }
         pump();
     }
@@ -571,7 +572,7 @@ void mqtt_protocol::on_unsubscribe(const mqtt::unsubscribe& u) {
     mqtt::unsuback ack;
     ack.packet_id = u.packet_id;
     for (const auto& f : u.filters) {
-        auto existed = core_.unsubscribe(session_, this, f);
+        auto existed = core().unsubscribe(session_, this, f);
         if (!existed) return;
         ack.reasons.push_back(*existed ? reason_code::success
                                        : reason_code::no_subscription_existed);
@@ -588,7 +589,7 @@ void mqtt_protocol::on_disconnect(const mqtt::disconnect& d) {
         if (session_expiry_ == 0 && *d.props.session_expiry_interval != 0)
             return disconnect(reason_code::protocol_error, "session expiry set on DISCONNECT");
         session_expiry_ =
-            std::min(*d.props.session_expiry_interval, core_.settings().max_session_expiry);
+            std::min(*d.props.session_expiry_interval, core().settings().max_session_expiry);
     }
     // A normal DISCONNECT discards the will; 0x04 asks for it to be published.
     if (d.reason != reason_code::disconnect_with_will_message) will_.reset();
@@ -619,7 +620,7 @@ std::vector<std::uint8_t>& mqtt_protocol::out() {
 }
 
 bool mqtt_protocol::saturated() const {
-    return queued_bytes() >= core_.settings().send_queue_bytes;
+    return queued_bytes() >= core().settings().send_queue_bytes;
 }
 
 const std::string& mqtt_protocol::client_id() const {
@@ -669,19 +670,19 @@ bool mqtt_protocol::write_delivery(const delivery& d, std::uint16_t packet_id, b
     }
     if (enc->packet_size(pd) > client_max_packet_size_) {
         // Too large for this client: it never sees it (spec 3.1.2.11.4).
-        broker_stats::add(core_.stats().local().dropped, 1);
+        broker_stats::add(core().stats().local().dropped, 1);
         return false;
     }
     if (!enc->encode(pd, out())) return false;
     if (new_alias) rare_->aliases_out.emplace(d.msg->topic(), *pd.topic_alias);
-    broker_stats::add(core_.stats().local().messages_out, 1);
+    broker_stats::add(core().stats().local().messages_out, 1);
     return true;
 }
 
 void mqtt_protocol::pump(bool resend, bool drained) {
     if (state_ != state::connected || !session_) return;
     auto now = steady_clock::now();
-    const std::size_t limit = core_.settings().send_queue_bytes;
+    const std::size_t limit = core().settings().send_queue_bytes;
     const std::size_t queued = queued_bytes();
     take_limits limits;
     limits.window = out_window_;
@@ -723,7 +724,7 @@ void mqtt_protocol::end_write(std::size_t bytes) {
     writing_ = false;
     if (state_ == state::closed) return;
     try {
-        broker_stats::add(core_.stats().local().bytes_out, bytes);
+        broker_stats::add(core().stats().local().bytes_out, bytes);
         wbuf_->writing.clear();  // the buffers live while a write is pending
         if (state_ == state::closing) {
             if (!has_output()) return close(/*graceful=*/true);
@@ -796,18 +797,18 @@ void mqtt_protocol::close(bool graceful) {
         unlink_connection(this);
         linked_ = false;
     }
-    if (pre_connect_bytes_) core_.release_unauthenticated(std::exchange(pre_connect_bytes_, 0));
+    if (pre_connect_bytes_) core().release_unauthenticated(std::exchange(pre_connect_bytes_, 0));
     transport_close(graceful);
     if (counted_connected_) {
         counted_connected_ = false;
-        core_.stats().clients_connected.fetch_sub(1, std::memory_order_relaxed);
+        core().stats().clients_connected.fetch_sub(1, std::memory_order_relaxed);
     }
-    if (session_ && !core_.close_session(session_, this, will_, session_expiry_)) {
+    if (session_ && !core().close_session(session_, this, will_, session_expiry_)) {
         // Taken over before we noticed: the takeover rules decide about the will.
         if (kicked_.load(std::memory_order_relaxed)) publish_will_after_takeover();
     }
     will_.reset();
-    acks_.clear();
+    if (rare_) rare_->acks.clear();
 }
 
 }  // namespace sluice::broker

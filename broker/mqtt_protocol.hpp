@@ -82,7 +82,8 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     mqtt_protocol* next_ = nullptr;
 
   protected:
-    mqtt_protocol(broker_core& core, listener_state& listener);
+    explicit mqtt_protocol(listener_state& listener);
+    broker_core& core() const { return listener_.core; }
 
     // --- what a transport provides (all on this connection's thread) ----------------------
     // Output is waiting (has_output()): write it when no write is in progress.
@@ -146,8 +147,7 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     void close_silently(const char* why);  // no CONNACK / DISCONNECT: just close
     void close(bool graceful = false);
 
-    broker_core& core_;
-    listener_state& listener_;  // counts us in its open connections
+    listener_state& listener_;  // counts us in its open connections; leads to the core
     // Made on read; null before the first read, right after the CONNECT and while idle.
     std::unique_ptr<mqtt::stream_decoder> decoder_;
     // Made by the first packet sent; released with its capacity by the idle check (an idle
@@ -165,14 +165,15 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
 
     // State most connections never use, allocated on first use: topic aliases, inbound (ours,
     // up to settings().topic_alias_maximum) and outbound (the client's Topic Alias Maximum),
-    // and the acknowledgements of inbound QoS 1/2 not yet sent.
+    // and the acknowledgements of inbound QoS 1/2 not yet sent (idle subscribers and QoS 0
+    // publishers never make it).
     struct rare_state {
         std::vector<std::string> aliases_in;  // sized on the first inbound alias
         std::unordered_map<std::string, std::uint16_t> aliases_out;
+        ack_queue acks;  // made with the first QoS 1/2 PUBLISH
     };
     std::unique_ptr<rare_state> rare_;
     rare_state& rare();
-    ack_queue acks_;
 
     std::uint32_t client_max_packet_size_ = 268'435'460;
     std::uint32_t session_expiry_ = 0;
@@ -189,6 +190,10 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     bool throttled_ = false;             // a publish of this batch met a congested receiver
     bool connack_pending_ = false;       // the CONNACK is being written (see end_write)
     bool linked_ = false;                // in this thread's housekeeping list
+  protected:
+    bool transport_reading_ = false;  // the transport's read is in progress (its flag, kept here
+                                      // where a byte is free)
+  private:
     std::int8_t io_thread_ = -1;         // the io thread we live on (-1: none, e.g. tests)
     std::uint8_t backoff_shift_ = 0;     // consecutive backpressure pauses (doubling)
     // Set by kick() (another thread, under the session's mu) before the session is taken

@@ -55,15 +55,15 @@ void server::start() {
     auto& d = *impl_;
     broker_core* core = d.core.get();
     for (const auto& l : d.cfg.listeners) {
-        auto& state = *d.states.emplace_back(std::make_unique<listener_state>(l));
+        auto& state = *d.states.emplace_back(std::make_unique<listener_state>(l, *d.core));
         switch (l.kind) {
             case listener_kind::mqtt_tcp:
                 d.listeners.push_back(std::make_shared<tcp_listener>(
-                    state, d.pool, [core, &state](tcp_socket s) {
+                    state, d.pool, [&state](tcp_socket s) {
                         // The connection is created on the io thread that owns its socket.
                         auto ex = s.get_executor();
-                        asio::post(ex, [core, &state, s = std::move(s)]() mutable {
-                            std::make_shared<tcp_connection>(*core, state, std::move(s))->start();
+                        asio::post(ex, [&state, s = std::move(s)]() mutable {
+                            std::make_shared<tcp_connection>(state, std::move(s))->start();
                         });
                     }));
                 break;

@@ -314,7 +314,7 @@ void session::kick_owner(mqtt::reason_code reason, bool session_continues) {
     ++generation_;
 }
 
-std::optional<std::uint64_t> session::detach(const session_owner* owner, std::uint32_t expiry,
+std::optional<std::uint32_t> session::detach(const session_owner* owner, std::uint32_t expiry,
                                              std::unique_ptr<mqtt::will_message>& delayed_will) {
     std::lock_guard lock(mu_);
     if (owner_ != owner || !owner) return std::nullopt;
@@ -331,13 +331,13 @@ void session::drop_will() {
     pending_will_.reset();
 }
 
-std::unique_ptr<mqtt::will_message> session::take_will_if(std::uint64_t generation) {
+std::unique_ptr<mqtt::will_message> session::take_will_if(std::uint32_t generation) {
     std::lock_guard lock(mu_);
     if (generation_ != generation || ended_) return nullptr;
     return std::move(pending_will_);
 }
 
-bool session::unchanged_since(std::uint64_t generation) const {
+bool session::unchanged_since(std::uint32_t generation) const {
     std::lock_guard lock(mu_);
     return generation_ == generation && !ended_;
 }
@@ -349,32 +349,36 @@ bool session::owned_by(const session_owner* owner) const {
 
 void session::set_subscription(const std::string& filter, const subscription_record& rec) {
     std::lock_guard lock(mu_);
-    subscriptions_[filter] = rec;
+    if (!subscriptions_) subscriptions_ = std::make_unique<subscription_map>();
+    (*subscriptions_)[filter] = rec;
 }
 
 void session::erase_subscription(const std::string& filter) {
     std::lock_guard lock(mu_);
-    subscriptions_.erase(filter);
+    if (!subscriptions_) return;
+    subscriptions_->erase(filter);
+    if (subscriptions_->empty()) subscriptions_.reset();
 }
 
 std::vector<std::string> session::subscription_filters() const {
     std::lock_guard lock(mu_);
     std::vector<std::string> out;
-    out.reserve(subscriptions_.size());
-    for (const auto& [f, rec] : subscriptions_) out.push_back(f);
+    if (!subscriptions_) return out;
+    out.reserve(subscriptions_->size());
+    for (const auto& [f, rec] : *subscriptions_) out.push_back(f);
     return out;
 }
 
 std::size_t session::subscription_count() const {
     std::lock_guard lock(mu_);
-    return subscriptions_.size();
+    return subscriptions_ ? subscriptions_->size() : 0;
 }
 
 session::ending session::end() {
     std::lock_guard lock(mu_);
     ending e;
     ended_ = true;
-    subscriptions_.clear();
+    subscriptions_.reset();
     for (auto& d : queue_)
         if (!d.share.empty() && d.qos_level != mqtt::qos::at_most_once)
             e.orphans.push_back(std::move(d));

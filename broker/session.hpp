@@ -189,13 +189,13 @@ class session {
     // sees the will and cancels it, or comes after and cannot be undone by it). Returns the
     // new generation, or nullopt (leaving `delayed_will` with the caller) when `owner` no
     // longer owns the session.
-    std::optional<std::uint64_t> detach(const session_owner* owner, std::uint32_t expiry,
+    std::optional<std::uint32_t> detach(const session_owner* owner, std::uint32_t expiry,
                                         std::unique_ptr<mqtt::will_message>& delayed_will);
     // Drops a will waiting for its delay (a new connection came in time).
     void drop_will();
     // The delayed will, if the session is still in `generation` and not ended.
-    std::unique_ptr<mqtt::will_message> take_will_if(std::uint64_t generation);
-    bool unchanged_since(std::uint64_t generation) const;
+    std::unique_ptr<mqtt::will_message> take_will_if(std::uint32_t generation);
+    bool unchanged_since(std::uint32_t generation) const;
 
     // True while `owner` is attached and the session has not ended.
     bool owned_by(const session_owner* owner) const;
@@ -240,21 +240,22 @@ class session {
     fifo<delivery> queue_;                      // waiting for the window or a connection
     fifo<inflight_message> inflight_;           // sent, not yet acknowledged (oldest first)
     fifo<std::uint16_t> incoming_qos2_;         // packet ids received, waiting for PUBREL
-    std::map<std::string, subscription_record, std::less<>> subscriptions_;  // by full filter
+    // By full filter; made by the first subscription (an empty map is 48 bytes an idle
+    // session would carry).
+    using subscription_map = std::map<std::string, subscription_record, std::less<>>;
+    std::unique_ptr<subscription_map> subscriptions_;
     std::unique_ptr<mqtt::will_message> pending_will_;  // waiting for its will delay
     fifo<std::weak_ptr<session_owner>> paused_publishers_;  // waiting for this queue to drain
-    std::uint64_t generation_ = 0;                      // bumped at every attach and detach
-    std::uint64_t queued_bytes_ = 0;                    // payload bytes in queue_
+    std::uint64_t queued_bytes_ = 0;            // payload bytes in queue_
     steady_clock::time_point last_progress_{};  // the owner last drained the queue or socket
+    std::uint32_t generation_ = 0;  // bumped at every attach and detach (compared, may wrap)
+    std::uint32_t dropped_ = 0;     // messages this session dropped (wraps; for inspection)
     std::uint32_t inflight_to_resend_ = 0;  // entries of inflight_ with resend set (<= 65535)
     std::uint32_t expiry_interval_ = 0;     // seconds; 0xFFFFFFFF = never
     std::uint16_t last_packet_id_ = 0;
     bool wake_posted_ = false;      // a wake() is on its way to the owner
     bool owner_saturated_ = false;  // the owner's send queue is full: QoS 0 is dropped
     bool ended_ = false;            // removed from the registry; offers are refused
-
-    std::uint64_t dropped_ = 0;
-
     std::atomic<bool> online_{false};
 };
 

@@ -13,9 +13,8 @@ namespace {
 constexpr std::size_t read_chunk = 64 * 1024;
 }  // namespace
 
-tcp_connection::tcp_connection(broker_core& core, listener_state& listener,
-                               tcp_socket socket)
-    : mqtt_protocol(core, listener), socket_(std::move(socket)) {}
+tcp_connection::tcp_connection(listener_state& listener, tcp_socket socket)
+    : mqtt_protocol(listener), socket_(std::move(socket)) {}
 
 tcp_connection::~tcp_connection() = default;
 
@@ -32,13 +31,13 @@ void tcp_connection::start() {
 }
 
 void tcp_connection::do_read() {
-    if (reading_ || !may_read()) return;
-    reading_ = true;
+    if (transport_reading_ || !may_read()) return;
+    transport_reading_ = true;
     // Wait for readability without a buffer, then read into this thread's scratch buffer: an
     // idle connection holds no read buffer at all.
     socket_.async_wait(asio::ip::tcp::socket::wait_read,
                        [self = self()](const boost::system::error_code& ec) {
-                           self->reading_ = false;
+                           self->transport_reading_ = false;
                            self->on_readable(ec);
                        });
 }
@@ -101,7 +100,7 @@ void tcp_connection::transport_pause(std::chrono::microseconds delay) {
 }
 
 void tcp_connection::transport_read() {
-    if (!reading_ && may_read() && resume()) do_read();
+    if (!transport_reading_ && may_read() && resume()) do_read();
 }
 
 void tcp_connection::transport_post(void (*fn)(mqtt_protocol&, std::uintptr_t),

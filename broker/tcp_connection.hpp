@@ -18,7 +18,7 @@ namespace sluice::broker {
 
 class tcp_connection final : public mqtt_protocol {
   public:
-    tcp_connection(broker_core& core, listener_state& listener, tcp_socket socket);
+    tcp_connection(listener_state& listener, tcp_socket socket);
     ~tcp_connection();
 
     void start();
@@ -41,7 +41,6 @@ class tcp_connection final : public mqtt_protocol {
 
     tcp_socket socket_;
     std::unique_ptr<boost::asio::steady_timer> pause_timer_;  // made on the first pause
-    bool reading_ = false;
 };
 
 }  // namespace sluice::broker

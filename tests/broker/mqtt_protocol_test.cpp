@@ -30,7 +30,7 @@ void run_posted() {
 
 class test_connection final : public mqtt_protocol {
   public:
-    test_connection(broker_core& core, listener_state& l) : mqtt_protocol(core, l) { opened(); }
+    explicit test_connection(listener_state& l) : mqtt_protocol(l) { opened(); }
 
     // Client side: encodes `p` and feeds it (or only its first `limit` bytes).
     void send(const mqtt::packet& p, std::size_t limit = SIZE_MAX) {
@@ -80,22 +80,30 @@ struct fixture {
     config cfg;
     io_pool pool{1};
     std::unique_ptr<broker_core> core;
-    listener_state listener{listener_settings{"mqtt", listener_kind::mqtt_tcp, {"127.0.0.1", 0}}};
+    std::unique_ptr<listener_state> listener;
 
     fixture() {
         cfg.mqtt_opts.sys_interval_s = 0;
         posted.clear();
     }
-    ~fixture() { posted.clear(); }  // posted work keeps connections alive: not past the core
-    broker_core& get_core() {
-        if (!core) core = std::make_unique<broker_core>(cfg, pool);
-        return *core;
+    ~fixture() {
+        posted.clear();
+        listener.reset();  // before the core (declared after it)
+    }  // posted work keeps connections alive: not past the core
+    // Made on first use, after the test adjusted `cfg`.
+    listener_state& get_listener() {
+        if (!core) {
+            core = std::make_unique<broker_core>(cfg, pool);
+            listener = std::make_unique<listener_state>(
+                listener_settings{"mqtt", listener_kind::mqtt_tcp, {"127.0.0.1", 0}}, *core);
+        }
+        return *listener;
     }
     std::shared_ptr<test_connection> connect(const std::string& id, bool clean = true,
                                              std::uint32_t expiry = 0,
                                              std::optional<mqtt::will_message> will = {},
                                              std::uint16_t keep_alive = 0) {
-        auto c = std::make_shared<test_connection>(get_core(), listener);
+        auto c = std::make_shared<test_connection>(get_listener());
         mqtt::connect p;
         p.client_id = id;
         p.clean_start = clean;
@@ -198,7 +206,7 @@ TEST_CASE("protocol: inbound QoS 2 beyond the Receive Maximum is refused with 0x
 
 TEST_CASE("protocol: a CONNACK larger than the client's Maximum Packet Size is not sent") {
     fixture f;
-    auto c = std::make_shared<test_connection>(f.get_core(), f.listener);
+    auto c = std::make_shared<test_connection>(f.get_listener());
     mqtt::connect p;
     p.client_id = "tiny";
     p.props.maximum_packet_size = 8;
@@ -210,7 +218,7 @@ TEST_CASE("protocol: a CONNACK larger than the client's Maximum Packet Size is n
 TEST_CASE("protocol: the connect timeout counts from accept, not from the last byte") {
     fixture f;
     f.cfg.mqtt_opts.connect_timeout_ms = 1000;
-    auto c = std::make_shared<test_connection>(f.get_core(), f.listener);
+    auto c = std::make_shared<test_connection>(f.get_listener());
     mqtt::connect p;
     p.client_id = "slow";
     const auto start = steady_clock::now();
@@ -243,10 +251,10 @@ TEST_CASE("protocol: unauthenticated connections share a byte budget") {
     p.client_id = "big";
     p.password = std::string(3000, 'x');
     p.username = "u";
-    auto a = std::make_shared<test_connection>(f.get_core(), f.listener);
+    auto a = std::make_shared<test_connection>(f.get_listener());
     a->send(p, 2900);  // holds 2900 bytes, not finished
     CHECK_FALSE(a->closed);
-    auto b = std::make_shared<test_connection>(f.get_core(), f.listener);
+    auto b = std::make_shared<test_connection>(f.get_listener());
     b->send(p, 2000);  // over the budget
     CHECK(b->closed);
     b.reset();  // gives its share back
@@ -255,7 +263,7 @@ TEST_CASE("protocol: unauthenticated connections share a byte budget") {
     REQUIRE(mqtt::encode(p, mqtt::protocol_version::v5, all));
     a->on_bytes(std::span<const std::uint8_t>(all).subspan(2900));
     REQUIRE(a->received().size() == 1);
-    auto c = std::make_shared<test_connection>(f.get_core(), f.listener);
+    auto c = std::make_shared<test_connection>(f.get_listener());
     c->send(p, 3500);
     CHECK_FALSE(c->closed);
 }
@@ -274,7 +282,7 @@ TEST_CASE("protocol: a session that lasts as long as its connection is not resum
     // MQTT-3.1.2-6: a clean 3.1.1 session (expiry 0) is not resumed by a takeover.
     fixture f;
     auto a = f.connect("c311", true, 0);
-    auto b = std::make_shared<test_connection>(f.get_core(), f.listener);
+    auto b = std::make_shared<test_connection>(f.get_listener());
     mqtt::connect p;
     p.client_id = "c311";
     p.clean_start = false;
