@@ -234,20 +234,20 @@ void mqtt_protocol::on_decode_error() {
     const auto& err = decoder_->error();
     log_debug("bad packet from ", client_id().empty() ? transport_peer() : client_id(), ": ",
               mqtt::to_string(err.code), " (", err.detail, ")");
-    if (state_ == state::awaiting_connect) {
-        // The CONNECT itself was bad: answer with a CONNACK if we know its protocol level.
-        if (decoder_->version()) {
-            version_ = *decoder_->version();
+    // The codec says what the failing packet's level wants sent before the close
+    // (mqtt/decoder.hpp): a CONNACK for a bad CONNECT at 5.0 and for the two 3.1.1 cases that
+    // have a return code, nothing for the other bad 3.1.1 CONNECTs (MQTT-3.1.4-1), a
+    // DISCONNECT for later packets at 5.0.
+    switch (err.response) {
+        case mqtt::error_response::connack:
+            version_ = decoder_->version().value_or(mqtt::protocol_version::v3_1_1);
             return connack_error(err.code);
-        }
-        if (err.code == reason_code::unsupported_protocol_version) {
-            // A level we do not speak: answer as 3.1.1 does (return code 1), as the spec allows.
-            version_ = mqtt::protocol_version::v3_1_1;
-            return connack_error(err.code);
-        }
-        return close_silently("bad CONNECT");
+        case mqtt::error_response::disconnect:
+            if (state_ == state::connected) return disconnect(err.code, "bad packet");
+            return close_silently("bad packet");
+        case mqtt::error_response::close:
+            return close_silently("bad packet");
     }
-    disconnect(err.code, "bad packet");
 }
 
 void mqtt_protocol::handle(mqtt::packet& p) {
