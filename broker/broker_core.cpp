@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "broker/log.hpp"
@@ -17,7 +18,8 @@ broker_core::broker_core(const config& cfg, io_pool& pool)
       stats_(pool.size()),
       started_at_(steady_clock::now()),
       limits_{cfg.mqtt_opts.max_queued_messages, cfg.mqtt_opts.max_queued_bytes,
-              cfg.mqtt_opts.queued_bytes_budget} {}
+              cfg.mqtt_opts.queued_bytes_budget},
+      deadline_timer_(std::make_shared<asio::steady_timer>(pool.context(0))) {}
 
 std::size_t broker_core::publish(const message_ptr& msg, bool* congested) {
     if (msg->retain() && settings().retain_available) retained_.put(msg);
@@ -55,6 +57,7 @@ broker_core::opened broker_core::open_session(const std::string& client_id, bool
         // (MQTT-3.1.2-6): a takeover ends it even when the new connection wants to resume.
         const bool resumable = !clean_start && existing->expiry() != 0;
         existing->kick_owner(mqtt::reason_code::session_taken_over, resumable);
+        cancel_deadlines_locked(existing.get());
         if (resumable) {
             // Reconnected within the will delay: the delayed will is never sent (MQTT-3.1.3-9).
             existing->attach(owner, /*cancel_will=*/true, expiry);
@@ -79,6 +82,7 @@ void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
     // Out of the trie first (exclusive router lock: no route is mid-offer to it), then no
     // offer can reach it and its queue is final.
     router_.remove_session(*s, s->subscription_filters());
+    cancel_deadlines_locked(s.get());
     auto ending = s->end();
     // Unacknowledged shared-subscription messages go to another member of their group.
     for (auto& d : ending.orphans)
@@ -99,24 +103,89 @@ bool broker_core::close_session(const std::shared_ptr<session>& s, session_owner
     if (!gen) return false;  // taken over: `will` is left to the caller
     if (will) publish_will(std::move(*std::exchange(will, nullptr)));
     std::weak_ptr<session> weak = s;
-    if (delayed) {
-        after(std::chrono::seconds(std::min(will_delay, expiry)), [this, weak, g = *gen] {
-            auto s = weak.lock();
-            if (!s) return;
-            if (auto w = s->take_will_if(g)) publish_will(std::move(*w));
-        });
-    }
-    auto end_if_unchanged = [this, weak, g = *gen] {
-        auto s = weak.lock();
-        if (!s) return;
+    const auto now = steady_clock::now();
+    if (expiry == 0) {
         std::lock_guard reg(registry_mu_);
-        if (s->unchanged_since(g)) end_session_locked(s);
-    };
-    if (expiry == 0)
-        end_if_unchanged();
-    else if (expiry != never_expires)
-        after(std::chrono::seconds(expiry), end_if_unchanged);
+        if (s->unchanged_since(*gen)) end_session_locked(s);
+        return true;
+    }
+    std::lock_guard reg(registry_mu_);
+    if (!s->unchanged_since(*gen)) return true;  // resumed meanwhile: nothing to wait for
+    if (delayed) {
+        schedule_locked(s.get(), deadline_kind::will,
+                        now + std::chrono::seconds(std::min(will_delay, expiry)),
+                        [this, weak, g = *gen] {
+                            auto s = weak.lock();
+                            if (!s) return;
+                            if (auto w = s->take_will_if(g)) publish_will(std::move(*w));
+                        });
+    }
+    if (expiry != never_expires) {
+        schedule_locked(s.get(), deadline_kind::expiry, now + std::chrono::seconds(expiry),
+                        [this, weak, g = *gen] {
+                            auto s = weak.lock();
+                            if (s && s->unchanged_since(g)) end_session_locked(s);
+                        });
+    }
     return true;
+}
+
+void broker_core::schedule_locked(const session* s, deadline_kind kind,
+                                  steady_clock::time_point when, deadline_queue::callback cb) {
+    auto& d = deadline_of_[s];
+    auto& h = kind == deadline_kind::expiry ? d.expiry : d.will;
+    deadlines_.cancel(h);
+    h = deadlines_.schedule(when, std::move(cb));
+    if (when < armed_for_) {
+        // The timer lives on io thread 0: ask it to re-arm for the earlier deadline.
+        armed_for_ = when;
+        asio::post(pool_.context(0), [this] { arm_deadline_timer(); });
+    }
+}
+
+void broker_core::cancel_deadlines_locked(const session* s) {
+    auto it = deadline_of_.find(s);
+    if (it == deadline_of_.end()) return;
+    deadlines_.cancel(it->second.expiry);
+    deadlines_.cancel(it->second.will);
+    deadline_of_.erase(it);
+}
+
+void broker_core::arm_deadline_timer() {
+    std::optional<steady_clock::time_point> next;
+    {
+        std::lock_guard reg(registry_mu_);
+        next = deadlines_.next_deadline();
+        armed_for_ = next.value_or(steady_clock::time_point::max());
+    }
+    if (!deadline_timer_) return;
+    if (!next) {
+        deadline_timer_->cancel();
+        return;
+    }
+    deadline_timer_->expires_at(*next);
+    deadline_timer_->async_wait([this, keep = deadline_timer_](const boost::system::error_code& ec) {
+        if (!ec) on_deadline_timer();
+    });
+}
+
+void broker_core::on_deadline_timer() {
+    {
+        std::lock_guard reg(registry_mu_);
+        deadlines_.run_due(steady_clock::now());
+        armed_for_ = steady_clock::time_point::max();
+    }
+    arm_deadline_timer();
+}
+
+void broker_core::stop_timers() {
+    if (deadline_timer_) deadline_timer_->cancel();
+    deadline_timer_.reset();
+}
+
+std::size_t broker_core::pending_deadlines() {
+    std::lock_guard reg(registry_mu_);
+    return deadlines_.size();
 }
 
 std::optional<bool> broker_core::subscribe(const std::shared_ptr<session>& s, session_owner* owner,

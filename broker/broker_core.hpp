@@ -9,9 +9,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "broker/config.hpp"
+#include "broker/deadline_queue.hpp"
 #include "broker/io_pool.hpp"
 #include "broker/message.hpp"
 #include "broker/retained_store.hpp"
@@ -69,8 +73,14 @@ class broker_core {
     std::optional<bool> unsubscribe(const std::shared_ptr<session>& s, session_owner* owner,
                                     const std::string& filter);
 
-    // Runs `fn` on io thread 0 after `delay`.
+    // Runs `fn` on io thread 0 after `delay` (periodic work such as $SYS; session deadlines
+    // use the cancellable deadline queue below).
     void after(std::chrono::milliseconds delay, std::function<void()> fn);
+
+    // Call after the io threads stopped and before the pool goes: drops the deadline timer.
+    void stop_timers();
+    // Deadlines waiting (session expiries and will delays), for tests and $SYS.
+    std::size_t pending_deadlines();
 
     // Starts the periodic $SYS/broker/... publisher (if enabled).
     void start();
@@ -90,6 +100,17 @@ class broker_core {
 
   private:
     void end_session_locked(const std::shared_ptr<session>& s);
+
+    // Session expiries and will delays: one deadline queue guarded by registry_mu_ (its
+    // callbacks run with that lock held), one timer on io thread 0 armed at the earliest
+    // deadline. A resume or the end of a session cancels its deadlines at once, so reconnect
+    // churn with long expiries leaves nothing behind.
+    enum class deadline_kind { expiry, will };
+    void schedule_locked(const session* s, deadline_kind kind, steady_clock::time_point when,
+                         deadline_queue::callback cb);
+    void cancel_deadlines_locked(const session* s);
+    void arm_deadline_timer();  // io thread 0
+    void on_deadline_timer();   // io thread 0
     void publish_sys();
 
     config cfg_;
@@ -122,8 +143,17 @@ class broker_core {
         }
     };
 
-    std::mutex registry_mu_;  // guards sessions_; see the class comment for the lock order
+    std::mutex registry_mu_;  // guards sessions_ and the deadlines; lock order: class comment
     std::unordered_set<std::shared_ptr<session>, session_id_hash, session_id_equal> sessions_;
+
+    struct session_deadlines {
+        deadline_queue::handle expiry, will;
+    };
+    deadline_queue deadlines_;                                             // registry_mu_
+    std::unordered_map<const session*, session_deadlines> deadline_of_;   // registry_mu_
+    steady_clock::time_point armed_for_ = steady_clock::time_point::max();  // registry_mu_
+    // On io thread 0; shared with its pending wait, which may outlive us at shutdown.
+    std::shared_ptr<boost::asio::steady_timer> deadline_timer_;
 
     std::atomic<std::uint64_t> unauthenticated_{0};
 

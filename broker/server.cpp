@@ -49,6 +49,7 @@ server::~server() {
     impl_->pool.stop();
     impl_->pool.join();
     clear_wake_inboxes();
+    impl_->core->stop_timers();
 }
 
 void server::start() {
@@ -103,6 +104,7 @@ void server::run() {
     impl_->pool.stop();
     impl_->pool.join();
     clear_wake_inboxes();
+    impl_->core->stop_timers();
     log_info("stopped");
 }
 

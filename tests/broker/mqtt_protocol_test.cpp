@@ -353,3 +353,19 @@ TEST_CASE("protocol: server shutdown publishes the will of a client that did not
     run_posted();
     CHECK(watcher->received().size() == 1);
 }
+
+TEST_CASE("protocol: reconnect churn with a 7-day session expiry leaves one deadline, not one per disconnect") {
+    fixture f;
+    mqtt::will_message w;
+    w.topic = "will/churn";
+    w.props.will_delay_interval = 3600;
+    for (int i = 0; i < 1000; ++i) {
+        auto c = f.connect("churn", false, 7 * 24 * 3600, w);
+        c->on_transport_error("read", "reset", true);
+    }
+    // The last disconnect's expiry and will delay; every earlier one was cancelled by the
+    // resume that followed it.
+    CHECK(f.core->pending_deadlines() == 2);
+    auto back = f.connect("churn", false, 7 * 24 * 3600);
+    CHECK(f.core->pending_deadlines() == 0);
+}
