@@ -61,7 +61,7 @@ void check_response(std::int16_t version, Response (*fill)(std::int16_t)) {
 
 }  // namespace
 
-TEST_CASE("every advertised version of every API round-trips; truncations are errors") {
+TEST_CASE("every advertised version of every API round-trips and its truncations are errors") {
     int checked = 0;
     for (const auto& api : supported_apis()) {
         for (std::int16_t v = api.advertised_min; v <= api.advertised_max; ++v) {

@@ -108,7 +108,7 @@ TEST_CASE("group: JoinGroup v4+ with an empty member id gets MEMBER_ID_REQUIRED 
 }
 
 TEST_CASE(
-    "group: a second member triggers a rebalance; leader gets metadata, all get assignments") {
+    "group: a second member triggers a rebalance, the leader gets metadata, all get assignments") {
     group_coordinator gc(no_delay());
     group_events ev;
     gc.join(1, join_req("", {"roundrobin", "range"}), ctx(3, "a"), 0, ev);
