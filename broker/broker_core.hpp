@@ -30,6 +30,8 @@
 // Timers run on io thread 0.
 namespace sluice::broker {
 
+class durable_log;
+
 class broker_core {
   public:
     broker_core(const config& cfg, io_pool& pool);
@@ -42,6 +44,10 @@ class broker_core {
     io_pool& pool() { return pool_; }
     retained_store& retained() { return retained_; }
     broker_stats& stats() { return stats_; }
+    // The commit log publishes are written to (docs/mqtt.md, "Durable ingest"); null: nothing
+    // is logged (unit tests without a store). Set before any connection exists.
+    durable_log* log() const { return log_; }
+    void set_log(durable_log* log) { log_ = log; }
 
     // Stores it if retained, then offers it to every matching session. Returns the number of
     // sessions matched; sets *congested as router::route does.
@@ -120,6 +126,7 @@ class broker_core {
     broker_stats stats_;
     steady_clock::time_point started_at_;
     queue_limits limits_;
+    durable_log* log_ = nullptr;
 
     // The registry is a set of the sessions themselves, found by their (immutable) client id:
     // the id is stored once, in the session, and a node is one pointer and the session's

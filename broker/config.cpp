@@ -155,6 +155,28 @@ void apply_mqtt(mqtt_settings& m, const json& obj) {
     }
 }
 
+void apply_store(store_settings& st, const json& obj) {
+    if (!obj.is_object()) fail("config key store: expected an object");
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        const std::string key = "store." + it.key();
+        if (it.key() == "writer_threads")
+            read_unsigned(it.value(), key, st.writer_threads, 1, 256);
+        else if (it.key() == "pending_bytes_budget")
+            read_unsigned(it.value(), key, st.pending_bytes_budget, 1024, 1ull << 40);
+        else if (it.key() == "reopen_interval_ms")
+            read_unsigned(it.value(), key, st.reopen_interval_ms, 0, 3600000);
+        else
+            fail("unknown config key " + key);
+    }
+}
+
+void apply_ingest_rules(config& cfg, const json& v) {
+    std::string error;
+    auto rules = ingest::ingest_rules::parse(v, error);
+    if (!rules) fail("config key " + error);
+    cfg.ingest = std::make_shared<const ingest::ingest_rules>(std::move(*rules));
+}
+
 }  // namespace
 
 listener_settings* config::listener(std::string_view name) {
@@ -215,6 +237,10 @@ void apply_config_json(config& cfg, std::string_view json_text) {
             apply_listeners(cfg, v);
         } else if (k == "mqtt") {
             apply_mqtt(cfg.mqtt_opts, v);
+        } else if (k == "store") {
+            apply_store(cfg.store_opts, v);
+        } else if (k == "ingest_rules") {
+            apply_ingest_rules(cfg, v);
         } else {
             fail("unknown config key " + k);
         }

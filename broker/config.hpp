@@ -1,10 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "ingest/ingest_rules.hpp"
 
 // The broker's configuration: one struct with a default for every key. The defaults here are
 // the ones documented in docs/configuration.md; keep the two in step.
@@ -50,6 +53,18 @@ struct mqtt_settings {
     std::uint64_t unauthenticated_bytes = 64ull * 1024 * 1024;
 };
 
+// The commit log the broker writes publishes to (the "store" object of the config file,
+// docs/configuration.md, "Durable ingest").
+struct store_settings {
+    std::uint32_t writer_threads = 2;  // store writer threads (each partition is pinned to one)
+    // Bytes of publishes handed to the log and not yet written, all connections together: past
+    // it, a connection with appends outstanding stops reading until they complete.
+    std::uint64_t pending_bytes_budget = 64ull << 20;
+    // After a failed write (disk full, I/O error) the log is reopened by the first logged
+    // publish at least this long after the last attempt (docs/configuration.md).
+    std::uint32_t reopen_interval_ms = 1000;
+};
+
 struct config {
     std::string data_dir = "./data";
     std::string log_level = "info";
@@ -62,6 +77,11 @@ struct config {
         {"http", listener_kind::http, {"127.0.0.1", 8080}},
     };
     mqtt_settings mqtt_opts;
+    store_settings store_opts;
+    // Which publishes go to which log topic ("ingest_rules", docs/ingest.md); never null. The
+    // default sends every publish to log topic "mqtt" with durability always.
+    std::shared_ptr<const ingest::ingest_rules> ingest =
+        std::make_shared<const ingest::ingest_rules>(ingest::ingest_rules::defaults());
 
     // The listener named `name`, or null.
     listener_settings* listener(std::string_view name);

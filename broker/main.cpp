@@ -3,14 +3,17 @@
 #include <exception>
 #include <filesystem>
 #include <iostream>
+#include <string_view>
 
 #include "broker/config.hpp"
 #include "broker/log.hpp"
+#include "broker/log_dump.hpp"
 #include "broker/server.hpp"
 #include "broker/version.hpp"
 
 int main(int argc, char** argv) {
     using namespace sluice::broker;
+    if (argc >= 2 && std::string_view(argv[1]) == "log-dump") return log_dump_main(argc - 1, argv + 1);
     config cfg;
     try {
         switch (parse_command_line(argc, argv, cfg)) {
@@ -38,6 +41,9 @@ int main(int argc, char** argv) {
         server srv(cfg);
         srv.start();
         srv.run();
+    } catch (const config_error& e) {
+        std::cerr << "sluice: " << e.message << "\n";
+        return 2;
     } catch (const std::exception& e) {
         std::cerr << "sluice: " << e.what() << "\n";
         return 1;

@@ -5,7 +5,9 @@
 #include <utility>
 
 #include "broker/connection_list.hpp"
+#include "broker/durable_log.hpp"
 #include "broker/log.hpp"
+#include "ingest/record_mapping.hpp"
 #include "mqtt/encoder.hpp"
 #include "mqtt/topic.hpp"
 #include "mqtt/utf8.hpp"
@@ -25,6 +27,12 @@ constexpr auto idle_release_after = std::chrono::seconds(2);
 
 qos min_qos(qos a, qos b) {
     return a < b ? a : b;
+}
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 bool is_sys_topic(const std::string& topic) {
@@ -147,7 +155,7 @@ void mqtt_protocol::shut_down() {
 // --- reading --------------------------------------------------------------------------------
 
 bool mqtt_protocol::may_read() const {
-    return !read_paused_ && !backpressure_paused_ &&
+    return !read_paused_ && !backpressure_paused_ && !log_paused_ &&
            (state_ == state::awaiting_connect || state_ == state::connected);
 }
 
@@ -219,6 +227,13 @@ bool mqtt_protocol::process_buffered() {
             // Back off exponentially while the receiver stays congested (0.5 ms .. 64 ms).
             transport_pause(backpressure_pause * (1u << backoff_shift_));
             if (backoff_shift_ < 7) ++backoff_shift_;
+            return false;
+        }
+        if (rare_ && rare_->link && log_wants_pause()) {
+            // Appends of ours are outstanding beyond what we may hold: the rest waits in the
+            // decoder (and the socket) until one completes (on_log_result, on_log_progress).
+            log_paused_ = true;
+            flush();
             return false;
         }
     }
@@ -368,6 +383,14 @@ void mqtt_protocol::complete_ack(ack_queue::ticket t, reason_code rc) {
     auto& acks = rare().acks;
     acks.complete(t, rc);
     acks.drain([this](std::uint16_t id, qos q, reason_code code) {
+        if (state_ == state::closed) return;
+        if (mqtt::is_error(code) && q == qos::exactly_once)
+            session_->release_qos2(this, id);  // a failed PUBREC ends the exchange (4.3.3)
+        if (mqtt::is_error(code) && version_ != mqtt::protocol_version::v5) {
+            // 3.1.1 has no failure code: the client retransmits after reconnecting.
+            log_warn("closing ", client_id(), ": a publish could not be logged");
+            return close();
+        }
         if (q == qos::at_least_once)
             send(mqtt::puback{id, code, {}});
         else
@@ -415,7 +438,9 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
         case qos::at_most_once:
             if (bad_payload)
                 return disconnect(reason_code::payload_format_invalid, "payload is not UTF-8");
-            if (!refused) route(p);
+            if (refused) return;
+            if (const auto* rule = logging_rule(p.topic)) log_publish(p, *rule, nullptr);
+            route(p);
             return;
         case qos::at_least_once: {
             if (session_->qos2_pending(id))
@@ -428,6 +453,18 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
             auto t = rare().acks.push(id, qos::at_least_once);
             if (bad_payload) return complete_ack(t, reason_code::payload_format_invalid);
             if (refused) return complete_ack(t, refusal);
+            if (const auto* rule = logging_rule(p.topic)) {
+                // The same PUBLISH again (DUP after a reconnect): its first append decides, and
+                // no second record is written (nor is it routed again).
+                if (p.dup)
+                    if (auto first = session_->find_inbound(this, id); first && !first->failed())
+                        return first->wait(ack_when_logged(t, true));
+                auto outcome = std::make_shared<append_outcome>();
+                session_->remember_inbound(this, id, outcome, cfg.receive_maximum);
+                log_publish(p, *rule, outcome);
+                const bool matched = route(p);
+                return outcome->wait(ack_when_logged(t, matched));
+            }
             bool matched = route(p);
             // Durable ingest completes this later, once the log has the message; until then
             // routing is the whole job and the acknowledgement is immediate.
@@ -445,14 +482,128 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
                 return disconnect(reason_code::receive_maximum_exceeded,
                                   "receive maximum exceeded");
             auto t = rare().acks.push(id, qos::exactly_once);
-            if (v == session::qos2_result::repeat) return complete_ack(t, reason_code::success);
+            const auto* rule = bad_payload || refused ? nullptr : logging_rule(p.topic);
+            if (v == session::qos2_result::repeat) {
+                // Its first append decides the PUBREC; no second record is written.
+                if (auto first = rule ? session_->find_inbound(this, id) : nullptr)
+                    return first->wait(ack_when_logged(t, true));
+                return complete_ack(t, reason_code::success);
+            }
             if (bad_payload) return complete_ack(t, reason_code::payload_format_invalid);
             if (refused) return complete_ack(t, refusal);
+            if (rule) {
+                auto outcome = std::make_shared<append_outcome>();
+                session_->remember_inbound(this, id, outcome, cfg.receive_maximum);
+                log_publish(p, *rule, outcome);
+                const bool matched = route(p);
+                return outcome->wait(ack_when_logged(t, matched));
+            }
             bool matched = route(p);
             return complete_ack(
                 t, matched ? reason_code::success : reason_code::no_matching_subscribers);
         }
     }
+}
+
+// --- durable ingest -------------------------------------------------------------------------
+
+const ingest::ingest_rule* mqtt_protocol::logging_rule(const std::string& topic) const {
+    durable_log* log = core().log();
+    return log ? log->rules().logging_rule(topic) : nullptr;
+}
+
+void mqtt_protocol::log_publish(const mqtt::publish& p, const ingest::ingest_rule& rule,
+                                const std::shared_ptr<append_outcome>& outcome) {
+    durable_log& log = *core().log();
+    auto fail = [&](reason_code rc) {
+        if (outcome) outcome->finish(rc);
+    };
+    auto& link = rare().link;
+    if (!link) {
+        link = std::make_shared<append_link>();
+        link->conn = shared_from_this();
+    }
+    const int index = ingest::partition_for(rule, p.topic, client_id());
+    auto part = log.partition(rule, index);
+    if (!part) return fail(reason_code::unspecified_error);
+    std::optional<std::int64_t> fresh;
+    if (!session_->has_producer()) fresh = log.next_producer_id();
+    auto id = session_->assign_delivery(this, rule.log_topic, index, fresh);
+    if (!id) return fail(reason_code::unspecified_error);
+    const store::record r = ingest::to_record(
+        p, client_id(), wall_ms(), *id, ingest::partition_key(rule.key, p.topic, client_id()));
+    auto batch = ingest::build_producer_batch({&r, 1}, *id, store::compression::none);
+    if (!batch) return fail(reason_code::unspecified_error);
+    const std::uint64_t bytes = batch->size();
+    log.add_pending(bytes);
+    link->outstanding.fetch_add(1);
+    // Runs on the store's writer thread: touches only the log's atomics, the session (its own
+    // lock) and the outcome, whose waiters post to their connections.
+    part->append(std::move(*batch), [logp = &log, link, outcome, bytes, id = *id,
+                                     s = session_](const store::append_result& res) {
+        logp->release_pending(bytes);
+        logp->report_result(res.error);
+        if (res.error != store::errc::ok) s->producer_failed(id);
+        if (outcome)
+            outcome->finish(res.error == store::errc::ok ? reason_code::success
+                                                         : failure_reason(res.error));
+        link->outstanding.fetch_sub(1);
+        if (link->waiting.exchange(false))
+            if (auto c = link->conn.lock())
+                c->transport_post([](mqtt_protocol& self, std::uintptr_t) { self.on_log_progress(); },
+                                  0);
+    });
+}
+
+append_outcome::waiter mqtt_protocol::ack_when_logged(ack_queue::ticket t, bool matched) {
+    std::weak_ptr<mqtt_protocol> weak = shared_from_this();
+    return [weak = std::move(weak), t, matched](reason_code rc) {
+        if (rc == reason_code::success && !matched) rc = reason_code::no_matching_subscribers;
+        if (auto c = weak.lock()) c->log_result(t, rc);
+    };
+}
+
+void mqtt_protocol::log_result(ack_queue::ticket t, reason_code rc) {
+    static_assert(sizeof(std::uintptr_t) >= 8, "a ticket and a reason code in one argument");
+    transport_post(
+        [](mqtt_protocol& self, std::uintptr_t arg) {
+            self.on_log_result(static_cast<ack_queue::ticket>(arg & 0xFFFFFFFFu),
+                               static_cast<reason_code>((arg >> 32) & 0xFF));
+        },
+        static_cast<std::uintptr_t>(t) | (static_cast<std::uintptr_t>(rc) << 32));
+}
+
+void mqtt_protocol::on_log_result(ack_queue::ticket t, reason_code rc) {
+    if (state_ != state::connected) return;
+    try {
+        complete_ack(t, rc);
+        on_log_progress();
+        flush();
+    } catch (const std::exception& e) {
+        log_error("connection ", client_id(), ": internal error: ", e.what(), "; closing it");
+        close();
+    }
+}
+
+void mqtt_protocol::on_log_progress() {
+    if (state_ != state::connected || !log_paused_) return;
+    if (log_wants_pause()) return;
+    log_paused_ = false;
+    transport_read();
+}
+
+bool mqtt_protocol::log_wants_pause() {
+    if (!rare_) return false;
+    if (rare_->acks.size() >= core().settings().receive_maximum) return true;
+    auto& link = rare_->link;
+    durable_log* log = core().log();
+    if (!link || !log || !log->over_budget()) return false;
+    // Paused only while an append of ours is outstanding: its completion wakes us. Set the
+    // flag first, then look: a completion in between sees the flag (append_link).
+    link->waiting.store(true);
+    if (link->outstanding.load() > 0) return true;
+    link->waiting.store(false);
+    return false;
 }
 
 bool mqtt_protocol::route(mqtt::publish& p) {

@@ -11,10 +11,12 @@
 #include <vector>
 
 #include "broker/ack_queue.hpp"
+#include "broker/append_outcome.hpp"
 #include "broker/broker_core.hpp"
 #include "broker/listener_state.hpp"
 #include "broker/session.hpp"
 #include "mqtt/decoder.hpp"
+#include "ingest/ingest_rules.hpp"
 #include "mqtt/packet.hpp"
 
 // One client connection's MQTT state machine, apart from any transport: bytes in; bytes to
@@ -77,6 +79,11 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     void unpause() override;
     std::weak_ptr<session_owner> weak_owner() override;
 
+    // Durable ingest, from any thread (the store's writer threads): the log append behind the
+    // acknowledgement `t` completed with `rc` (success or a failure reason code); posted to this
+    // connection's thread, where the acknowledgement is completed (ack_queue.hpp).
+    void log_result(ack_queue::ticket t, mqtt::reason_code rc);
+
     // This thread's list of connections (intrusive, for the housekeeping tick).
     mqtt_protocol* prev_ = nullptr;
     mqtt_protocol* next_ = nullptr;
@@ -122,6 +129,29 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     void on_disconnect(const mqtt::disconnect& d);
     void on_kick(mqtt::reason_code reason, bool session_continues);
     void publish_will_after_takeover();
+
+    // --- durable ingest (docs/mqtt.md, "Durable ingest") --------------------------------------
+    // What a connection shares with the callbacks of its appends (store writer threads): its
+    // appends not yet completed, and whether it stopped reading until one completes.
+    struct append_link {
+        std::weak_ptr<mqtt_protocol> conn;
+        std::atomic<std::uint32_t> outstanding{0};
+        std::atomic<bool> waiting{false};
+    };
+    // Appends the publish to the log topic of `rule` (QoS 0: `outcome` null, nobody waits).
+    // The record is built here, before routing takes the payload. On any failure `outcome`
+    // is finished with the failure reason code.
+    const ingest::ingest_rule* logging_rule(const std::string& topic) const;
+    void log_publish(const mqtt::publish& p, const ingest::ingest_rule& rule,
+                     const std::shared_ptr<append_outcome>& outcome);
+    // A waiter for `outcome` that completes acknowledgement `t` on this thread; `matched`: some
+    // session got the message (else a 5.0 success is 0x10, no matching subscribers).
+    append_outcome::waiter ack_when_logged(ack_queue::ticket t, bool matched);
+    void on_log_result(ack_queue::ticket t, mqtt::reason_code rc);
+    void on_log_progress();
+    // True when reading should stop until appends complete: as many acknowledgements pending as
+    // the Receive Maximum, or the broker-wide log budget spent while we have appends queued.
+    bool log_wants_pause();
 
     // --- acknowledgements of inbound QoS 1/2 (ack_queue.hpp) ------------------------------
     // Completes the acknowledgement `ticket` with `rc` (on this thread); sends every
@@ -171,6 +201,7 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
         std::vector<std::string> aliases_in;  // sized on the first inbound alias
         std::unordered_map<std::string, std::uint16_t> aliases_out;
         ack_queue acks;  // made with the first QoS 1/2 PUBLISH
+        std::shared_ptr<append_link> link;  // made with the first logged PUBLISH
     };
     std::unique_ptr<rare_state> rare_;
     rare_state& rare();
@@ -190,6 +221,7 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     bool throttled_ = false;             // a publish of this batch met a congested receiver
     bool connack_pending_ = false;       // the CONNACK is being written (see end_write)
     bool linked_ = false;                // in this thread's housekeeping list
+    bool log_paused_ = false;            // waiting for log appends (resumed by their completion)
   protected:
     bool transport_reading_ = false;  // the transport's read is in progress (its flag, kept here
                                       // where a byte is free)

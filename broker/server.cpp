@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <stdexcept>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -13,6 +14,7 @@
 #include "broker/io_pool.hpp"
 #include "broker/log.hpp"
 #include "broker/connection_list.hpp"
+#include "broker/durable_log.hpp"
 #include "broker/listener_state.hpp"
 #include "broker/tcp_connection.hpp"
 #include "broker/tcp_listener.hpp"
@@ -28,6 +30,9 @@ struct server::impl {
     // pending handlers still reach the core and their listener's state (one per registry
     // entry, stable in memory).
     std::vector<std::unique_ptr<listener_state>> states;
+    // Declared before the core and the pool: append callbacks reach connections and the core
+    // until the log is closed, which run() does after the pool stopped.
+    std::unique_ptr<durable_log> log;
     std::unique_ptr<broker_core> core;
     io_pool pool;
     std::vector<std::shared_ptr<tcp_listener>> listeners;
@@ -50,11 +55,23 @@ server::~server() {
     impl_->pool.join();
     clear_wake_inboxes();
     impl_->core->stop_timers();
+    if (impl_->log) impl_->log->close();
 }
 
 void server::start() {
     auto& d = *impl_;
     broker_core* core = d.core.get();
+    {
+        std::string error;
+        bool config_problem = false;
+        d.log = durable_log::open({d.cfg.data_dir, d.cfg.store_opts, d.cfg.ingest}, error,
+                                  config_problem);
+        if (!d.log) {
+            if (config_problem) throw config_error{error};
+            throw std::runtime_error(error);
+        }
+        core->set_log(d.log.get());
+    }
     for (const auto& l : d.cfg.listeners) {
         auto& state = *d.states.emplace_back(std::make_unique<listener_state>(l, *d.core));
         switch (l.kind) {
@@ -105,6 +122,9 @@ void server::run() {
     impl_->pool.join();
     clear_wake_inboxes();
     impl_->core->stop_timers();
+    // After the connections: the queued appends finish, then every partition gets its
+    // clean-shutdown marker.
+    if (impl_->log) impl_->log->close();
     log_info("stopped");
 }
 

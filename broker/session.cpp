@@ -286,6 +286,64 @@ std::size_t session::qos2_pending_count() const {
     return incoming_qos2_.size();
 }
 
+// --- durable ingest -------------------------------------------------------------------------
+
+bool session::has_producer() const {
+    std::lock_guard lock(mu_);
+    return producer_ != nullptr;
+}
+
+std::optional<ingest::delivery_id> session::assign_delivery(
+    const session_owner* me, std::string_view log_topic, int partition,
+    std::optional<std::int64_t> fresh_producer_id) {
+    std::lock_guard lock(mu_);
+    if (owner_ != me || ended_) return std::nullopt;
+    if (!producer_) {
+        if (!fresh_producer_id) return std::nullopt;
+        producer_ = std::make_unique<ingest::session_producer>(*fresh_producer_id);
+    }
+    return producer_->assign(log_topic, partition);
+}
+
+void session::producer_failed(const ingest::delivery_id& failed) {
+    std::lock_guard lock(mu_);
+    if (!producer_ || producer_->producer_id() != failed.producer_id ||
+        producer_->epoch() != failed.epoch)
+        return;
+    if (!producer_->bump_epoch()) producer_.reset();
+}
+
+std::shared_ptr<append_outcome> session::find_inbound(const session_owner* me,
+                                                      std::uint16_t packet_id) const {
+    std::lock_guard lock(mu_);
+    if (owner_ != me) return nullptr;
+    auto& q = const_cast<fifo<inbound_entry>&>(inbound_logged_);
+    for (auto it = q.end(); it != q.begin();) {
+        --it;
+        if (it->packet_id == packet_id) return it->outcome;
+    }
+    return nullptr;
+}
+
+void session::remember_inbound(const session_owner* me, std::uint16_t packet_id,
+                               std::shared_ptr<append_outcome> outcome, std::size_t keep) {
+    std::lock_guard lock(mu_);
+    if (owner_ != me) return;
+    for (auto it = inbound_logged_.begin(); it != inbound_logged_.end(); ++it)
+        if (it->packet_id == packet_id) {
+            inbound_logged_.erase(it);
+            break;
+        }
+    inbound_logged_.push_back({packet_id, std::move(outcome)});
+    while (inbound_logged_.size() > keep && inbound_logged_.front().outcome->finished())
+        inbound_logged_.pop_front();
+}
+
+std::size_t session::inbound_remembered() const {
+    std::lock_guard lock(mu_);
+    return inbound_logged_.size();
+}
+
 // --- registry side --------------------------------------------------------------------------
 
 std::uint32_t session::expiry() const {
@@ -295,6 +353,8 @@ std::uint32_t session::expiry() const {
 
 void session::attach(session_owner* owner, bool cancel_will, std::uint32_t expiry) {
     std::lock_guard lock(mu_);
+    // A new connection of this session fences the appends the old one may still have queued.
+    if (producer_ && !producer_->bump_epoch()) producer_.reset();
     expiry_interval_ = expiry;
     owner_ = owner;
     wake_posted_ = false;

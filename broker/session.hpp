@@ -7,10 +7,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "broker/append_outcome.hpp"
 #include "broker/fifo.hpp"
 #include "broker/message.hpp"
+#include "ingest/delivery_id.hpp"
 #include "mqtt/packet.hpp"
 #include "mqtt/reason_code.hpp"
 
@@ -174,6 +177,32 @@ class session {
     bool qos2_pending(std::uint16_t packet_id) const;
     std::size_t qos2_pending_count() const;
 
+    // --- durable ingest (docs/mqtt.md, "Durable ingest") -----------------------------------------
+    // The session is an idempotent producer of the log: a producer id (made on its first logged
+    // publish), an epoch bumped at every attach (takeover, resume) and after a failed append,
+    // and a sequence per log partition (ingest/delivery_id.hpp).
+
+    bool has_producer() const;
+    // The delivery id of a new logged publish to (log_topic, partition). A session without a
+    // producer takes `fresh_producer_id` (allocated by the caller outside the lock; nullopt:
+    // none could be had). nullopt when `me` no longer owns the session or it has no producer.
+    std::optional<ingest::delivery_id> assign_delivery(const session_owner* me,
+                                                       std::string_view log_topic, int partition,
+                                                       std::optional<std::int64_t> fresh_producer_id);
+    // The append of `failed` failed: its sequence is lost, so if it was of the current epoch the
+    // producer moves to the next one (or drops its id when epochs ran out). Any thread.
+    void producer_failed(const ingest::delivery_id& failed);
+
+    // Logged inbound QoS 1/2 publishes by packet id, so that the same PUBLISH received again
+    // (DUP, or a QoS 2 id repeated before PUBREL) waits for the first one's append instead of
+    // writing a second record. The newest `keep` (the Receive Maximum: a client cannot have more
+    // unacknowledged) finished entries are kept, and every unfinished one.
+    std::shared_ptr<append_outcome> find_inbound(const session_owner* me,
+                                                 std::uint16_t packet_id) const;
+    void remember_inbound(const session_owner* me, std::uint16_t packet_id,
+                          std::shared_ptr<append_outcome> outcome, std::size_t keep);
+    std::size_t inbound_remembered() const;
+
     // --- registry side (broker_core, under its registry lock) ---------------------------------
 
     // Attaches `owner`. A resume (`cancel_will`) drops a will still waiting for its delay:
@@ -245,6 +274,12 @@ class session {
     using subscription_map = std::map<std::string, subscription_record, std::less<>>;
     std::unique_ptr<subscription_map> subscriptions_;
     std::unique_ptr<mqtt::will_message> pending_will_;  // waiting for its will delay
+    std::unique_ptr<ingest::session_producer> producer_;  // made by the first logged publish
+    struct inbound_entry {
+        std::uint16_t packet_id = 0;
+        std::shared_ptr<append_outcome> outcome;
+    };
+    fifo<inbound_entry> inbound_logged_;  // oldest first
     fifo<std::weak_ptr<session_owner>> paused_publishers_;  // waiting for this queue to drain
     std::uint64_t queued_bytes_ = 0;            // payload bytes in queue_
     steady_clock::time_point last_progress_{};  // the owner last drained the queue or socket

@@ -1,0 +1,101 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/config.hpp"
+#include "broker/producer_ids.hpp"
+#include "ingest/ingest_rules.hpp"
+#include "mqtt/reason_code.hpp"
+#include "store/store.hpp"
+
+// The commit log as the broker writes it (docs/mqtt.md, "Durable ingest"): the store opened on
+// `data_dir`, every ingest rule's log topic created with its partitions and durability, the
+// producer ids of sessions, and the broker-wide budget of bytes handed to the log and not yet
+// written.
+//
+// A partition that failed a write (disk full, I/O error) refuses every later append
+// (store/partition_log.hpp). The broker recovers by reopening the whole store: the first
+// publish asking for a partition at least one second after a failure was reported closes the
+// store and opens it again (recovery truncates the torn tail); until that succeeds, logged
+// publishes are refused with a failure reason code.
+//
+// Threads: any. `mu_` guards the open store and its partition table; io threads take a
+// reference to the table per publish. Append callbacks (store writer threads) only touch the
+// atomics (report_failure, release_pending).
+namespace sluice::broker {
+
+class durable_log {
+  public:
+    struct options {
+        std::string data_dir;
+        store_settings settings;
+        std::shared_ptr<const ingest::ingest_rules> rules;
+    };
+
+    // Opens and recovers the store and creates missing log topics. Null with `error` set on
+    // failure; `config_problem` is true when the configuration is at fault (a log topic that
+    // exists with another partition count), so the caller exits 2 rather than 1.
+    static std::unique_ptr<durable_log> open(options opts, std::string& error,
+                                             bool& config_problem);
+    ~durable_log();
+    durable_log(const durable_log&) = delete;
+    durable_log& operator=(const durable_log&) = delete;
+
+    const ingest::ingest_rules& rules() const { return *opts_.rules; }
+
+    // The partition `index` of the log topic of `rule` (one of rules().rules()), or null while
+    // the log is failed and could not be reopened yet.
+    std::shared_ptr<store::partition> partition(const ingest::ingest_rule& rule, int index);
+    // A producer id never used before; nullopt while the log is failed.
+    std::optional<std::int64_t> next_producer_id();
+
+    // An append completed with `e`: an I/O error marks the log failed (reopened later).
+    void report_result(store::errc e);
+    bool failed() const { return failed_.load(std::memory_order_relaxed); }
+
+    // Bytes handed to the log and not written yet, all connections together.
+    void add_pending(std::uint64_t bytes) { pending_.fetch_add(bytes, std::memory_order_relaxed); }
+    void release_pending(std::uint64_t bytes) {
+        pending_.fetch_sub(bytes, std::memory_order_relaxed);
+    }
+    bool over_budget() const {
+        return pending_.load(std::memory_order_relaxed) > opts_.settings.pending_bytes_budget;
+    }
+    std::uint64_t pending_bytes() const { return pending_.load(std::memory_order_relaxed); }
+
+    // Finishes queued appends and closes the store cleanly (clean-shutdown markers). Later
+    // appends complete with errc::closed.
+    void close();
+
+  private:
+    struct open_store {
+        std::unique_ptr<store::store> s;
+        std::vector<std::vector<std::shared_ptr<store::partition>>> by_rule;  // per rule index
+        std::unique_ptr<producer_ids> ids;
+    };
+    explicit durable_log(options opts) : opts_(std::move(opts)) {}
+    // Opens the store and fills the table; null with `error` on failure.
+    std::shared_ptr<open_store> open_store_locked(std::string& error, bool& config_problem);
+    std::shared_ptr<open_store> current();  // reopens after a failure when it is time
+
+    options opts_;
+    std::mutex mu_;  // guards current_, last_attempt_, closed_
+    std::shared_ptr<open_store> current_;
+    std::chrono::steady_clock::time_point last_attempt_{};
+    bool closed_ = false;
+    std::atomic<bool> failed_{false};
+    std::atomic<std::uint64_t> pending_{0};
+};
+
+// The MQTT reason code for an append that failed with `e`: 0x97 (quota exceeded) for a
+// record over the topic's batch limit, 0x80 (unspecified error) for everything else.
+mqtt::reason_code failure_reason(store::errc e);
+
+}  // namespace sluice::broker
