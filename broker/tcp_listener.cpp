@@ -1,5 +1,7 @@
 #include "broker/tcp_listener.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 #include <boost/asio/post.hpp>
@@ -70,8 +72,11 @@ void tcp_listener::do_accept() {
 
 void tcp_listener::on_accept(const boost::system::error_code& ec, tcp_socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
-        ec == asio::error::no_memory || ec.value() == ENFILE) {
+    // Compared by errno value: comparing the error_code with asio's enums calls into its
+    // category, which UBSan's vptr check was seen to reject when the process is out of
+    // descriptors.
+    if (ec && (ec.value() == EMFILE || ec.value() == ENFILE || ec.value() == ENOBUFS ||
+               ec.value() == ENOMEM)) {
         return back_off(ec);
     }
     if (ec) {
@@ -94,7 +99,8 @@ void tcp_listener::back_off(const boost::system::error_code& ec) {
     // Accepting again at once would fail again at once; wait for connections to close.
     auto now = std::chrono::steady_clock::now();
     if (now - last_log_ >= log_interval) {
-        log_warn(name(), " listener: accept failed: ", ec.message(), "; retrying every ",
+        // strerror, not ec.message(): see on_accept.
+        log_warn(name(), " listener: accept failed: ", std::strerror(ec.value()), "; retrying every ",
                  accept_retry.count(), " ms", unlogged_ ? " (" : "",
                  unlogged_ ? std::to_string(unlogged_) + " more failures since the last report)"
                            : std::string());
