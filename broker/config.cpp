@@ -68,9 +68,60 @@ listener_kind read_kind(const json& value, const std::string& key) {
     if (t == "tcp" || t == "mqtt") return listener_kind::mqtt_tcp;
     if (t == "kafka") return listener_kind::kafka;
     if (t == "http") return listener_kind::http;
-    if (t == "tls" || t == "ws" || t == "wss")
+    if (t == "tls") return listener_kind::mqtt_tls;
+    if (t == "ws" || t == "wss")
         fail("config key " + key + ": listener type \"" + t + "\" is not built yet");
-    fail("config key " + key + ": unknown listener type \"" + t + "\" (tcp, kafka, http)");
+    fail("config key " + key + ": unknown listener type \"" + t + "\" (tcp, tls, kafka, http)");
+}
+
+tls_client_auth parse_client_auth(std::string_view v, const std::string& what) {
+    if (v == "none") return tls_client_auth::none;
+    if (v == "optional") return tls_client_auth::optional;
+    if (v == "required") return tls_client_auth::required;
+    fail(what + ": expected \"required\", \"optional\" or \"none\", not \"" + std::string(v) +
+         "\"");
+}
+
+// A TLS key of a listener object ("cert", "key", ...); false when `k` is not one.
+bool read_tls_key(const std::string& k, const json& v, const std::string& key, tls_settings& t) {
+    if (k == "cert") {
+        read_string(v, key, t.cert);
+    } else if (k == "key") {
+        read_string(v, key, t.key);
+    } else if (k == "ca") {
+        read_string(v, key, t.ca);
+    } else if (k == "client_auth") {
+        std::string s;
+        read_string(v, key, s);
+        t.client_auth = parse_client_auth(s, "config key " + key);
+    } else if (k == "min_version") {
+        std::string s;
+        read_string(v, key, s);
+        if (s != "1.2" && s != "1.3")
+            fail("config key " + key + ": expected \"1.2\" or \"1.3\", not \"" + s + "\"");
+        t.min_tls13 = s == "1.3";
+    } else if (k == "ciphers") {
+        read_string(v, key, t.ciphers);
+    } else if (k == "ciphersuites") {
+        read_string(v, key, t.ciphersuites);
+    } else if (k == "groups") {
+        read_string(v, key, t.groups);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+// What every TLS listener needs once all flags and files are applied.
+void check_tls_listeners(const config& cfg) {
+    for (const auto& l : cfg.listeners) {
+        if (l.kind != listener_kind::mqtt_tls) continue;
+        const std::string key = "listeners." + l.name;
+        if (l.tls.cert.empty()) fail("config key " + key + ".cert: a tls listener needs a certificate");
+        if (l.tls.key.empty()) fail("config key " + key + ".key: a tls listener needs a private key");
+        if (l.tls.client_auth != tls_client_auth::none && l.tls.ca.empty())
+            fail("config key " + key + ".ca: client_auth needs a CA to verify client certificates");
+    }
 }
 
 // "listeners": {"<name>": "HOST:PORT" | {"type": ..., "address": ..., "max_connections": N}}.
@@ -91,6 +142,7 @@ void apply_listeners(config& cfg, const json& v) {
         if (l.value().is_string()) {
             read_address(l.value(), key, entry->address);
         } else if (l.value().is_object()) {
+            bool has_tls_key = false;
             for (auto f = l.value().begin(); f != l.value().end(); ++f) {
                 const std::string fkey = key + "." + f.key();
                 if (f.key() == "type")
@@ -99,9 +151,13 @@ void apply_listeners(config& cfg, const json& v) {
                     read_address(f.value(), fkey, entry->address);
                 else if (f.key() == "max_connections")
                     read_unsigned(f.value(), fkey, entry->max_connections, 0u, 1u << 30);
+                else if (read_tls_key(f.key(), f.value(), fkey, entry->tls))
+                    has_tls_key = true;
                 else
                     fail("unknown config key " + fkey);
             }
+            if (has_tls_key && entry->kind != listener_kind::mqtt_tls)
+                fail("config key " + key + ": TLS keys need \"type\": \"tls\"");
         } else {
             fail("config key " + key + ": expected \"HOST:PORT\" or an object");
         }
@@ -273,6 +329,13 @@ std::string usage_text() {
          "                      address is validated but no socket is opened (default "
       << d.listener("http")->address.host << ":" << d.listener("http")->address.port
       << ")\n"
+         "  --mqtts HOST:PORT   MQTT over TLS listener \"mqtts\" (off by default; 8883 when any\n"
+         "                      --tls-* flag turns it on); needs --tls-cert and --tls-key\n"
+         "  --tls-cert FILE     PEM server certificate (chain) of the mqtts listener\n"
+         "  --tls-key FILE      PEM private key of that certificate\n"
+         "  --tls-ca FILE       PEM CA bundle for client certificates\n"
+         "  --tls-client-auth required|optional|none\n"
+         "                      ask for client certificates (default none); needs --tls-ca\n"
          "  --threads N         io threads, one io_context each (default 0 = one per core)\n"
          "  --log-level LEVEL   error, warn, info, debug or trace (default "
       << d.log_level
@@ -285,7 +348,8 @@ std::string usage_text() {
          "\n"
          "At start-up sluice prints one line per open listener on stdout:\n"
          "  listening <name> <host>:<port>\n"
-         "SIGINT or SIGTERM stops it cleanly (exit 0). Bad flags or config values exit with 2.\n";
+         "SIGINT or SIGTERM stops it cleanly (exit 0); SIGHUP reloads the certificates of TLS\n"
+         "listeners. Bad flags or config values exit with 2.\n";
     return o.str();
 }
 
@@ -306,9 +370,10 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
             arg = arg.substr(0, eq);
             has_value = true;
         }
-        static const char* const known[] = {"--config",    "--data-dir",    "--mqtt",
-                                            "--kafka",     "--http",        "--threads",
-                                            "--log-level", "--sys-interval"};
+        static const char* const known[] = {
+            "--config",    "--data-dir",     "--mqtt",     "--kafka",   "--http",
+            "--threads",   "--log-level",    "--sys-interval", "--mqtts", "--tls-cert",
+            "--tls-key",   "--tls-ca",       "--tls-client-auth"};
         bool is_known = false;
         for (const char* k : known) is_known = is_known || arg == k;
         if (!is_known) fail("unknown option " + arg + " (see sluice --help)");
@@ -346,6 +411,30 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
                                          : name == "kafka" ? listener_kind::kafka
                                                            : listener_kind::http,
                                          *addr});
+        } else if (flag == "--mqtts" || flag.rfind("--tls-", 0) == 0) {
+            // The `mqtts` listener: made by the first of these flags (port 8883 by default).
+            listener_settings* l = cfg.listener("mqtts");
+            if (!l) {
+                cfg.listeners.push_back({"mqtts", listener_kind::mqtt_tls, {"127.0.0.1", 8883}});
+                l = &cfg.listeners.back();
+            }
+            if (l->kind != listener_kind::mqtt_tls)
+                fail("option " + flag + ": the config's mqtts listener is not of type tls");
+            if (flag == "--mqtts") {
+                auto addr = parse_listen_address(value);
+                if (!addr)
+                    fail("option --mqtts: bad address \"" + value +
+                         "\" (expected HOST:PORT, port 0..65535)");
+                l->address = *addr;
+            } else if (flag == "--tls-cert") {
+                l->tls.cert = value;
+            } else if (flag == "--tls-key") {
+                l->tls.key = value;
+            } else if (flag == "--tls-ca") {
+                l->tls.ca = value;
+            } else {
+                l->tls.client_auth = parse_client_auth(value, "option --tls-client-auth");
+            }
         } else if (flag == "--threads") {
             if (!parse_unsigned(value, cfg.threads) || cfg.threads > 1024)
                 fail("option --threads: bad value \"" + value + "\" (0..1024)");
@@ -358,6 +447,7 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
                 fail("option --sys-interval: bad value \"" + value + "\" (0..86400)");
         }
     }
+    check_tls_listeners(cfg);
     return cli_action::run;
 }
 

@@ -20,7 +20,23 @@ struct listen_address {
 };
 
 // What a listener speaks. Kafka and HTTP listeners are reserved: validated, not opened yet.
-enum class listener_kind { mqtt_tcp, kafka, http };
+enum class listener_kind { mqtt_tcp, kafka, http, mqtt_tls };
+
+// Whether a TLS listener asks for client certificates and refuses clients without a valid one.
+enum class tls_client_auth { none, optional, required };
+
+// A TLS listener's settings (docs/security.md, "TLS"). Paths are checked, and the context
+// built, when the listener starts (and again on SIGHUP); parsing only checks the values.
+struct tls_settings {
+    std::string cert;  // PEM server certificate chain
+    std::string key;   // PEM private key matching `cert`
+    std::string ca;    // PEM CA bundle that client certificates must chain to
+    tls_client_auth client_auth = tls_client_auth::none;
+    bool min_tls13 = false;     // "min_version": "1.2" (default) or "1.3"
+    std::string ciphers;        // TLS 1.2 cipher list (OpenSSL syntax); empty: OpenSSL default
+    std::string ciphersuites;   // TLS 1.3 suites; empty: OpenSSL default
+    std::string groups;         // key exchange groups ("X25519:P-256"); empty: OpenSSL default
+};
 
 // One entry of the listener registry (docs/configuration.md, "Listeners"): a name for log
 // lines and the `listening <name> <host>:<port>` line, what it speaks, where, and its own
@@ -30,6 +46,7 @@ struct listener_settings {
     listener_kind kind = listener_kind::mqtt_tcp;
     listen_address address;
     std::uint32_t max_connections = 0;  // open connections at once on this listener; 0 = no cap
+    tls_settings tls{};                 // kind mqtt_tls only
 };
 
 // Limits and features of the MQTT side (the "mqtt" object of the config file).

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
 #include "broker/config.hpp"
 
@@ -11,6 +12,7 @@
 namespace sluice::broker {
 
 class broker_core;
+class tls_context_holder;
 
 struct listener_state {
     listener_state(listener_settings s, broker_core& c) : settings(std::move(s)), core(c) {}
@@ -19,6 +21,8 @@ struct listener_state {
     // reference for both).
     broker_core& core;
     std::atomic<std::uint32_t> open{0};
+    // TLS listeners only: the context new handshakes use (replaced on SIGHUP).
+    std::shared_ptr<tls_context_holder> tls;
 };
 
 }  // namespace sluice::broker

@@ -105,6 +105,12 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     virtual void transport_post(void (*fn)(mqtt_protocol&, std::uintptr_t), std::uintptr_t arg) = 0;
     // The peer's address, for log lines.
     virtual std::string transport_peer() const = 0;
+    // Who the transport vouches for: a TLS driver's verified client certificate name (CN, else
+    // the first DNS or email SAN); empty when none. For authentication to read.
+    virtual const std::string& transport_identity() const {
+        static const std::string none;
+        return none;
+    }
 
     // Call once the transport is ready to read (links the connection into its thread's list).
     void opened();

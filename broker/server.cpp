@@ -18,6 +18,8 @@
 #include "broker/listener_state.hpp"
 #include "broker/tcp_connection.hpp"
 #include "broker/tcp_listener.hpp"
+#include "broker/tls_connection.hpp"
+#include "broker/tls_context.hpp"
 #include "broker/version.hpp"
 
 namespace sluice::broker {
@@ -40,6 +42,33 @@ struct server::impl {
     // has read them never meets the default (killing) disposition.
     asio::io_context signals_ctx{1};
     asio::signal_set signals{signals_ctx, SIGINT, SIGTERM};
+    asio::signal_set reload_signal{signals_ctx, SIGHUP};  // reloads TLS certificates
+
+    void wait_for_reload() {
+        reload_signal.async_wait([this](const boost::system::error_code& ec, int) {
+            if (ec) return;
+            reload_tls();
+            wait_for_reload();
+        });
+    }
+    // Main thread: rebuilds every TLS listener's context from its files; new handshakes use
+    // it, live connections keep theirs. A listener whose files do not load keeps the old one.
+    void reload_tls() {
+        bool any = false;
+        for (auto& s : states) {
+            if (!s->tls) continue;
+            any = true;
+            try {
+                s->tls->replace(make_tls_context(s->settings));
+                log_info(s->settings.name, " listener: reloaded TLS certificate ",
+                         s->settings.tls.cert, " and key ", s->settings.tls.key);
+            } catch (const config_error& e) {
+                log_warn(s->settings.name, " listener: TLS certificates not reloaded (",
+                         e.message, "); keeping the previous ones");
+            }
+        }
+        if (!any) log_info("SIGHUP: no TLS listener to reload");
+    }
 
     explicit impl(config c)
         : cfg(std::move(c)),
@@ -85,6 +114,19 @@ void server::start() {
                         });
                     }));
                 break;
+            case listener_kind::mqtt_tls:
+                // The context is built (and its files checked) before any socket is bound.
+                state.tls = std::make_shared<tls_context_holder>(make_tls_context(l));
+                d.listeners.push_back(std::make_shared<tcp_listener>(
+                    state, d.pool, [&state](tcp_socket s) {
+                        auto ex = s.get_executor();
+                        asio::post(ex, [&state, s = std::move(s),
+                                        ctx = state.tls->current()]() mutable {
+                            std::make_shared<tls_connection>(state, std::move(s), std::move(ctx))
+                                ->start();
+                        });
+                    }));
+                break;
             case listener_kind::kafka:
             case listener_kind::http:
                 break;  // reserved: validated, not opened yet (docs/configuration.md)
@@ -109,9 +151,11 @@ void server::start() {
 }
 
 void server::run() {
-    impl_->signals.async_wait([](const boost::system::error_code&, int sig) {
+    impl_->signals.async_wait([this](const boost::system::error_code&, int sig) {
         log_info("signal ", sig, ": shutting down");
+        impl_->reload_signal.cancel();
     });
+    impl_->wait_for_reload();
     impl_->signals_ctx.run();
     for (auto& l : impl_->listeners) l->stop();
     for (std::size_t i = 0; i < impl_->pool.size(); ++i)
