@@ -5,6 +5,7 @@ connection surviving, and start-up errors for bad certificate files."""
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -140,6 +141,15 @@ class TlsTest(unittest.TestCase):
             self.assertEqual((m.topic, len(m.payload), m.qos), ("p/q", 100000, 1))
             pub.stop()
             sub.stop()
+
+    def test_a_stalled_handshake_is_closed_by_the_connect_timeout(self):
+        with Broker("--tls-cert", self.pki("server.crt"), "--tls-key", self.pki("server.key"),
+                    config='{"mqtt": {"connect_timeout_ms": 300}}',
+                    listeners=("mqtt", "mqtts")) as b:
+            s = socket.create_connection(("127.0.0.1", b.ports["mqtts"]), timeout=20)
+            s.sendall(b"\x16\x03\x01")  # the first bytes of a ClientHello, then nothing
+            self.assertEqual(s.recv(1), b"")  # closed by the broker, well before 20 s
+            s.close()
 
     def test_sighup_reloads_certificates_and_live_connections_survive(self):
         work = os.path.join(self.tmp, "reload")
