@@ -105,6 +105,16 @@ class TlsTest(unittest.TestCase):
                                           "--key", self.pki("foreign-client.key")])
             self.assertNotEqual(r.returncode, 0)
 
+    def test_the_verified_certificate_names_the_connection(self):
+        # The identity kept for authentication (the CN) is logged at debug level.
+        with Broker("--tls-cert", self.pki("server.crt"), "--tls-key", self.pki("server.key"),
+                    "--tls-ca", self.pki("ca.crt"), "--tls-client-auth", "optional",
+                    "--log-level", "debug", listeners=("mqtt", "mqtts")) as b:
+            self.assertEqual(self.mosquitto_pub(b.ports["mqtts"], self.tls_args()).returncode, 0)
+            line = b.wait_line(lambda l: "TLS client certificate for" in l, 10)
+            self.assertIsNotNone(line, b.output())
+            self.assertTrue(line.endswith("TLS client certificate for device-7"), line)
+
     def test_only_tls_1_2_and_1_3(self):
         with self.broker(client_auth="none") as b:
             port = b.ports["mqtts"]
