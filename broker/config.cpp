@@ -117,8 +117,10 @@ void check_tls_listeners(const config& cfg) {
     for (const auto& l : cfg.listeners) {
         if (l.kind != listener_kind::mqtt_tls) continue;
         const std::string key = "listeners." + l.name;
-        if (l.tls.cert.empty()) fail("config key " + key + ".cert: a tls listener needs a certificate");
-        if (l.tls.key.empty()) fail("config key " + key + ".key: a tls listener needs a private key");
+        if (l.tls.cert.empty())
+            fail("config key " + key + ".cert: a tls listener needs a certificate");
+        if (l.tls.key.empty())
+            fail("config key " + key + ".key: a tls listener needs a private key");
         if (l.tls.client_auth != tls_client_auth::none && l.tls.ca.empty())
             fail("config key " + key + ".ca: client_auth needs a CA to verify client certificates");
     }
@@ -371,9 +373,9 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
             has_value = true;
         }
         static const char* const known[] = {
-            "--config",    "--data-dir",     "--mqtt",     "--kafka",   "--http",
-            "--threads",   "--log-level",    "--sys-interval", "--mqtts", "--tls-cert",
-            "--tls-key",   "--tls-ca",       "--tls-client-auth"};
+            "--config",  "--data-dir",  "--mqtt",           "--kafka", "--http",
+            "--threads", "--log-level", "--sys-interval",   "--mqtts", "--tls-cert",
+            "--tls-key", "--tls-ca",    "--tls-client-auth"};
         bool is_known = false;
         for (const char* k : known) is_known = is_known || arg == k;
         if (!is_known) fail("unknown option " + arg + " (see sluice --help)");

@@ -32,10 +32,10 @@ struct tls_settings {
     std::string key;   // PEM private key matching `cert`
     std::string ca;    // PEM CA bundle that client certificates must chain to
     tls_client_auth client_auth = tls_client_auth::none;
-    bool min_tls13 = false;     // "min_version": "1.2" (default) or "1.3"
-    std::string ciphers;        // TLS 1.2 cipher list (OpenSSL syntax); empty: OpenSSL default
-    std::string ciphersuites;   // TLS 1.3 suites; empty: OpenSSL default
-    std::string groups;         // key exchange groups ("X25519:P-256"); empty: OpenSSL default
+    bool min_tls13 = false;    // "min_version": "1.2" (default) or "1.3"
+    std::string ciphers;       // TLS 1.2 cipher list (OpenSSL syntax); empty: OpenSSL default
+    std::string ciphersuites;  // TLS 1.3 suites; empty: OpenSSL default
+    std::string groups;        // key exchange groups ("X25519:P-256"); empty: OpenSSL default
 };
 
 // One entry of the listener registry (docs/configuration.md, "Listeners"): a name for log

@@ -63,8 +63,8 @@ struct server::impl {
                 log_info(s->settings.name, " listener: reloaded TLS certificate ",
                          s->settings.tls.cert, " and key ", s->settings.tls.key);
             } catch (const config_error& e) {
-                log_warn(s->settings.name, " listener: TLS certificates not reloaded (",
-                         e.message, "); keeping the previous ones");
+                log_warn(s->settings.name, " listener: TLS certificates not reloaded (", e.message,
+                         "); keeping the previous ones");
             }
         }
         if (!any) log_info("SIGHUP: no TLS listener to reload");

@@ -55,8 +55,12 @@ std::shared_ptr<ssl_context> make_tls_context(const listener_settings& l) {
 
     if (SSL_CTX_use_certificate_chain_file(c, t.cert.c_str()) != 1)
         fail(key + ".cert", "not a usable PEM certificate in " + t.cert + ": " + openssl_reason());
-    if (SSL_CTX_use_PrivateKey_file(c, t.key.c_str(), SSL_FILETYPE_PEM) != 1)
+    if (SSL_CTX_use_PrivateKey_file(c, t.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+        // OpenSSL compares the key with the certificate as it loads it.
+        if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+            fail(key + ".key", t.key + " does not match the certificate " + t.cert);
         fail(key + ".key", "not a usable PEM private key in " + t.key + ": " + openssl_reason());
+    }
     if (SSL_CTX_check_private_key(c) != 1)
         fail(key + ".key", t.key + " does not match the certificate " + t.cert);
 

@@ -127,8 +127,9 @@ TEST_CASE("tls listeners: config keys, --mqtts and --tls-* flags, checks at star
 
     SECTION("the command line makes the mqtts listener, 8883 by default") {
         config c;
-        const char* argv[] = {"sluice", "--tls-cert", "a.crt", "--tls-key=a.key", "--tls-ca",
-                              "ca.crt", "--tls-client-auth", "required"};
+        const char* argv[] = {
+            "sluice", "--tls-cert",        "a.crt",   "--tls-key=a.key", "--tls-ca",
+            "ca.crt", "--tls-client-auth", "required"};
         REQUIRE(parse_command_line(8, argv, c) == cli_action::run);
         const listener_settings* m = c.listener("mqtts");
         REQUIRE(m);
@@ -160,8 +161,9 @@ TEST_CASE("tls listeners: config keys, --mqtts and --tls-* flags, checks at star
         CHECK_THAT(cli_error({"--mqtts", "127.0.0.1:0"}), Catch::Contains("listeners.mqtts.cert"));
         CHECK_THAT(cli_error({"--mqtts", "127.0.0.1:0", "--tls-cert", "a"}),
                    Catch::Contains("listeners.mqtts.key"));
-        CHECK_THAT(cli_error({"--tls-cert", "a", "--tls-key", "b", "--tls-client-auth", "required"}),
-                   Catch::Contains("listeners.mqtts.ca"));
+        CHECK_THAT(
+            cli_error({"--tls-cert", "a", "--tls-key", "b", "--tls-client-auth", "required"}),
+            Catch::Contains("listeners.mqtts.ca"));
         CHECK_THAT(cli_error({"--tls-cert", "a", "--tls-key", "b", "--tls-client-auth", "always"}),
                    Catch::Contains("--tls-client-auth"));
         CHECK_THAT(cli_error({"--mqtts", "nowhere"}), Catch::Contains("--mqtts"));
@@ -178,12 +180,12 @@ TEST_CASE("tls listeners: config keys, --mqtts and --tls-* flags, checks at star
             }
             return std::string();
         };
-        CHECK_THAT(build_error(), Catch::Contains("listeners.mqtts.cert") &&
-                                      Catch::Contains("cannot read"));
+        CHECK_THAT(build_error(),
+                   Catch::Contains("listeners.mqtts.cert") && Catch::Contains("cannot read"));
         l.tls.cert = "/dev/null";
         CHECK_THAT(build_error(), Catch::Contains("listeners.mqtts.key"));
         l.tls.key = "/dev/null";
-        CHECK_THAT(build_error(), Catch::Contains("listeners.mqtts.cert") &&
-                                      Catch::Contains("PEM certificate"));
+        CHECK_THAT(build_error(),
+                   Catch::Contains("listeners.mqtts.cert") && Catch::Contains("PEM certificate"));
     }
 }
