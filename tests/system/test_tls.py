@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import SLUICE_BIN, Broker, run_cli  # noqa: E402
 from clients import Paho, MosquittoSub  # noqa: E402
+import mqtt_raw as raw  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 MAKE_PKI = os.path.join(ROOT, "certs", "make-dev-pki.sh")
@@ -160,6 +162,46 @@ class TlsTest(unittest.TestCase):
             s.sendall(b"\x16\x03\x01")  # the first bytes of a ClientHello, then nothing
             self.assertEqual(s.recv(1), b"")  # closed by the broker, well before 20 s
             s.close()
+
+    def test_takeover_and_shutdown_close_tls_connections_cleanly(self):
+        # Both send DISCONNECT and close gracefully (close_notify, bounded wait for the peer's).
+        b = self.broker()
+        b.start()
+        try:
+            port = b.ports["mqtts"]
+            first = self.paho(port, client_id="same")
+            second = self.paho(port, client_id="same")
+            # (paho 1.6 reports a lost connection here, over plain TCP too.)
+            self.assertTrue(first.disconnected.wait(10))
+            first.c.loop_stop()  # no automatic reconnect
+            # A raw TLS client sees the DISCONNECT 0x8E itself, then the TLS close.
+            ctx = ssl.create_default_context(cafile=self.pki("ca.crt"))
+            ctx.load_cert_chain(self.pki("client.crt"), self.pki("client.key"))
+            raw_socket = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20),
+                                         server_hostname="localhost")
+            raw_socket.sendall(raw.connect("same"))
+            self.assertEqual(raw_socket.recv(1), b"\x20")  # CONNACK (`second` is taken over)
+            raw_socket.recv(64)
+            self.assertTrue(second.disconnected.wait(10))
+            second.c.loop_stop()  # no automatic reconnect
+            third = self.paho(port, client_id="same")
+            data = b""
+            while True:
+                chunk = raw_socket.recv(64)
+                if not chunk:
+                    break
+                data += chunk
+            self.assertEqual(data[:1], b"\xe0", data)  # DISCONNECT
+            self.assertEqual(data[2], 0x8E, data)  # session taken over
+            raw_socket.close()
+            second = third
+            self.assertTrue(second.connected.is_set())
+        finally:
+            # The broker stops with `second` still connected: it exits 0 with no sanitizer report.
+            b.stop_checked()
+            b.cleanup()
+        self.assertTrue(second.disconnected.wait(10))
+        second.c.loop_stop()
 
     def test_sighup_reloads_certificates_and_live_connections_survive(self):
         work = os.path.join(self.tmp, "reload")
