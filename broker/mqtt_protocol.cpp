@@ -65,6 +65,10 @@ mqtt_protocol::~mqtt_protocol() {
 }
 
 void mqtt_protocol::opened() {
+    // Only io threads have a housekeeping list. A connection is unlinked by close() on its own
+    // thread; one made off the pool (unit tests) is never linked, so whichever thread drops its
+    // last reference (a store writer's callback, say) has no list to fix up.
+    if (io_thread_ < 0) return;
     link_connection(this);
     linked_ = true;
 }
@@ -86,14 +90,6 @@ void mqtt_protocol::kick(reason_code reason, bool session_continues) {
             self.on_kick(static_cast<reason_code>(arg & 0xFF), (arg >> 8) != 0);
         },
         static_cast<std::uintptr_t>(reason) | (session_continues ? 0x100u : 0u));
-}
-
-std::weak_ptr<session_owner> mqtt_protocol::weak_owner() {
-    return std::static_pointer_cast<session_owner>(shared_from_this());
-}
-
-void mqtt_protocol::unpause() {
-    transport_post([](mqtt_protocol& self, std::uintptr_t) { self.on_pause_over(); }, 0);
 }
 
 void mqtt_protocol::on_kick(reason_code reason, bool) {
@@ -609,10 +605,7 @@ bool mqtt_protocol::log_wants_pause() {
 bool mqtt_protocol::route(mqtt::publish& p) {
     broker_stats::add(core().stats().local().messages_in, 1);
     bool congested = false;
-    // A congested receiver remembers us and unpauses us when it drains.
-    session::current_publisher = this;
     bool matched = core().publish(make_message(std::move(p), session_.get()), &congested) > 0;
-    session::current_publisher = nullptr;
     if (congested)
         throttled_ = true;
     else
@@ -843,15 +836,10 @@ void mqtt_protocol::pump(bool resend, bool drained) {
     // Taken under the session's lock, encoded after it: publishers offering to this session
     // on other threads never wait for our encoding.
     thread_local std::vector<outgoing> batch;
-    thread_local std::vector<std::weak_ptr<session_owner>> unpause;
     batch.clear();
-    unpause.clear();
-    if (session_->take_deliveries(this, limits, saturated(), batch, now, &unpause) !=
+    if (session_->take_deliveries(this, limits, saturated(), batch, now) !=
         session::result::ok)
         return;
-    for (auto& w : unpause)
-        if (auto p = w.lock()) p->unpause();
-    unpause.clear();
     for (auto& o : batch) {
         if (o.pubrel) {
             send(mqtt::pubrel{o.packet_id, reason_code::success, {}});

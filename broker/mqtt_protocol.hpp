@@ -76,8 +76,6 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     // The posted wake-up, on this connection's thread: pull from the session and write.
     void on_wakeup();
     void kick(mqtt::reason_code reason, bool session_continues) override;
-    void unpause() override;
-    std::weak_ptr<session_owner> weak_owner() override;
 
     // Durable ingest, from any thread (the store's writer threads): the log append behind the
     // acknowledgement `t` completed with `rc` (success or a failure reason code); posted to this
@@ -97,7 +95,7 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     virtual void transport_write() = 0;
     // Close the stream now; `graceful`: everything written was flushed (half-close first).
     virtual void transport_close(bool graceful) = 0;
-    // Stop reading and call on_pause_over() after `delay` (unless unpaused before).
+    // Stop reading and call on_pause_over() after `delay`.
     virtual void transport_pause(std::chrono::microseconds delay) = 0;
     // Start reading again if may_read() (after resume() handled what the decoder holds).
     virtual void transport_read() = 0;

@@ -25,14 +25,6 @@ bool session::progressing(steady_clock::time_point now) const {
     return now - last_progress_ < progress_grace;
 }
 
-thread_local session_owner* session::current_publisher = nullptr;
-
-namespace {
-// A congested receiver remembers at most this many paused publishers; the rest resume on
-// their pause timer.
-constexpr std::size_t max_paused_publishers = 64;
-}  // namespace
-
 session::~session() {
     all_queued.fetch_sub(queued_bytes_, std::memory_order_relaxed);
 }
@@ -84,11 +76,8 @@ session::offer_result session::offer(delivery d, const queue_limits& limits) {
     }
     const std::uint64_t bytes = d.msg ? d.msg->payload_size() : 0;
     if (!fits_limits(bytes, limits)) {
-        if (owner_ && progressing(now)) {
-            remember_publisher();
-            return offer_result::dropped_congested;
-        }
-        return offer_result::dropped;
+        return owner_ && progressing(now) ? offer_result::dropped_congested
+                                          : offer_result::dropped;
     }
     add_queued_bytes(bytes);
     queue_.push_back(std::move(d));
@@ -97,27 +86,15 @@ session::offer_result session::offer(delivery d, const queue_limits& limits) {
         wake_posted_ = true;
         owner_->wake();
     }
-    if (queue_.size() > max_queued / 2 && progressing(now)) {
-        remember_publisher();
-        return offer_result::congested;
-    }
-    return offer_result::queued;
-}
-
-void session::remember_publisher() {
-    if (!current_publisher || paused_publishers_.size() >= max_paused_publishers) return;
-    auto p = current_publisher->weak_owner();
-    for (const auto& w : paused_publishers_)
-        if (!w.owner_before(p) && !p.owner_before(w)) return;  // already waiting
-    paused_publishers_.push_back(std::move(p));
+    return queue_.size() > max_queued / 2 && progressing(now) ? offer_result::congested
+                                                              : offer_result::queued;
 }
 
 // --- owner side -----------------------------------------------------------------------------
 
 session::result session::take_deliveries(const session_owner* me, const take_limits& limits,
                                           bool saturated, std::vector<outgoing>& out,
-                                          steady_clock::time_point now,
-                                          std::vector<std::weak_ptr<session_owner>>* unpause) {
+                                          steady_clock::time_point now) {
     std::lock_guard lock(mu_);
     if (owner_ != me || ended_) return result::not_owner;
     wake_posted_ = false;
@@ -178,10 +155,6 @@ session::result session::take_deliveries(const session_owner* me, const take_lim
     }
     owner_saturated_ = saturated || room == 0;
     if (limits.drained || queue_.size() < queued_before) last_progress_ = now;
-    if (unpause && queue_.size() < queued_before && !paused_publishers_.empty()) {
-        for (auto& w : paused_publishers_) unpause->push_back(std::move(w));
-        paused_publishers_.clear();
-    }
     return result::ok;
 }
 
@@ -447,7 +420,6 @@ session::ending session::end() {
     queue_.clear();
     inflight_.clear();
     incoming_qos2_.clear();
-    paused_publishers_.clear();  // they resume on their timers
     sub_queued_bytes(queued_bytes_);
     inflight_to_resend_ = 0;
     e.will = std::move(pending_will_);

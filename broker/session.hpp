@@ -45,11 +45,6 @@ class session_owner {
     // Called with the session's mu held, from any thread: another connection took the session
     // over. `session_continues` is false when the new connection started a clean session.
     virtual void kick(mqtt::reason_code reason, bool session_continues) = 0;
-    // Called from any thread with no lock held: a receiver this owner was paused for (it
-    // published into a congested session) made progress, so it may read again.
-    virtual void unpause() = 0;
-    // A weak reference to this owner (kept by a congested receiver).
-    virtual std::weak_ptr<session_owner> weak_owner() = 0;
 
   protected:
     ~session_owner() = default;
@@ -131,10 +126,6 @@ class session {
     static std::uint64_t all_queued_bytes();
     static std::uint64_t budget_drops();
 
-    // The publisher routing on this thread, if any: a congested offer remembers it so the
-    // receiver's progress can unpause it (docs/mqtt.md, Limits). Set around routing.
-    static thread_local session_owner* current_publisher;
-
     // True while a connection is attached; read without the lock by shared-group selection.
     bool online() const { return online_.load(std::memory_order_relaxed); }
 
@@ -146,11 +137,8 @@ class session {
     // with DUP, or PUBREL) when resuming, then queued messages while the window and the byte
     // room allow, giving QoS 1/2 ones a packet id and an inflight entry. Expired messages are
     // discarded. `saturated` tells QoS 0 offers whether the owner's send queue is full.
-    // Publishers paused for this session's congestion are handed to `unpause` once the queue
-    // shrank (call their unpause() after this returns, with no lock held).
     result take_deliveries(const session_owner* me, const take_limits& limits, bool saturated,
-                           std::vector<outgoing>& out, steady_clock::time_point now,
-                           std::vector<std::weak_ptr<session_owner>>* unpause = nullptr);
+                           std::vector<outgoing>& out, steady_clock::time_point now);
     // A taken message could not be sent (too large for the client): forget its inflight entry.
     void drop_inflight(const session_owner* me, std::uint16_t packet_id);
     // Queues messages for the owner (retained messages on SUBSCRIBE), within the limits;
@@ -258,7 +246,6 @@ class session {
     // Whether `bytes` more fit in this session and in the budget; counts the drop if not.
     bool fits_limits(std::uint64_t bytes, const queue_limits& limits);
     bool progressing(steady_clock::time_point now) const;
-    void remember_publisher();  // mu_ held
 
     // Guards every field below. Held briefly: never across I/O or another lock.
     mutable std::mutex mu_;
@@ -280,7 +267,6 @@ class session {
         std::shared_ptr<append_outcome> outcome;
     };
     fifo<inbound_entry> inbound_logged_;  // oldest first
-    fifo<std::weak_ptr<session_owner>> paused_publishers_;  // waiting for this queue to drain
     std::uint64_t queued_bytes_ = 0;            // payload bytes in queue_
     steady_clock::time_point last_progress_{};  // the owner last drained the queue or socket
     std::uint32_t generation_ = 0;  // bumped at every attach and detach (compared, may wrap)

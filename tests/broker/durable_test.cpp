@@ -29,8 +29,6 @@ namespace {
 struct fake_owner final : session_owner {
     void wake() override {}
     void kick(mqtt::reason_code, bool) override {}
-    void unpause() override {}
-    std::weak_ptr<session_owner> weak_owner() override { return {}; }
 };
 
 struct temp_dir {

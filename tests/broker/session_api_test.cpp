@@ -18,8 +18,6 @@ struct fake_owner final : session_owner {
         ++kicks;
         continues = session_continues;
     }
-    void unpause() override {}
-    std::weak_ptr<session_owner> weak_owner() override { return {}; }
 };
 
 delivery make_delivery(mqtt::qos q, const char* topic = "t", const char* payload = "x") {
