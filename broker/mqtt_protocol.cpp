@@ -25,10 +25,6 @@ constexpr auto backpressure_pause = std::chrono::microseconds(500);
 constexpr std::size_t idle_buffer_keep = 16 * 1024;  // larger write buffers are freed when idle
 constexpr auto idle_release_after = std::chrono::seconds(2);
 
-qos min_qos(qos a, qos b) {
-    return a < b ? a : b;
-}
-
 std::int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -668,7 +664,7 @@ void mqtt_protocol::on_subscribe(mqtt::subscribe& s) {
             return disconnect(reason_code::protocol_error, "No Local on a shared subscription");
         subscription_record rec;
         rec.options = sub.options;
-        rec.options.max_qos = min_qos(sub.options.max_qos, static_cast<qos>(cfg.maximum_qos));
+        rec.options.max_qos = std::min(sub.options.max_qos, static_cast<qos>(cfg.maximum_qos));
         rec.subscription_id = sub_id;
         auto existed = core().subscribe(session_, this, sub.filter, rec);
         if (!existed) return;  // no longer ours (taken over)
@@ -694,7 +690,7 @@ void mqtt_protocol::on_subscribe(mqtt::subscribe& s) {
             core().retained().collect(w.filter, now, found);
             for (auto& m : found) {
                 delivery d;
-                d.qos_level = min_qos(m->qos_level(), w.rec.options.max_qos);
+                d.qos_level = std::min(m->qos_level(), w.rec.options.max_qos);
                 d.retain = true;  // retained messages sent on subscribe keep the flag
                 if (w.rec.subscription_id) d.subscription_ids.push_back(w.rec.subscription_id);
                 d.msg = std::move(m);
