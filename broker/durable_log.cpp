@@ -119,6 +119,12 @@ std::shared_ptr<store::partition> durable_log::partition(const ingest::ingest_ru
     return st->by_rule[at][static_cast<std::size_t>(index)];
 }
 
+std::shared_ptr<store::store> durable_log::store_handle() {
+    auto st = current();
+    if (!st) return nullptr;
+    return std::shared_ptr<store::store>(st, st->s.get());  // shares the open store's lifetime
+}
+
 std::optional<std::int64_t> durable_log::next_producer_id() {
     auto st = current();
     if (!st) return std::nullopt;

@@ -53,6 +53,10 @@ class durable_log {
     // The partition `index` of the log topic of `rule` (one of rules().rules()), or null while
     // the log is failed and could not be reopened yet.
     std::shared_ptr<store::partition> partition(const ingest::ingest_rule& rule, int index);
+    // The open store, for everything beyond the ingest rules' partitions (the Kafka listener,
+    // internal topics); null while the log is failed and could not be reopened yet. The
+    // pointer keeps that store object alive; after a reopen a new call returns the new one.
+    std::shared_ptr<store::store> store_handle();
     // A producer id never used before; nullopt while the log is failed.
     std::optional<std::int64_t> next_producer_id();
 

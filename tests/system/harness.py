@@ -19,6 +19,10 @@ SLUICE_BIN = os.environ.get("SLUICE_BIN", os.path.join(os.path.dirname(__file__)
 START_TIMEOUT = 30.0
 
 
+# The listeners sluice opens with no flags (docs/configuration.md, "Listeners").
+DEFAULT_LISTENERS = ("mqtt", "kafka", "http")
+
+
 class Broker:
     """A running sluice process. Use as a context manager, or call start()/stop()."""
 
@@ -43,6 +47,11 @@ class Broker:
             args += ["--config", path]
         for name in self.listeners:
             args += ["--" + name, "127.0.0.1:0"]
+        # The Kafka and HTTP listeners open by default on fixed ports; tests run side by side,
+        # so every default listener a test did not ask for gets a free port too.
+        for name in DEFAULT_LISTENERS:
+            if name not in self.listeners and "--" + name not in self.extra_args:
+                args += ["--" + name, "127.0.0.1:0"]
         args += self.extra_args
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, bufsize=1)

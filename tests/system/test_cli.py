@@ -49,7 +49,8 @@ class CliTest(unittest.TestCase):
             with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
                 f.write(text)
             try:
-                r = run_cli([SLUICE_BIN, "--config", f.name, "--mqtt", "127.0.0.1:0"])
+                r = run_cli([SLUICE_BIN, "--config", f.name, "--mqtt", "127.0.0.1:0",
+                             "--kafka", "127.0.0.1:0", "--http", "127.0.0.1:0"])
             finally:
                 os.unlink(f.name)
             self.assertEqual(r.returncode, 2, text)

@@ -242,7 +242,8 @@ class TlsTest(unittest.TestCase):
             d = tempfile.mkdtemp(prefix="sluice-tls-data-")
             try:
                 return run_cli([SLUICE_BIN, "--data-dir", d, "--mqtt", "127.0.0.1:0",
-                                "--mqtts", "127.0.0.1:0"] + list(args), timeout=60)
+                                "--mqtts", "127.0.0.1:0", "--kafka", "127.0.0.1:0",
+                                "--http", "127.0.0.1:0"] + list(args), timeout=60)
             finally:
                 shutil.rmtree(d, ignore_errors=True)
         r = start("--tls-cert", self.pki("server.crt"), "--tls-key", self.pki2("server.key"))
