@@ -172,6 +172,10 @@ void check_log_level(const std::string& value, const std::string& what) {
         fail(what + ": unknown log level \"" + value + "\" (error, warn, info, debug, trace)");
 }
 
+void check_log_format(const std::string& value, const std::string& what) {
+    if (!parse_log_format(value)) fail(what + ": unknown log format \"" + value + "\" (text, json)");
+}
+
 void apply_mqtt(mqtt_settings& m, const json& obj) {
     if (!obj.is_object()) fail("config key mqtt: expected an object");
     for (auto it = obj.begin(); it != obj.end(); ++it) {
@@ -289,6 +293,9 @@ void apply_config_json(config& cfg, std::string_view json_text) {
         } else if (k == "log_level") {
             read_string(v, k, cfg.log_level);
             check_log_level(cfg.log_level, "config key log_level");
+        } else if (k == "log_format") {
+            read_string(v, k, cfg.log_format);
+            check_log_format(cfg.log_format, "config key log_format");
         } else if (k == "threads") {
             read_unsigned(v, k, cfg.threads, 0, 1024);
         } else if (k == "listeners") {
@@ -342,6 +349,10 @@ std::string usage_text() {
          "  --log-level LEVEL   error, warn, info, debug or trace (default "
       << d.log_level
       << ")\n"
+         "  --log-format FORMAT text (one line per event) or json (one JSON object per line)\n"
+         "                      (default "
+      << d.log_format
+      << ")\n"
          "  --sys-interval SECS period of the $SYS/broker/... topics, 0 = off (default "
       << d.mqtt_opts.sys_interval_s
       << ")\n"
@@ -373,7 +384,7 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
             has_value = true;
         }
         static const char* const known[] = {
-            "--config",  "--data-dir",  "--mqtt",           "--kafka", "--http",
+            "--config",  "--data-dir",  "--mqtt",           "--kafka", "--http", "--log-format",
             "--threads", "--log-level", "--sys-interval",   "--mqtts", "--tls-cert",
             "--tls-key", "--tls-ca",    "--tls-client-auth"};
         bool is_known = false;
@@ -443,6 +454,9 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
         } else if (flag == "--log-level") {
             check_log_level(value, "option --log-level");
             cfg.log_level = value;
+        } else if (flag == "--log-format") {
+            check_log_format(value, "option --log-format");
+            cfg.log_format = value;
         } else if (flag == "--sys-interval") {
             if (!parse_unsigned(value, cfg.mqtt_opts.sys_interval_s) ||
                 cfg.mqtt_opts.sys_interval_s > 86400)

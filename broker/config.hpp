@@ -85,6 +85,7 @@ struct store_settings {
 struct config {
     std::string data_dir = "./data";
     std::string log_level = "info";
+    std::string log_format = "text";  // "text" or "json" lines on stderr
     unsigned threads = 0;  // io threads; 0 = one per core
     // The listener registry; `--mqtt`, `--kafka` and `--http` set the address of the entry of
     // that name. Kafka and HTTP entries are reserved (validated, not opened yet).

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     set_log_level(*parse_log_level(cfg.log_level));
+    set_log_format(*parse_log_format(cfg.log_format));
     try {
         std::error_code ec;
         std::filesystem::create_directories(cfg.data_dir, ec);

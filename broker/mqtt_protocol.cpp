@@ -239,8 +239,12 @@ void mqtt_protocol::on_pause_over() {
 
 void mqtt_protocol::on_decode_error() {
     const auto& err = decoder_->error();
-    log_debug("bad packet from ", client_id().empty() ? transport_peer() : client_id(), ": ",
-              mqtt::to_string(err.code), " (", err.detail, ")");
+    // A malformed packet is always worth a line (a broken device, a fuzzer, an attack), but a
+    // flood of them must not flood the log.
+    static log_rate_limit malformed_packets;
+    const std::string peer = transport_peer();
+    log_limited(malformed_packets, log_level::warn, {client_id(), peer}, "malformed packet: ",
+                mqtt::to_string(err.code), " (", err.detail, ")");
     // The codec says what the failing packet's level wants sent before the close
     // (mqtt/decoder.hpp): a CONNACK for a bad CONNECT at 5.0 and for the two 3.1.1 cases that
     // have a return code, nothing for the other bad 3.1.1 CONNECTs (MQTT-3.1.4-1), a
