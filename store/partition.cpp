@@ -79,6 +79,7 @@ void partition::drain() {
     if (e == errc::ok) {
         log_->commit();
         if (wrote && policy == durability::interval) schedule_interval_flush();
+        if (wrote && hook_) hook_->notify(*this);
     } else {
         for (auto& r : results)
             if (r.error == errc::ok) r = append_result{e};

@@ -22,6 +22,33 @@
 
 namespace sluice::store {
 
+class partition;
+
+// Who wants to know when appended records become readable (the high watermark moved): the
+// Kafka listener wakes its long-poll Fetches with it. One hook is shared by every partition
+// of a store; notify() runs on the partition's writer thread after each group is committed,
+// so the observer must be short (post to your own thread).
+// Thread: set() from any thread; notify() from writer threads.
+class commit_hook {
+  public:
+    using observer = std::function<void(const partition&)>;
+    void set(observer fn) {
+        std::lock_guard lock(mu_);
+        fn_ = std::move(fn);
+        armed_.store(static_cast<bool>(fn_), std::memory_order_release);
+    }
+    void notify(const partition& p) const {
+        if (!armed_.load(std::memory_order_acquire)) return;
+        std::lock_guard lock(mu_);
+        if (fn_) fn_(p);
+    }
+
+  private:
+    mutable std::mutex mu_;  // guards fn_
+    observer fn_;
+    std::atomic<bool> armed_{false};
+};
+
 class partition : public std::enable_shared_from_this<partition> {
   public:
     using append_callback = std::function<void(const append_result&)>;
@@ -76,6 +103,8 @@ class partition : public std::enable_shared_from_this<partition> {
     errc close();
 
     partition(std::unique_ptr<partition_log> log, writer_pool& pool, std::size_t worker);
+    // Before the partition is shared with other threads (the store does it when opening).
+    void set_commit_hook(std::shared_ptr<const commit_hook> hook) { hook_ = std::move(hook); }
 
   private:
     struct pending {
@@ -103,6 +132,7 @@ class partition : public std::enable_shared_from_this<partition> {
     std::mutex compact_mu_;  // one compaction of this partition at a time (they share file names)
     std::atomic<std::uint64_t> groups_{0};
     std::atomic<std::uint64_t> syncs_{0};
+    std::shared_ptr<const commit_hook> hook_;  // set before sharing, then read-only
 
     // writer thread only
     leader_epoch epoch_{0};

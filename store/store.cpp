@@ -106,6 +106,7 @@ errc store::open_topic(const std::string& name) {
             options_.log("topic " + name + " partition " + std::to_string(i) + ": " + to_string(e));
             return e;
         }
+        p->set_commit_hook(hook_);
         for (const auto& problem : p->recovery().problems)
             options_.log(name + "/" + std::to_string(i) + ": " + problem);
         t.partitions.push_back(std::move(p));

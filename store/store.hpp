@@ -58,6 +58,10 @@ class store {
 
     static bool valid_topic_name(const std::string& name);
 
+    // Called on writer threads whenever appended records of any partition become readable
+    // (commit_hook in partition.hpp); replaces the previous observer. Any thread.
+    void set_commit_observer(commit_hook::observer fn) { hook_->set(std::move(fn)); }
+
   private:
     explicit store(store_options options);
     errc load();
@@ -66,6 +70,7 @@ class store {
 
     store_options options_;
     std::unique_ptr<writer_pool> pool_;
+    std::shared_ptr<commit_hook> hook_ = std::make_shared<commit_hook>();  // every partition's
 
     mutable std::mutex mu_;  // guards topics_ and closed_
     struct topic {
