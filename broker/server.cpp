@@ -12,6 +12,8 @@
 
 #include "broker/broker_core.hpp"
 #include "broker/io_pool.hpp"
+#include "broker/kafka_connection.hpp"
+#include "broker/kafka_service.hpp"
 #include "broker/log.hpp"
 #include "broker/connection_list.hpp"
 #include "broker/durable_log.hpp"
@@ -35,6 +37,9 @@ struct server::impl {
     // Declared before the core and the pool: append callbacks reach connections and the core
     // until the log is closed, which run() does after the pool stopped.
     std::unique_ptr<durable_log> log;
+    // The Kafka listener's shared part (reader pool, waiting Fetches): after the log, which it
+    // uses, and before the pool, whose pending handlers may still hold Kafka connections.
+    std::unique_ptr<kafka_service> kafka;
     std::unique_ptr<broker_core> core;
     io_pool pool;
     std::vector<std::shared_ptr<tcp_listener>> listeners;
@@ -128,6 +133,18 @@ void server::start() {
                     }));
                 break;
             case listener_kind::kafka:
+                if (!d.kafka) {
+                    d.kafka = std::make_unique<kafka_service>(*d.log, 2);
+                    d.kafka->set_groups(kafka_group_handler::unavailable());
+                }
+                d.listeners.push_back(std::make_shared<tcp_listener>(
+                    state, d.pool, [&state, svc = d.kafka.get()](tcp_socket s) {
+                        auto ex = s.get_executor();
+                        asio::post(ex, [&state, svc, s = std::move(s)]() mutable {
+                            std::make_shared<kafka_connection>(*svc, state, std::move(s))->start();
+                        });
+                    }));
+                break;
             case listener_kind::http:
                 break;  // reserved: validated, not opened yet (docs/configuration.md)
         }
@@ -160,6 +177,7 @@ void server::run() {
     for (auto& l : impl_->listeners) l->stop();
     for (std::size_t i = 0; i < impl_->pool.size(); ++i)
         asio::post(impl_->pool.context(i), [] { shut_down_connections(); });
+    if (impl_->kafka) impl_->kafka->shut_down(std::chrono::seconds(3));
     if (!impl_->core->wait_for_connections(std::chrono::seconds(3)))
         log_warn("some connections did not close in time");
     impl_->pool.stop();
