@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "broker/log.hpp"
+#include "broker/retained_log.hpp"
 #include "broker/version.hpp"
 
 namespace sluice::broker {
@@ -21,9 +22,40 @@ broker_core::broker_core(const config& cfg, io_pool& pool)
               cfg.mqtt_opts.queued_bytes_budget},
       deadline_timer_(std::make_shared<asio::steady_timer>(pool.context(0))) {}
 
-std::size_t broker_core::publish(const message_ptr& msg, bool* congested) {
-    if (msg->retain() && settings().retain_available) retained_.put(msg);
-    return router_.route(msg, limits_, congested);
+namespace {
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+}  // namespace
+
+void broker_core::set_persistence(retained_log* retained, session_log* sessions) {
+    retained_log_ = retained;
+    session_log_ = sessions;
+    set_session_journal(sessions);
+}
+
+std::size_t broker_core::publish(const message_ptr& msg, bool* congested,
+                                 std::vector<std::shared_ptr<append_outcome>>* durable,
+                                 const std::string& client_id) {
+    if (msg->retain() && settings().retain_available) {
+        // $SYS values describe this process: they are not carried into the next one.
+        if (retained_log_ && !msg->topic().starts_with("$SYS/")) {
+            auto outcome = retained_log_->put(retained_, msg, client_id);
+            if (durable) durable->push_back(std::move(outcome));
+        } else {
+            retained_.put(msg);
+        }
+    }
+    const std::size_t n = router_.route(msg, limits_, congested);
+    // Records made for persistent receivers on this thread: the caller waits for them, or
+    // nobody does (wills, $SYS).
+    if (session_log::has_pending()) {
+        auto made = session_log::take_pending();
+        if (durable) durable->insert(durable->end(), made.begin(), made.end());
+    }
+    return n;
 }
 
 void broker_core::publish_will(mqtt::will_message will) {
@@ -47,7 +79,8 @@ std::string broker_core::assign_client_id() {
 }
 
 broker_core::opened broker_core::open_session(const std::string& client_id, bool clean_start,
-                                              session_owner* owner, std::uint32_t expiry) {
+                                              session_owner* owner, std::uint32_t expiry,
+                                              const mqtt::will_message* will) {
     std::lock_guard reg(registry_mu_);
     std::shared_ptr<session> existing;
     if (auto it = sessions_.find(std::string_view(client_id)); it != sessions_.end())
@@ -61,7 +94,7 @@ broker_core::opened broker_core::open_session(const std::string& client_id, bool
         if (resumable) {
             // Reconnected within the will delay: the delayed will is never sent (MQTT-3.1.3-9).
             existing->attach(owner, /*cancel_will=*/true, expiry);
-            return {existing, true};
+            return {existing, true, save_session(existing, will)};
         }
         // A new connection within the will delay means no will, even when it starts a clean
         // session and so ends the old one (MQTT-3.1.2-8).
@@ -72,7 +105,13 @@ broker_core::opened broker_core::open_session(const std::string& client_id, bool
     s->attach(owner, false, expiry);
     // Any previous entry for this id was erased by end_session_locked above.
     sessions_.insert(s);
-    return {s, false};
+    return {s, false, save_session(s, will)};
+}
+
+std::shared_ptr<append_outcome> broker_core::save_session(const std::shared_ptr<session>& s,
+                                                          const mqtt::will_message* will) {
+    if (!session_log_ || (!s->persistent() && !s->recorded())) return nullptr;
+    return session_log_->save(*s, will);
 }
 
 void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
@@ -84,9 +123,12 @@ void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
     router_.remove_session(*s, s->subscription_filters());
     cancel_deadlines_locked(s.get());
     auto ending = s->end();
+    if (session_log_ && (ending.was_recorded || !ending.recorded.empty()))
+        session_log_->erase(s->client_id, ending.recorded, ending.was_recorded);
     // Unacknowledged shared-subscription messages go to another member of their group.
     for (auto& d : ending.orphans)
         router_.redeliver_shared(std::move(d), s.get(), limits_);
+    if (session_log::has_pending()) session_log::take_pending();  // nobody waits for these
     if (ending.will) publish_will(std::move(*ending.will));
     log_debug("session ", s->client_id, " ended");
 }
@@ -114,11 +156,7 @@ bool broker_core::close_session(const std::shared_ptr<session>& s, session_owner
     if (delayed) {
         schedule_locked(s.get(), deadline_kind::will,
                         now + std::chrono::seconds(std::min(will_delay, expiry)),
-                        [this, weak, g = *gen] {
-                            auto s = weak.lock();
-                            if (!s) return;
-                            if (auto w = s->take_will_if(g)) publish_will(std::move(*w));
-                        });
+                        [this, weak, g = *gen] { will_due_locked(weak, g); });
     }
     if (expiry != never_expires) {
         schedule_locked(s.get(), deadline_kind::expiry, now + std::chrono::seconds(expiry),
@@ -127,7 +165,67 @@ bool broker_core::close_session(const std::shared_ptr<session>& s, session_owner
                             if (s && s->unchanged_since(g)) end_session_locked(s);
                         });
     }
+    // Offline now, with its will and deadlines: what a restart must find (nobody waits).
+    save_session(s, nullptr);
     return true;
+}
+
+void broker_core::will_due_locked(const std::weak_ptr<session>& weak, std::uint32_t generation) {
+    auto s = weak.lock();
+    if (!s) return;
+    auto w = s->take_will_if(generation);
+    if (!w) return;
+    publish_will(std::move(*w));
+    save_session(s, nullptr);  // the will is gone: a restart must not publish it again
+}
+
+std::size_t broker_core::restore_sessions(std::vector<session_log::replayed> all) {
+    const auto now = steady_clock::now();
+    const std::int64_t now_ms = wall_ms();
+    auto at = [&](std::int64_t ms) {
+        return now + std::chrono::milliseconds(std::max<std::int64_t>(0, ms - now_ms));
+    };
+    std::size_t restored = 0;
+    std::vector<mqtt::will_message> wills;
+    std::lock_guard reg(registry_mu_);
+    for (auto& r : all) {
+        auto& st = r.state;
+        // A session that was online when the broker died went offline at the restart.
+        if (st.offline_since_ms == 0) st.offline_since_ms = now_ms;
+        const bool forever = st.expiry == never_expires;
+        const std::int64_t ends_at = st.offline_since_ms + static_cast<std::int64_t>(st.expiry) * 1000;
+        if (st.expiry == 0 || (!forever && ends_at <= now_ms)) {
+            // Expired while the broker was down: gone, and its will goes out at its end.
+            if (st.will) wills.push_back(std::move(*st.will));
+            std::vector<std::uint64_t> seqs;
+            for (const auto& m : r.messages) seqs.push_back(m.seq);
+            if (session_log_) session_log_->erase(r.client_id, seqs, true);
+            log_debug("session ", r.client_id, " expired while the broker was down");
+            continue;
+        }
+        if (st.will && st.will_at_ms == 0) {
+            // The will of a connection the broker's end cut: its delay counts from the restart.
+            const std::uint32_t delay =
+                std::min(st.will->props.will_delay_interval.value_or(0), st.expiry);
+            st.will_at_ms = st.offline_since_ms + static_cast<std::int64_t>(delay) * 1000;
+        }
+        auto s = std::make_shared<session>(r.client_id);
+        const std::uint32_t gen = s->restore(st, std::move(r.messages));
+        sessions_.insert(s);
+        for (const auto& sub : st.subscriptions) router_.subscribe(*s, sub.filter, sub.rec);
+        std::weak_ptr<session> weak = s;
+        if (st.will)
+            schedule_locked(s.get(), deadline_kind::will, at(st.will_at_ms),
+                            [this, weak, gen] { will_due_locked(weak, gen); });
+        if (!forever)
+            schedule_locked(s.get(), deadline_kind::expiry, at(ends_at), [this, weak, gen] {
+                auto s = weak.lock();
+                if (s && s->unchanged_since(gen)) end_session_locked(s);
+            });
+        ++restored;
+    }
+    for (auto& w : wills) publish_will(std::move(w));
+    return restored;
 }
 
 void broker_core::schedule_locked(const session* s, deadline_kind kind,

@@ -21,6 +21,7 @@
 #include "broker/retained_store.hpp"
 #include "broker/router.hpp"
 #include "broker/session.hpp"
+#include "broker/session_log.hpp"
 #include "broker/stats.hpp"
 
 // What the MQTT connections share: the session registry, the router, the retained store,
@@ -31,6 +32,7 @@
 namespace sluice::broker {
 
 class durable_log;
+class retained_log;
 
 class broker_core {
   public:
@@ -48,21 +50,44 @@ class broker_core {
     // is logged (unit tests without a store). Set before any connection exists.
     durable_log* log() const { return log_; }
     void set_log(durable_log* log) { log_ = log; }
+    // Where retained messages and persistent sessions are kept across restarts (docs/mqtt.md,
+    // "What survives a restart"); null: in memory only. Set before any connection exists.
+    void set_persistence(retained_log* retained, session_log* sessions);
+    session_log* sessions_log() const { return session_log_; }
 
     // Stores it if retained, then offers it to every matching session. Returns the number of
-    // sessions matched; sets *congested as router::route does.
-    std::size_t publish(const message_ptr& msg, bool* congested = nullptr);
+    // sessions matched; sets *congested as router::route does. `durable`, when given, gets the
+    // appends the message's acknowledgement must wait for: its __retained record and its
+    // records in persistent sessions' queues (session_log); without it nobody waits for them.
+    std::size_t publish(const message_ptr& msg, bool* congested = nullptr,
+                        std::vector<std::shared_ptr<append_outcome>>* durable = nullptr,
+                        const std::string& client_id = {});
     void publish_will(mqtt::will_message will);
 
     struct opened {
         std::shared_ptr<session> s;
         bool present = false;  // an existing session was resumed
+        // The session's record (persistent sessions): the CONNACK waits for it. Null: none.
+        std::shared_ptr<append_outcome> durable;
     };
     // Attaches `owner` to the session of `client_id`: resumes it unless `clean_start`, and
     // kicks any connection attached to it with 0x8E.
-    // `expiry` is the connection's Session Expiry Interval.
+    // `expiry` is the connection's Session Expiry Interval; `will` its will (recorded with a
+    // persistent session, to be published if the broker dies with the connection open).
     opened open_session(const std::string& client_id, bool clean_start, session_owner* owner,
-                        std::uint32_t expiry);
+                        std::uint32_t expiry, const mqtt::will_message* will = nullptr);
+
+    // Records the state of `s` after a change (persistent sessions, or one recorded before
+    // that is no longer persistent). The outcome says when it is durable; null: nothing to
+    // wait for. `will`: the attached connection's will.
+    std::shared_ptr<append_outcome> save_session(const std::shared_ptr<session>& s,
+                                                 const mqtt::will_message* will);
+
+    // At start, before the listeners open: the sessions read back from the log become
+    // offline sessions again (subscriptions in the trie, expiry and will delay re-armed from
+    // the recorded deadlines). Sessions whose expiry passed while the broker was down are
+    // erased (their will is published). Returns how many were restored.
+    std::size_t restore_sessions(std::vector<session_log::replayed> all);
 
     // The connection `owner` closed. If it still owns `s`: detaches, publishes `will` (absent
     // on a normal DISCONNECT) or keeps it in the session for its delay, and ends or schedules
@@ -106,6 +131,9 @@ class broker_core {
 
   private:
     void end_session_locked(const std::shared_ptr<session>& s);
+    // A delayed will's deadline (registry lock held): publishes it if the session is still
+    // in `generation`, and records that it is gone.
+    void will_due_locked(const std::weak_ptr<session>& s, std::uint32_t generation);
 
     // Session expiries and will delays: one deadline queue guarded by registry_mu_ (its
     // callbacks run with that lock held), one timer on io thread 0 armed at the earliest
@@ -127,6 +155,8 @@ class broker_core {
     steady_clock::time_point started_at_;
     queue_limits limits_;
     durable_log* log_ = nullptr;
+    retained_log* retained_log_ = nullptr;
+    session_log* session_log_ = nullptr;
 
     // The registry is a set of the sessions themselves, found by their (immutable) client id:
     // the id is stored once, in the session, and a node is one pointer and the session's

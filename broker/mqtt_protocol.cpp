@@ -147,7 +147,7 @@ void mqtt_protocol::shut_down() {
 // --- reading --------------------------------------------------------------------------------
 
 bool mqtt_protocol::may_read() const {
-    return !read_paused_ && !backpressure_paused_ && !log_paused_ &&
+    return !read_paused_ && !backpressure_paused_ && !log_paused_ && !durable_wait_ &&
            (state_ == state::awaiting_connect || state_ == state::connected);
 }
 
@@ -210,6 +210,10 @@ bool mqtt_protocol::process_buffered() {
         last_packet_ = steady_clock::now();
         handle(p);
         if (state_ == state::closed || state_ == state::closing) return false;
+        if (durable_wait_) {
+            flush();  // the rest waits until the session change is durable (on_durable)
+            return false;
+        }
         if (throttled_) {
             // A receiver of ours is falling behind: leave the rest in the decoder and
             // come back a little later instead of queueing into it until it has to drop.
@@ -330,7 +334,8 @@ void mqtt_protocol::on_connect(mqtt::connect& c) {
 
     // The CONNECT is complete: these bytes no longer count as unauthenticated.
     core().release_unauthenticated(std::exchange(pre_connect_bytes_, 0));
-    auto opened = core().open_session(c.client_id, c.clean_start, this, session_expiry_);
+    auto opened =
+        core().open_session(c.client_id, c.clean_start, this, session_expiry_, will_.get());
     session_ = std::move(opened.s);
     state_ = state::connected;
     counted_connected_ = true;
@@ -360,12 +365,18 @@ void mqtt_protocol::on_connect(mqtt::connect& c) {
         // The client cannot take even our CONNACK (MQTT-3.1.2-24): close instead of sending it.
         return close_silently("CONNACK larger than the client's Maximum Packet Size");
     }
-    send(ack);
-    connack_pending_ = true;
-    log_debug("client ", client_id(), " connected (level ", static_cast<int>(version_),
-              opened.present ? ", session resumed)" : ")");
-    pump(/*resend=*/opened.present);
-    flush();
+    auto finish = [this, ack = std::move(ack), present = opened.present](reason_code rc) {
+        if (mqtt::is_error(rc)) return connack_error(rc);  // the session could not be recorded
+        send(ack);
+        connack_pending_ = true;
+        log_debug("client ", client_id(), " connected (level ", static_cast<int>(version_),
+                  present ? ", session resumed)" : ")");
+        pump(/*resend=*/present);
+        flush();
+    };
+    // A persistent session is announced only once its record is durable.
+    if (opened.durable) return wait_durable(std::move(opened.durable), std::move(finish));
+    finish(reason_code::success);
 }
 
 // --- PUBLISH from the client ----------------------------------------------------------------
@@ -456,14 +467,18 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
                     if (auto first = session_->find_inbound(this, id); first && !first->failed())
                         return first->wait(ack_when_logged(t, true));
                 auto outcome = std::make_shared<append_outcome>();
-                session_->remember_inbound(this, id, outcome, cfg.receive_maximum);
                 log_publish(p, *rule, outcome);
-                const bool matched = route(p);
-                return outcome->wait(ack_when_logged(t, matched));
+                std::vector<std::shared_ptr<append_outcome>> durable{outcome};
+                const bool matched = route(p, &durable);
+                auto all = join_outcomes(std::move(durable));
+                session_->remember_inbound(this, id, all, cfg.receive_maximum);
+                return all->wait(ack_when_logged(t, matched));
             }
-            bool matched = route(p);
-            // Durable ingest completes this later, once the log has the message; until then
-            // routing is the whole job and the acknowledgement is immediate.
+            std::vector<std::shared_ptr<append_outcome>> durable;
+            bool matched = route(p, &durable);
+            // Persistent receivers' records (and a retained record) must be durable first.
+            if (!durable.empty())
+                return join_outcomes(std::move(durable))->wait(ack_when_logged(t, matched));
             return complete_ack(
                 t, matched ? reason_code::success : reason_code::no_matching_subscribers);
         }
@@ -487,14 +502,23 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
             }
             if (bad_payload) return complete_ack(t, reason_code::payload_format_invalid);
             if (refused) return complete_ack(t, refusal);
+            // The id waiting for PUBREL is session state: the PUBREC waits for its record, so
+            // a PUBREL after a restart still completes the exchange (exactly once).
+            std::vector<std::shared_ptr<append_outcome>> durable{
+                core().save_session(session_, will_.get())};
             if (rule) {
                 auto outcome = std::make_shared<append_outcome>();
-                session_->remember_inbound(this, id, outcome, cfg.receive_maximum);
                 log_publish(p, *rule, outcome);
-                const bool matched = route(p);
-                return outcome->wait(ack_when_logged(t, matched));
+                durable.push_back(outcome);
+                const bool matched = route(p, &durable);
+                auto all = join_outcomes(std::move(durable));
+                session_->remember_inbound(this, id, all, cfg.receive_maximum);
+                return all->wait(ack_when_logged(t, matched));
             }
-            bool matched = route(p);
+            bool matched = route(p, &durable);
+            std::erase(durable, nullptr);
+            if (!durable.empty())
+                return join_outcomes(std::move(durable))->wait(ack_when_logged(t, matched));
             return complete_ack(
                 t, matched ? reason_code::success : reason_code::no_matching_subscribers);
         }
@@ -602,10 +626,11 @@ bool mqtt_protocol::log_wants_pause() {
     return false;
 }
 
-bool mqtt_protocol::route(mqtt::publish& p) {
+bool mqtt_protocol::route(mqtt::publish& p, std::vector<std::shared_ptr<append_outcome>>* durable) {
     broker_stats::add(core().stats().local().messages_in, 1);
     bool congested = false;
-    bool matched = core().publish(make_message(std::move(p), session_.get()), &congested) > 0;
+    bool matched =
+        core().publish(make_message(std::move(p), session_.get()), &congested, durable, client_id()) > 0;
     if (congested)
         throttled_ = true;
     else
@@ -626,6 +651,10 @@ void mqtt_protocol::on_pubrec(const mqtt::pubrec& p) {
         case session::pubrec_result::unknown_id:
             return send(mqtt::pubrel{p.packet_id, reason_code::packet_identifier_not_found, {}});
         case session::pubrec_result::released:
+            // A persistent session's record of it must say "received" first (session_log).
+            if (session_log::has_pending())
+                return send_when_durable(join_outcomes(session_log::take_pending()), p.packet_id,
+                                         true);
             return send(mqtt::pubrel{p.packet_id, reason_code::success, {}});
         case session::pubrec_result::refused:
             return pump();  // the receiver refused it: the exchange ends here
@@ -635,6 +664,9 @@ void mqtt_protocol::on_pubrec(const mqtt::pubrec& p) {
 void mqtt_protocol::on_pubrel(const mqtt::pubrel& p) {
     auto found = session_->release_qos2(this, p.packet_id);
     if (!found) return;
+    if (*found)
+        if (auto durable = core().save_session(session_, will_.get()))
+            return send_when_durable(durable, p.packet_id, false);
     send(mqtt::pubcomp{
         p.packet_id, *found ? reason_code::success : reason_code::packet_identifier_not_found, {}});
 }
@@ -682,6 +714,9 @@ void mqtt_protocol::on_subscribe(mqtt::subscribe& s) {
         std::erase_if(want_retained, [&](const retained_request& w) { return w.filter == sub.filter; });
         if (wants) want_retained.push_back({std::move(sub.filter), rec});
     }
+    auto finish = [this, ack = std::move(ack),
+                   want_retained = std::move(want_retained)](reason_code rc) {
+    if (mqtt::is_error(rc)) return on_session_error(rc, "subscription not recorded");
     send(ack);
     if (!want_retained.empty()) {
         auto now = steady_clock::now();
@@ -706,8 +741,14 @@ void mqtt_protocol::on_subscribe(mqtt::subscribe& s) {
             if (*queued < ds.size())
                 broker_stats::add(core().stats().local().dropped, ds.size() - *queued);
         }
-        pump();
+        session_log::take_pending();  // recorded for a persistent session; nobody waits
     }
+    pump();
+    };
+    // A SUBACK whose subscription a crash could lose would be a lie: it waits for the record.
+    if (auto durable = core().save_session(session_, will_.get()))
+        return wait_durable(std::move(durable), std::move(finish));
+    finish(reason_code::success);
 }
 
 void mqtt_protocol::on_unsubscribe(const mqtt::unsubscribe& u) {
@@ -721,6 +762,12 @@ void mqtt_protocol::on_unsubscribe(const mqtt::unsubscribe& u) {
         ack.reasons.push_back(*existed ? reason_code::success
                                        : reason_code::no_subscription_existed);
     }
+    if (auto durable = core().save_session(session_, will_.get()))
+        return wait_durable(std::move(durable), [this, ack = std::move(ack)](reason_code rc) {
+            if (mqtt::is_error(rc)) return on_session_error(rc, "unsubscribe not recorded");
+            send(ack);
+            pump();
+        });
     send(ack);
 }
 
@@ -743,7 +790,9 @@ void mqtt_protocol::on_disconnect(const mqtt::disconnect& d) {
 // --- writing --------------------------------------------------------------------------------
 
 void mqtt_protocol::on_wakeup() {
-    if (state_ != state::connected) return;
+    // While a session change waits to be durable nothing is sent (not even before the
+    // CONNACK); the continuation pumps.
+    if (state_ != state::connected || durable_wait_) return;
     try {
         pump();
         flush();

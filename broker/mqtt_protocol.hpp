@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -122,7 +123,10 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     // --- one handler per packet ------------------------------------------------------------
     void on_connect(mqtt::connect& c);
     void on_publish(mqtt::publish& p);
-    bool route(mqtt::publish& p);  // true when some session matched
+    // True when some session matched. `durable` gets the appends its acknowledgement waits
+    // for besides its ingest record (retained record, persistent receivers' queues).
+    bool route(mqtt::publish& p,
+               std::vector<std::shared_ptr<append_outcome>>* durable = nullptr);
     void on_puback(const mqtt::puback& p);
     void on_pubrec(const mqtt::pubrec& p);
     void on_pubrel(const mqtt::pubrel& p);
@@ -156,6 +160,19 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     // True when reading should stop until appends complete: as many acknowledgements pending as
     // the Receive Maximum, or the broker-wide log budget spent while we have appends queued.
     bool log_wants_pause();
+
+    // --- persistent sessions (docs/mqtt.md, "What survives a restart") ----------------------
+    // A packet announcing a session change (CONNACK, SUBACK, UNSUBACK) leaves only once the
+    // change is durable: reading stops, and `then` runs on this thread with the append's
+    // result (mqtt_protocol_durable.cpp).
+    void wait_durable(std::shared_ptr<append_outcome> outcome,
+                      std::function<void(mqtt::reason_code)> then);
+    void on_durable(mqtt::reason_code rc);
+    // PUBCOMP once the session record without the inbound QoS 2 id is durable; PUBREL once
+    // the outbound message is recorded as received (`pubrel`).
+    void send_when_durable(const std::shared_ptr<append_outcome>& outcome,
+                           std::uint16_t packet_id, bool pubrel);
+    void on_session_error(mqtt::reason_code rc, const char* what);
 
     // --- acknowledgements of inbound QoS 1/2 (ack_queue.hpp) ------------------------------
     // Completes the acknowledgement `ticket` with `rc` (on this thread); sends every
@@ -206,6 +223,7 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
         std::unordered_map<std::string, std::uint16_t> aliases_out;
         ack_queue acks;  // made with the first QoS 1/2 PUBLISH
         std::shared_ptr<append_link> link;  // made with the first logged PUBLISH
+        std::function<void(mqtt::reason_code)> after_durable;  // see wait_durable
     };
     std::unique_ptr<rare_state> rare_;
     rare_state& rare();
@@ -226,6 +244,7 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     bool connack_pending_ = false;       // the CONNACK is being written (see end_write)
     bool linked_ = false;                // in this thread's housekeeping list
     bool log_paused_ = false;            // waiting for log appends (resumed by their completion)
+    bool durable_wait_ = false;          // a session record must be durable first (wait_durable)
   protected:
     bool transport_reading_ = false;  // the transport's read is in progress (its flag, kept here
                                       // where a byte is free)

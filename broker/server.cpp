@@ -18,6 +18,7 @@
 #include "broker/connection_list.hpp"
 #include "broker/durable_log.hpp"
 #include "broker/listener_state.hpp"
+#include "broker/state_restore.hpp"
 #include "broker/tcp_connection.hpp"
 #include "broker/tcp_listener.hpp"
 #include "broker/tls_connection.hpp"
@@ -37,6 +38,8 @@ struct server::impl {
     // Declared before the core and the pool: append callbacks reach connections and the core
     // until the log is closed, which run() does after the pool stopped.
     std::unique_ptr<durable_log> log;
+    // Retained messages and persistent sessions in the log: after it, before the core.
+    persistent_state persisted;
     // The Kafka listener's shared part (reader pool, waiting Fetches): after the log, which it
     // uses, and before the pool, whose pending handlers may still hold Kafka connections.
     std::unique_ptr<kafka_service> kafka;
@@ -105,6 +108,7 @@ void server::start() {
             throw std::runtime_error(error);
         }
         core->set_log(d.log.get());
+        restore_persistent_state(*d.log, *core, d.persisted);  // before any listener opens
     }
     for (const auto& l : d.cfg.listeners) {
         auto& state = *d.states.emplace_back(std::make_unique<listener_state>(l, *d.core));

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "broker/io_pool.hpp"
+#include "broker/session_record.hpp"
 
 namespace sluice::broker {
 
@@ -42,11 +43,31 @@ std::uint64_t all_queued_total() {
 // and checking the total for it would read every slot for every message.
 constexpr std::size_t budget_check_from = 16;
 
+// Where persistent sessions record their messages (session.hpp); set once at start.
+std::atomic<session_journal*> journal{nullptr};
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Tells the journal, outside the session's lock, which recorded deliveries left it.
+void journal_done(const std::string& client_id, const std::vector<std::uint64_t>& seqs) {
+    if (seqs.empty()) return;
+    if (auto* j = journal.load(std::memory_order_acquire))
+        for (auto seq : seqs) j->done(client_id, seq);
+}
+
 std::size_t delivery_bytes(const delivery& d) {
     return d.msg ? d.msg->payload_size() + d.msg->topic().size() + delivery_overhead
                  : delivery_overhead;
 }
 }  // namespace
+
+void set_session_journal(session_journal* j) {
+    journal.store(j, std::memory_order_release);
+}
 
 bool session::progressing(steady_clock::time_point now) const {
     return now - last_progress_ < progress_grace;
@@ -107,6 +128,11 @@ session::offer_result session::offer(delivery d, const queue_limits& limits) {
         return owner_ && progressing(now) ? offer_result::dropped_congested
                                           : offer_result::dropped;
     }
+    // A persistent session's QoS 1/2 message is recorded before it can be taken (and so
+    // acknowledged): the record's tombstone always follows it. Nothing for other sessions.
+    d.persist_seq = 0;
+    if (expiry_interval_ != 0 && d.qos_level != mqtt::qos::at_most_once)
+        if (auto* j = journal.load(std::memory_order_relaxed)) d.persist_seq = j->queued(client_id, d);
     add_queued_bytes(bytes);
     queue_.push_back(std::move(d));
     if (!owner_) return offer_result::queued;
@@ -123,7 +149,8 @@ session::offer_result session::offer(delivery d, const queue_limits& limits) {
 session::result session::take_deliveries(const session_owner* me, const take_limits& limits,
                                           bool saturated, std::vector<outgoing>& out,
                                           steady_clock::time_point now) {
-    std::lock_guard lock(mu_);
+    std::vector<std::uint64_t> expired_recorded;
+    std::unique_lock lock(mu_);
     if (owner_ != me || ended_) return result::not_owner;
     wake_posted_ = false;
     const std::size_t queued_before = queue_.size();
@@ -162,6 +189,7 @@ session::result session::take_deliveries(const session_owner* me, const take_lim
         delivery& d = queue_.front();
         if (d.msg->expired(now)) {
             sub_queued_bytes(d.msg->payload_size());
+            if (d.persist_seq) expired_recorded.push_back(d.persist_seq);
             queue_.pop_front();  // expired messages are never delivered
             continue;
         }
@@ -172,6 +200,7 @@ session::result session::take_deliveries(const session_owner* me, const take_lim
             std::uint16_t id = allocate_packet_id();
             if (id == 0) break;
             o.packet_id = id;
+            o.dup = d.redelivered;  // restored after a restart: it may have been sent before
             o.d = d;  // the inflight entry keeps its own reference
             inflight_.push_back(inflight_message{id, std::move(d), false, false});
         } else {
@@ -183,15 +212,23 @@ session::result session::take_deliveries(const session_owner* me, const take_lim
     }
     owner_saturated_ = saturated || room == 0;
     if (limits.drained || queue_.size() < queued_before) last_progress_ = now;
+    lock.unlock();
+    journal_done(client_id, expired_recorded);
     return result::ok;
 }
 
 void session::drop_inflight(const session_owner* me, std::uint16_t packet_id) {
-    std::lock_guard lock(mu_);
-    if (owner_ != me) return;
-    auto it = std::find_if(inflight_.begin(), inflight_.end(),
-                           [&](const inflight_message& m) { return m.packet_id == packet_id; });
-    if (it != inflight_.end()) forget_inflight(it);
+    std::vector<std::uint64_t> gone;
+    {
+        std::lock_guard lock(mu_);
+        if (owner_ != me) return;
+        auto it = std::find_if(inflight_.begin(), inflight_.end(),
+                               [&](const inflight_message& m) { return m.packet_id == packet_id; });
+        if (it == inflight_.end()) return;
+        if (it->d.persist_seq) gone.push_back(it->d.persist_seq);
+        forget_inflight(it);
+    }
+    journal_done(client_id, gone);
 }
 
 std::optional<std::size_t> session::enqueue(const session_owner* me, std::vector<delivery>& ds,
@@ -202,6 +239,10 @@ std::optional<std::size_t> session::enqueue(const session_owner* me, std::vector
     for (auto& d : ds) {
         const std::uint64_t bytes = d.msg ? d.msg->payload_size() : 0;
         if (!fits_limits(bytes, limits)) continue;
+        d.persist_seq = 0;
+        if (expiry_interval_ != 0 && d.qos_level != mqtt::qos::at_most_once)
+            if (auto* j = journal.load(std::memory_order_relaxed))
+                d.persist_seq = j->queued(client_id, d);
         add_queued_bytes(bytes);
         queue_.push_back(std::move(d));
         ++n;
@@ -215,43 +256,66 @@ void session::forget_inflight(inflight_message* it) {
 }
 
 bool session::ack(const session_owner* me, std::uint16_t packet_id) {
-    std::lock_guard lock(mu_);
-    if (owner_ != me) return false;
-    auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const inflight_message& m) {
-        return m.packet_id == packet_id && m.d.qos_level == mqtt::qos::at_least_once;
-    });
-    if (it == inflight_.end()) return false;
-    forget_inflight(it);
+    std::vector<std::uint64_t> gone;
+    {
+        std::lock_guard lock(mu_);
+        if (owner_ != me) return false;
+        auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const inflight_message& m) {
+            return m.packet_id == packet_id && m.d.qos_level == mqtt::qos::at_least_once;
+        });
+        if (it == inflight_.end()) return false;
+        if (it->d.persist_seq) gone.push_back(it->d.persist_seq);
+        forget_inflight(it);
+    }
+    journal_done(client_id, gone);
     return true;
 }
 
 session::pubrec_result session::release(const session_owner* me, std::uint16_t packet_id,
                                         bool refused) {
-    std::lock_guard lock(mu_);
-    if (owner_ != me) return pubrec_result::not_owner;
-    auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const inflight_message& m) {
-        return m.packet_id == packet_id && m.d.qos_level == mqtt::qos::exactly_once;
-    });
-    if (it == inflight_.end()) return pubrec_result::unknown_id;
-    if (refused) {
-        forget_inflight(it);  // the receiver refused it: the exchange ends here
-        return pubrec_result::refused;
+    std::uint64_t seq = 0;
+    {
+        std::lock_guard lock(mu_);
+        if (owner_ != me) return pubrec_result::not_owner;
+        auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const inflight_message& m) {
+            return m.packet_id == packet_id && m.d.qos_level == mqtt::qos::exactly_once;
+        });
+        if (it == inflight_.end()) return pubrec_result::unknown_id;
+        seq = it->d.persist_seq;
+        if (refused) {
+            forget_inflight(it);  // the receiver refused it: the exchange ends here
+        } else if (!it->released) {
+            if (it->resend) --inflight_to_resend_;
+            it->resend = false;  // the PUBREL sent now is its retransmission
+            it->released = true;
+            it->d.msg.reset();  // only the id is needed from now on
+        } else {
+            seq = 0;  // PUBREC again: already recorded as released
+        }
     }
-    if (it->resend) --inflight_to_resend_;
-    it->resend = false;  // the PUBREL sent now is its retransmission
-    it->released = true;
-    it->d.msg.reset();  // only the id is needed from now on
-    return pubrec_result::released;
+    if (seq)
+        if (auto* j = journal.load(std::memory_order_acquire)) {
+            if (refused)
+                j->done(client_id, seq);
+            else
+                j->released(client_id, seq, packet_id);
+        }
+    return refused ? pubrec_result::refused : pubrec_result::released;
 }
 
 bool session::complete(const session_owner* me, std::uint16_t packet_id) {
-    std::lock_guard lock(mu_);
-    if (owner_ != me) return false;
-    auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const inflight_message& m) {
-        return m.packet_id == packet_id && m.released;
-    });
-    if (it == inflight_.end()) return false;
-    forget_inflight(it);
+    std::vector<std::uint64_t> gone;
+    {
+        std::lock_guard lock(mu_);
+        if (owner_ != me) return false;
+        auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](const inflight_message& m) {
+            return m.packet_id == packet_id && m.released;
+        });
+        if (it == inflight_.end()) return false;
+        if (it->d.persist_seq) gone.push_back(it->d.persist_seq);
+        forget_inflight(it);
+    }
+    journal_done(client_id, gone);
     return true;
 }
 
@@ -383,6 +447,7 @@ std::optional<std::uint32_t> session::detach(const session_owner* owner, std::ui
     online_.store(false, std::memory_order_relaxed);
     ++generation_;
     expiry_interval_ = expiry;
+    offline_since_ms_ = wall_ms();
     pending_will_ = std::move(delayed_will);
     return generation_;
 }
@@ -439,6 +504,11 @@ session::ending session::end() {
     std::lock_guard lock(mu_);
     ending e;
     ended_ = true;
+    e.was_recorded = recorded_;
+    for (const auto& d : queue_)
+        if (d.persist_seq) e.recorded.push_back(d.persist_seq);
+    for (const auto& m : inflight_)
+        if (m.d.persist_seq) e.recorded.push_back(m.d.persist_seq);
     subscriptions_.reset();
     for (auto& d : queue_)
         if (!d.share.empty() && d.qos_level != mqtt::qos::at_most_once)
@@ -457,6 +527,76 @@ session::ending session::end() {
 bool session::ended() const {
     std::lock_guard lock(mu_);
     return ended_;
+}
+
+bool session::persistent() const {
+    std::lock_guard lock(mu_);
+    return expiry_interval_ != 0 && !ended_;
+}
+
+bool session::recorded() const {
+    std::lock_guard lock(mu_);
+    return recorded_;
+}
+
+persisted_session session::snapshot(std::int64_t now_ms,
+                                    const mqtt::will_message* connection_will) {
+    std::lock_guard lock(mu_);
+    recorded_ = true;
+    persisted_session st;
+    st.expiry = expiry_interval_;
+    st.offline_since_ms = owner_ ? 0 : (offline_since_ms_ ? offline_since_ms_ : now_ms);
+    if (producer_) {
+        st.producer_id = producer_->producer_id();
+        st.producer_epoch = producer_->epoch();
+    }
+    if (subscriptions_)
+        for (const auto& [f, rec] : *subscriptions_) st.subscriptions.push_back({f, rec});
+    for (auto id : incoming_qos2_) st.incoming_qos2.push_back(id);
+    if (owner_) {
+        if (connection_will) st.will = *connection_will;
+    } else if (pending_will_) {
+        st.will = *pending_will_;
+        // Due when close_session scheduled it: the will delay, capped by the expiry.
+        const std::uint32_t delay =
+            std::min(pending_will_->props.will_delay_interval.value_or(0), expiry_interval_);
+        st.will_at_ms = st.offline_since_ms + static_cast<std::int64_t>(delay) * 1000;
+    }
+    return st;
+}
+
+std::uint32_t session::restore(const persisted_session& st,
+                               std::vector<restored_message> messages) {
+    std::lock_guard lock(mu_);
+    recorded_ = true;
+    expiry_interval_ = st.expiry;
+    offline_since_ms_ = st.offline_since_ms;
+    if (st.producer_id >= 0)
+        producer_ = std::make_unique<ingest::session_producer>(st.producer_id, st.producer_epoch);
+    for (const auto& sub : st.subscriptions) {
+        if (!subscriptions_) subscriptions_ = std::make_unique<subscription_map>();
+        (*subscriptions_)[sub.filter] = sub.rec;
+    }
+    for (auto id : st.incoming_qos2) incoming_qos2_.push_back(id);
+    if (st.will) pending_will_ = std::make_unique<mqtt::will_message>(*st.will);
+    for (auto& m : messages) {
+        if (!m.d.msg) {
+            // PUBREC came before the restart: only the PUBREL is left to send (on resume).
+            inflight_message im;
+            im.packet_id = m.packet_id;
+            im.d.qos_level = mqtt::qos::exactly_once;
+            im.d.persist_seq = m.seq;
+            im.released = true;
+            last_packet_id_ = m.packet_id;
+            inflight_.push_back(std::move(im));
+            continue;
+        }
+        m.d.persist_seq = m.seq;
+        m.d.redelivered = true;
+        add_queued_bytes(m.d.msg->payload_size());
+        queue_.push_back(std::move(m.d));
+    }
+    return ++generation_;
 }
 
 std::size_t session::queued() const {

@@ -57,6 +57,9 @@ struct delivery {
     bool retain = false;                            // the RETAIN flag to send
     std::vector<std::uint32_t> subscription_ids;    // 5.0: ids of the matching subscriptions
     std::string share;  // "$share/<group>/<filter>" when it came through a shared group
+    // Its record in __session_queue (session_journal below); 0: not recorded.
+    std::uint64_t persist_seq = 0;
+    bool redelivered = false;  // restored after a restart: it may have been sent, so DUP
 };
 
 struct inflight_message {
@@ -87,6 +90,28 @@ struct take_limits {
     bool resend = false;            // resumed: everything inflight goes out again first
     bool drained = false;           // the caller's socket just took bytes (progress)
 };
+
+struct persisted_session;
+
+// Where a persistent session's QoS 1/2 messages are recorded while they wait for it
+// (session_log, docs/mqtt.md "What survives a restart"). Process-wide (one broker per process);
+// null: nothing is recorded (unit tests, no log).
+class session_journal {
+  public:
+    // Any thread, with the session's mu held (so the record is appended before the message can
+    // be taken and acknowledged): records `d` for `client_id`; returns its sequence, 0 if none.
+    virtual std::uint64_t queued(const std::string& client_id, const delivery& d) = 0;
+    // No lock held: the delivery `seq` left the session (acknowledged, expired, dropped).
+    virtual void done(const std::string& client_id, std::uint64_t seq) = 0;
+    // No lock held: the subscriber sent PUBREC for `seq`; only `packet_id` is left of it. The
+    // PUBREL waits for this record (so a restart never delivers the message again).
+    virtual void released(const std::string& client_id, std::uint64_t seq,
+                          std::uint16_t packet_id) = 0;
+
+  protected:
+    ~session_journal() = default;
+};
+void set_session_journal(session_journal* j);
 
 // Limits on what may wait in sessions (docs/mqtt.md, Limits): per session, a message count
 // and payload bytes; for all sessions of the process together, payload bytes (the broker-wide
@@ -227,9 +252,29 @@ class session {
     struct ending {
         std::vector<delivery> orphans;
         std::unique_ptr<mqtt::will_message> will;
+        std::vector<std::uint64_t> recorded;  // persist_seq of what it held (to erase)
+        bool was_recorded = false;            // its state is in __sessions (to erase)
     };
     ending end();
     bool ended() const;
+
+    // --- persistence (session_log) -----------------------------------------------------------
+    // True when its state is kept across restarts: a Session Expiry Interval above 0.
+    bool persistent() const;
+    // Its state to record now (and marks it recorded). `now_ms` is the wall clock; the
+    // attached connection's will, if any, is `connection_will`.
+    persisted_session snapshot(std::int64_t now_ms, const mqtt::will_message* connection_will);
+    // Whether a snapshot of it was ever recorded (so its end must erase it).
+    bool recorded() const;
+    // At start, before any connection: the state read back and the messages that were waiting
+    // (in order; released ones are QoS 2 messages waiting for PUBCOMP). Returns the generation
+    // (for deadlines, as detach() does).
+    struct restored_message {
+        std::uint64_t seq = 0;
+        delivery d;                   // empty msg: released, only packet_id is left
+        std::uint16_t packet_id = 0;
+    };
+    std::uint32_t restore(const persisted_session& st, std::vector<restored_message> messages);
 
     std::size_t queued() const;
     // Everything queued, taken out (inspection of an offline session; tests).
@@ -273,10 +318,12 @@ class session {
     std::uint32_t dropped_ = 0;     // messages this session dropped (wraps; for inspection)
     std::uint32_t inflight_to_resend_ = 0;  // entries of inflight_ with resend set (<= 65535)
     std::uint32_t expiry_interval_ = 0;     // seconds; 0xFFFFFFFF = never
+    std::int64_t offline_since_ms_ = 0;     // wall clock of the last detach (persistence)
     std::uint16_t last_packet_id_ = 0;
     bool wake_posted_ = false;      // a wake() is on its way to the owner
     bool owner_saturated_ = false;  // the owner's send queue is full: QoS 0 is dropped
     bool ended_ = false;            // removed from the registry; offers are refused
+    bool recorded_ = false;         // a snapshot is in __sessions (session_log)
     std::atomic<bool> online_{false};
 };
 

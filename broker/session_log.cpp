@@ -1,0 +1,239 @@
+#include "broker/session_log.hpp"
+
+#include <chrono>
+#include <map>
+#include <unordered_map>
+
+#include "broker/durable_log.hpp"
+#include "broker/log.hpp"
+#include "store/batch_builder.hpp"
+
+namespace sluice::broker {
+
+namespace {
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::vector<std::shared_ptr<append_outcome>>& pending() {
+    thread_local std::vector<std::shared_ptr<append_outcome>> v;
+    return v;
+}
+
+std::shared_ptr<store::partition> open_topic(store::store& s, std::string_view name,
+                                             std::string& error) {
+    const std::string topic(name);
+    if (s.partition_count(topic) == 0) {
+        store::log_config cfg;
+        cfg.cleanup = store::cleanup_policy::compact;
+        cfg.retention_ms = -1;
+        cfg.retention_bytes = -1;
+        cfg.flush = store::durability::always;
+        if (auto e = s.create_topic(topic, 1, cfg);
+            e != store::errc::ok && e != store::errc::topic_exists) {
+            error = "cannot create " + topic + ": " + store::to_string(e);
+            return nullptr;
+        }
+    }
+    auto p = s.get(topic, 0);
+    if (!p) error = "cannot open " + topic;
+    return p;
+}
+
+}  // namespace
+
+std::unique_ptr<session_log> session_log::open(store::store& s, std::string& error) {
+    auto sessions = open_topic(s, sessions_topic, error);
+    if (!sessions) return nullptr;
+    auto queue = open_topic(s, session_queue_topic, error);
+    if (!queue) return nullptr;
+    return std::unique_ptr<session_log>(new session_log(std::move(sessions), std::move(queue)));
+}
+
+void session_log::append(store::partition& p, const store::record& r,
+                         std::shared_ptr<append_outcome> outcome) {
+    store::batch_builder b(store::compression::none);
+    if (r.value)
+        b.add(r.timestamp, r.key, std::string_view(*r.value), r.headers);
+    else
+        b.add(r.timestamp, r.key, std::nullopt, r.headers);
+    auto batch = b.build();
+    if (!batch) {
+        if (outcome) outcome->finish(mqtt::reason_code::unspecified_error);
+        return;
+    }
+    p.append(std::move(*batch), [outcome = std::move(outcome)](const store::append_result& res) {
+        if (res.error != store::errc::ok)
+            log_warn("a session record could not be written: ", store::to_string(res.error));
+        if (outcome)
+            outcome->finish(res.error == store::errc::ok ? mqtt::reason_code::success
+                                                         : failure_reason(res.error));
+    });
+}
+
+std::shared_ptr<append_outcome> session_log::save(session& s,
+                                                  const mqtt::will_message* connection_will) {
+    auto outcome = std::make_shared<append_outcome>();
+    const auto now = wall_ms();
+    std::lock_guard lock(write_mu_);
+    store::record r;
+    r.timestamp = now;
+    r.key = s.client_id;
+    if (s.persistent()) r.value = encode_session(s.snapshot(now, connection_will));
+    append(*sessions_, r, outcome);
+    return outcome;
+}
+
+void session_log::erase(const std::string& client_id, const std::vector<std::uint64_t>& seqs,
+                        bool with_state) {
+    const auto now = wall_ms();
+    if (with_state) {
+        std::lock_guard lock(write_mu_);
+        store::record r;
+        r.timestamp = now;
+        r.key = client_id;
+        append(*sessions_, r, nullptr);
+    }
+    if (seqs.empty()) return;
+    store::batch_builder b(store::compression::none);
+    for (auto seq : seqs) b.add(now, std::string_view(queue_key(client_id, seq)), std::nullopt);
+    if (auto batch = b.build()) queue_->append(std::move(*batch), [](const store::append_result&) {});
+}
+
+std::uint64_t session_log::queued(const std::string& client_id, const delivery& d) {
+    const std::uint64_t seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
+    auto outcome = std::make_shared<append_outcome>();
+    append(*queue_, delivery_to_record(client_id, seq, d, steady_clock::now(), wall_ms()),
+           outcome);
+    pending().push_back(std::move(outcome));
+    return seq;
+}
+
+void session_log::done(const std::string& client_id, std::uint64_t seq) {
+    store::record r;
+    r.timestamp = wall_ms();
+    r.key = queue_key(client_id, seq);
+    append(*queue_, r, nullptr);
+}
+
+void session_log::released(const std::string& client_id, std::uint64_t seq,
+                           std::uint16_t packet_id) {
+    store::record r = released_to_record(client_id, seq, packet_id);
+    r.timestamp = wall_ms();
+    auto outcome = std::make_shared<append_outcome>();
+    append(*queue_, r, outcome);
+    pending().push_back(std::move(outcome));  // the PUBREL waits for it
+}
+
+std::vector<std::shared_ptr<append_outcome>> session_log::take_pending() {
+    std::vector<std::shared_ptr<append_outcome>> out;
+    out.swap(pending());
+    return out;
+}
+
+bool session_log::has_pending() {
+    return !pending().empty();
+}
+
+std::vector<session_log::replayed> session_log::replay(std::string& error) {
+    // Latest record per key (the topics are compacted; the tail is not yet).
+    std::unordered_map<std::string, std::optional<std::string>> states;
+    auto e = sessions_->for_each_record(sessions_->log_start_offset(), [&](const store::record& r) {
+        if (r.key) states[*r.key] = r.value;
+        return true;
+    });
+    if (e != store::errc::ok) {
+        error = "cannot read " + std::string(sessions_topic) + ": " + store::to_string(e);
+        return {};
+    }
+    std::unordered_map<std::string, std::map<std::uint64_t, store::record>> queues;
+    std::uint64_t highest = 0;
+    e = queue_->for_each_record(queue_->log_start_offset(), [&](const store::record& r) {
+        if (!r.key) return true;
+        auto k = parse_queue_key(*r.key);
+        if (!k) return true;
+        highest = std::max(highest, k->second);
+        auto& q = queues[k->first];
+        if (r.value)
+            q[k->second] = r;
+        else
+            q.erase(k->second);
+        return true;
+    });
+    if (e != store::errc::ok) {
+        error = "cannot read " + std::string(session_queue_topic) + ": " + store::to_string(e);
+        return {};
+    }
+    next_seq_.store(highest + 1);
+
+    const auto now = steady_clock::now();
+    const auto now_ms = wall_ms();
+    std::vector<replayed> out;
+    for (auto& [id, value] : states) {
+        if (!value) continue;
+        auto st = decode_session(*value);
+        if (!st) {
+            log_warn("session ", id, ": its record in ", sessions_topic,
+                     " is not readable; not restored");
+            continue;
+        }
+        replayed r;
+        r.client_id = id;
+        r.state = std::move(*st);
+        if (auto it = queues.find(id); it != queues.end()) {
+            std::vector<std::uint64_t> gone;
+            for (auto& [seq, rec] : it->second) {
+                auto q = queued_from_record(rec, now, now_ms);
+                if (q.what == queued_entry::kind::message)
+                    r.messages.push_back({seq, std::move(q.d), 0});
+                else if (q.what == queued_entry::kind::released)
+                    r.messages.push_back({seq, delivery{}, q.packet_id});
+                else
+                    gone.push_back(seq);  // expired or unreadable
+            }
+            queues.erase(it);
+            erase(id, gone, false);
+        }
+        out.push_back(std::move(r));
+    }
+    // Messages of sessions that ended (their end's tombstones may not have made it).
+    for (auto& [id, q] : queues) {
+        std::vector<std::uint64_t> gone;
+        for (auto& [seq, rec] : q) gone.push_back(seq);
+        erase(id, gone, false);
+    }
+    return out;
+}
+
+std::shared_ptr<append_outcome> join_outcomes(std::vector<std::shared_ptr<append_outcome>> parts) {
+    std::erase(parts, nullptr);
+    if (parts.size() == 1) return parts.front();
+    auto joined = std::make_shared<append_outcome>();
+    if (parts.empty()) {
+        joined->finish(mqtt::reason_code::success);
+        return joined;
+    }
+    struct state {
+        std::atomic<std::size_t> left;
+        std::atomic<std::uint8_t> failure{0};
+    };
+    auto st = std::make_shared<state>();
+    st->left.store(parts.size());
+    for (auto& p : parts)
+        p->wait([st, joined](mqtt::reason_code rc) {
+            if (mqtt::is_error(rc)) {
+                std::uint8_t none = 0;
+                st->failure.compare_exchange_strong(none, static_cast<std::uint8_t>(rc));
+            }
+            if (st->left.fetch_sub(1) == 1) {
+                const auto f = st->failure.load();
+                joined->finish(f ? static_cast<mqtt::reason_code>(f) : mqtt::reason_code::success);
+            }
+        });
+    return joined;
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,35 @@
+#include "broker/state_restore.hpp"
+
+#include <stdexcept>
+
+#include "broker/broker_core.hpp"
+#include "broker/durable_log.hpp"
+#include "broker/log.hpp"
+
+namespace sluice::broker {
+
+persistent_state::~persistent_state() {
+    if (sessions) set_session_journal(nullptr);
+}
+
+void restore_persistent_state(durable_log& log, broker_core& core, persistent_state& into) {
+    auto st = log.store_handle();
+    if (!st) throw std::runtime_error("the log is not open");
+    std::string error;
+    into.retained = retained_log::open(*st, error);
+    if (!into.retained) throw std::runtime_error(error);
+    into.sessions = session_log::open(*st, error);
+    if (!into.sessions) throw std::runtime_error(error);
+    std::size_t retained = 0;
+    if (!into.retained->replay(core.retained(), retained, error))
+        throw std::runtime_error(error);
+    auto sessions = into.sessions->replay(error);
+    if (!error.empty()) throw std::runtime_error(error);
+    core.set_persistence(into.retained.get(), into.sessions.get());
+    const std::size_t restored = core.restore_sessions(std::move(sessions));
+    if (restored || retained)
+        log_info("restored ", restored, " session(s) and ", retained,
+                 " retained message(s) from the log");
+}
+
+}  // namespace sluice::broker
