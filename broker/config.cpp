@@ -330,8 +330,8 @@ std::string usage_text() {
       << d.listener("mqtt")->address.host << ":" << d.listener("mqtt")->address.port
       << ")\n"
          "                      port 0 binds a free port; the bound port is printed\n"
-         "  --kafka HOST:PORT   reserved for the Kafka listener, which is not built yet: the\n"
-         "                      address is validated but no socket is opened (default "
+         "  --kafka HOST:PORT   Kafka listener: backends consume and produce the log with\n"
+         "                      Kafka clients; port 0 binds a free port (default "
       << d.listener("kafka")->address.host << ":" << d.listener("kafka")->address.port
       << ")\n"
          "  --http HOST:PORT    reserved for the HTTP admin API, which is not built yet: the\n"

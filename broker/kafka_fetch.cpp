@@ -85,6 +85,9 @@ fetch_pass read_fetch(const std::vector<fetch_target>& targets,
             out.errors = true;
             continue;
         }
+        // Only the response's first batch may exceed the limits; a later partition whose
+        // next batch is too large is sent empty (the consumer fetches it on its own next).
+        if (out.bytes > 0 && r.bytes > limit) continue;
         for (auto& range : r.ranges) rp.records.parts.emplace_back(std::move(range));
         out.bytes += r.bytes;
         budget = r.bytes >= budget ? 0 : budget - r.bytes;
