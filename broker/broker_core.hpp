@@ -129,6 +129,23 @@ class broker_core {
 
     std::string assign_client_id();
 
+    // --- read API for the operations endpoints (broker/broker_core_inspect.cpp) -----------
+    // Every session, as pointers copied in one short registry section: callers inspect and
+    // page them outside it, so the HTTP side never holds the registry for long.
+    std::vector<std::shared_ptr<session>> sessions_snapshot();
+    std::shared_ptr<session> find_session(std::string_view client_id);
+    std::size_t session_count();
+    enum class admin_result { done, not_found, online, offline };
+    // Closes the client's connection with DISCONNECT 0x98 (its session stays, as after any
+    // server-side close); offline when it has none.
+    admin_result disconnect_client(std::string_view client_id);
+    // Ends an offline session (its delayed will, if any, is published as at expiry); online
+    // when a connection holds it.
+    admin_result delete_session(std::string_view client_id);
+    std::size_t subscription_count() const { return router_.subscription_count(); }
+    std::uint64_t routed_drops() const { return router_.dropped(); }
+    steady_clock::time_point started_at() const { return started_at_; }
+
   private:
     void end_session_locked(const std::shared_ptr<session>& s);
     // A delayed will's deadline (registry lock held): publishes it if the session is still

@@ -153,6 +153,8 @@ void apply_listeners(config& cfg, const json& v) {
                     read_address(f.value(), fkey, entry->address);
                 else if (f.key() == "max_connections")
                     read_unsigned(f.value(), fkey, entry->max_connections, 0u, 1u << 30);
+                else if (f.key() == "allow_remote" && entry->kind == listener_kind::http)
+                    read_bool(f.value(), fkey, entry->allow_remote);
                 else if (read_tls_key(f.key(), f.value(), fkey, entry->tls))
                     has_tls_key = true;
                 else
@@ -334,8 +336,8 @@ std::string usage_text() {
          "                      Kafka clients; port 0 binds a free port (default "
       << d.listener("kafka")->address.host << ":" << d.listener("kafka")->address.port
       << ")\n"
-         "  --http HOST:PORT    reserved for the HTTP admin API, which is not built yet: the\n"
-         "                      address is validated but no socket is opened (default "
+         "  --http HOST:PORT    HTTP listener: /health, /ready, /metrics, the admin API and\n"
+         "                      the dashboard; loopback only unless allow_remote (default "
       << d.listener("http")->address.host << ":" << d.listener("http")->address.port
       << ")\n"
          "  --mqtts HOST:PORT   MQTT over TLS listener \"mqtts\" (off by default; 8883 when any\n"

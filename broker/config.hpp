@@ -46,6 +46,9 @@ struct listener_settings {
     listener_kind kind = listener_kind::mqtt_tcp;
     listen_address address;
     std::uint32_t max_connections = 0;  // open connections at once on this listener; 0 = no cap
+    // kind http only: the admin API has no authentication yet, so it refuses to start on an
+    // address other than loopback unless this says so (docs/operations.md).
+    bool allow_remote = false;
     tls_settings tls{};                 // kind mqtt_tls only
 };
 

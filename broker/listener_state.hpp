@@ -21,8 +21,15 @@ struct listener_state {
     // reference for both).
     broker_core& core;
     std::atomic<std::uint32_t> open{0};
+    // Connections past CONNECT, by protocol version (index: 0 = 3.1, 1 = 3.1.1, 2 = 5.0): open
+    // now and accepted since start (/metrics, docs/operations.md). Touched once per connection.
+    std::atomic<std::int64_t> connected[3]{};
+    std::atomic<std::uint64_t> connects[3]{};
     // TLS listeners only: the context new handshakes use (replaced on SIGHUP).
     std::shared_ptr<tls_context_holder> tls;
 };
+
+// The index of a CONNECT's protocol level (3, 4, 5) in `connected` and `connects`.
+inline std::size_t version_slot(std::uint8_t level) { return level <= 3 ? 0 : level == 4 ? 1 : 2; }
 
 }  // namespace sluice::broker

@@ -88,6 +88,21 @@ void mqtt_protocol::kick(reason_code reason, bool session_continues) {
         static_cast<std::uintptr_t>(reason) | (session_continues ? 0x100u : 0u));
 }
 
+void mqtt_protocol::disconnect_requested() {
+    transport_post(
+        [](mqtt_protocol& self, std::uintptr_t) {
+            if (self.state_ == state::connected)
+                self.disconnect(reason_code::administrative_action, "disconnected by an operator");
+        },
+        0);
+}
+
+owner_details mqtt_protocol::details() const {
+    // version_ and keep_alive_ are set before the session is attached (under its mu), and
+    // never change after: reading them under the same mu is ordered after those writes.
+    return {listener_.settings.name, static_cast<std::uint8_t>(version_), keep_alive_};
+}
+
 void mqtt_protocol::on_kick(reason_code reason, bool) {
     if (state_ == state::closed) return;
     // Taken over: the session has already left us.
@@ -200,12 +215,14 @@ bool mqtt_protocol::resume() {
 bool mqtt_protocol::process_buffered() {
     mqtt::packet p;
     for (;;) {
+        const std::size_t before = decoder_ ? decoder_->buffered() : 0;
         auto status = decoder_ ? decoder_->next(p) : mqtt::decode_status::need_more;
         if (status == mqtt::decode_status::need_more) return true;
         if (status == mqtt::decode_status::error) {
             on_decode_error();
             return false;
         }
+        count_packet_in(p, before - decoder_->buffered());
         // Keep alive counts whole packets only (MQTT 3.1.2.10).
         last_packet_ = steady_clock::now();
         handle(p);
@@ -340,6 +357,8 @@ void mqtt_protocol::on_connect(mqtt::connect& c) {
     state_ = state::connected;
     counted_connected_ = true;
     core().stats().clients_connected.fetch_add(1, std::memory_order_relaxed);
+    listener_.connected[version_slot(static_cast<std::uint8_t>(version_))].fetch_add(1, std::memory_order_relaxed);
+    listener_.connects[version_slot(static_cast<std::uint8_t>(version_))].fetch_add(1, std::memory_order_relaxed);
 
     mqtt::connack ack;
     ack.session_present = opened.present;
@@ -627,7 +646,9 @@ bool mqtt_protocol::log_wants_pause() {
 }
 
 bool mqtt_protocol::route(mqtt::publish& p, std::vector<std::shared_ptr<append_outcome>>* durable) {
-    broker_stats::add(core().stats().local().messages_in, 1);
+    auto& slot = core().stats().local();
+    broker_stats::add(slot.messages_in, 1);
+    broker_stats::add(slot.messages_in_qos[static_cast<int>(p.qos_level) % 3], 1);
     bool congested = false;
     bool matched =
         core().publish(make_message(std::move(p), session_.get()), &congested, durable, client_id()) > 0;
@@ -823,7 +844,20 @@ const std::string& mqtt_protocol::client_id() const {
 
 void mqtt_protocol::send(const mqtt::packet& p) {
     if (state_ == state::closed) return;
-    if (!mqtt::encode(p, version_, out())) log_warn("cannot encode packet for ", client_id());
+    auto& buf = out();
+    const std::size_t before = buf.size();
+    if (!mqtt::encode(p, version_, buf)) log_warn("cannot encode packet for ", client_id());
+    auto& slot = core().stats().local();
+    const auto type = static_cast<std::size_t>(mqtt::type_of(p)) & 15;
+    broker_stats::add(slot.packets_out[type], 1);
+    broker_stats::add(slot.packet_bytes_out[type], buf.size() - before);
+}
+
+void mqtt_protocol::count_packet_in(const mqtt::packet& p, std::size_t bytes) {
+    auto& slot = core().stats().local();
+    const auto type = static_cast<std::size_t>(mqtt::type_of(p)) & 15;
+    broker_stats::add(slot.packets_in[type], 1);
+    broker_stats::add(slot.packet_bytes_in[type], bytes);
 }
 
 void mqtt_protocol::flush() {
@@ -866,9 +900,15 @@ bool mqtt_protocol::write_delivery(const delivery& d, std::uint16_t packet_id, b
         broker_stats::add(core().stats().local().dropped, 1);
         return false;
     }
-    if (!enc->encode(pd, out())) return false;
+    auto& buf = out();
+    const std::size_t before = buf.size();
+    if (!enc->encode(pd, buf)) return false;
     if (new_alias) rare_->aliases_out.emplace(d.msg->topic(), *pd.topic_alias);
-    broker_stats::add(core().stats().local().messages_out, 1);
+    auto& slot = core().stats().local();
+    broker_stats::add(slot.messages_out, 1);
+    broker_stats::add(slot.messages_out_qos[static_cast<int>(pd.qos_level) % 3], 1);
+    broker_stats::add(slot.packets_out[3], 1);  // PUBLISH
+    broker_stats::add(slot.packet_bytes_out[3], buf.size() - before);
     return true;
 }
 
@@ -990,6 +1030,7 @@ void mqtt_protocol::close(bool graceful) {
     if (counted_connected_) {
         counted_connected_ = false;
         core().stats().clients_connected.fetch_sub(1, std::memory_order_relaxed);
+        listener_.connected[version_slot(static_cast<std::uint8_t>(version_))].fetch_sub(1, std::memory_order_relaxed);
     }
     if (session_ && !core().close_session(session_, this, will_, session_expiry_)) {
         // Taken over before we noticed: the takeover rules decide about the will.

@@ -77,6 +77,8 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     // The posted wake-up, on this connection's thread: pull from the session and write.
     void on_wakeup();
     void kick(mqtt::reason_code reason, bool session_continues) override;
+    void disconnect_requested() override;   // admin API: DISCONNECT 0x98, posted
+    owner_details details() const override;  // read under the session's mu (fixed at CONNECT)
 
     // Durable ingest, from any thread (the store's writer threads): the log append behind the
     // acknowledgement `t` completed with `rc` (success or a failure reason code); posted to this
@@ -119,6 +121,7 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     bool process_buffered();  // false when the connection closed or paused
     void on_decode_error();
     void handle(mqtt::packet& p);
+    void count_packet_in(const mqtt::packet& p, std::size_t bytes);  // /metrics counters
 
     // --- one handler per packet ------------------------------------------------------------
     void on_connect(mqtt::connect& c);

@@ -30,6 +30,13 @@ class retained_store {
                  std::vector<message_ptr>& out);
     std::size_t size() const;
 
+    // For the operations endpoints (broker/retained_inspect.cpp): every retained message, as
+    // pointers copied in one walk under the lock (sorted and paged by the caller outside it),
+    // and the removal of one topic's message without publishing anything. erase returns
+    // whether there was one.
+    std::vector<message_ptr> snapshot() const;
+    bool erase(std::string_view topic);
+
   private:
     struct level_hash {
         using is_transparent = void;
@@ -50,6 +57,7 @@ class retained_store {
     bool take_subtree(node& n, steady_clock::time_point now, std::vector<message_ptr>& out);
     void take(node& n, steady_clock::time_point now, std::vector<message_ptr>& out);
     bool clear(node& n, const std::vector<std::string_view>& levels, std::size_t i);
+    static void gather(const node& n, std::vector<message_ptr>& out);
 
     mutable std::mutex mu_;  // guards root_ and size_
     node root_;

@@ -17,6 +17,8 @@
 #include "broker/log.hpp"
 #include "broker/connection_list.hpp"
 #include "broker/durable_log.hpp"
+#include "broker/http_api.hpp"
+#include "broker/http_server.hpp"
 #include "broker/listener_state.hpp"
 #include "broker/state_restore.hpp"
 #include "broker/tcp_connection.hpp"
@@ -51,6 +53,38 @@ struct server::impl {
     asio::io_context signals_ctx{1};
     asio::signal_set signals{signals_ctx, SIGINT, SIGTERM};
     asio::signal_set reload_signal{signals_ctx, SIGHUP};  // reloads TLS certificates
+    // The operations surface (docs/operations.md), on its own thread: opened before the log
+    // so /health answers (and /ready says 503) while it recovers; stopped first at shutdown.
+    ops_sources ops;
+    std::unique_ptr<http_api> api;
+    std::vector<std::unique_ptr<http_server>> http;
+
+    void open_http() {
+        ops.cfg = &cfg;
+        ops.core = core.get();
+        ops.listeners = &states;
+        api = std::make_unique<http_api>(ops);
+        add_broker_metrics(ops);
+        for (const auto& l : cfg.listeners) {
+            if (l.kind != listener_kind::http) continue;
+            if (!l.allow_remote && !is_loopback_host(l.address.host))
+                throw config_error{"listeners." + l.name + ": the admin API has no authentication "
+                                   "yet, so it listens on loopback only unless the listener says "
+                                   "\"allow_remote\": true (not " + l.address.host + ")"};
+            auto& h = *http.emplace_back(std::make_unique<http_server>(l, *api));
+            h.start();
+            auto ep = h.local_endpoint();
+            std::string host = ep.address().to_string();
+            if (ep.address().is_v6()) host = "[" + host + "]";
+            std::printf("listening %s %s:%u\n", h.name().c_str(), host.c_str(),
+                        static_cast<unsigned>(ep.port()));
+            std::fflush(stdout);
+        }
+    }
+    void stop_http() {
+        ops.ready.store(false, std::memory_order_release);
+        for (auto& h : http) h->stop();
+    }
 
     void wait_for_reload() {
         reload_signal.async_wait([this](const boost::system::error_code& ec, int) {
@@ -88,6 +122,7 @@ struct server::impl {
 server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
 
 server::~server() {
+    impl_->stop_http();
     impl_->pool.stop();
     impl_->pool.join();
     clear_wake_inboxes();
@@ -98,6 +133,7 @@ server::~server() {
 void server::start() {
     auto& d = *impl_;
     broker_core* core = d.core.get();
+    d.open_http();
     {
         std::string error;
         bool config_problem = false;
@@ -150,7 +186,7 @@ void server::start() {
                     }));
                 break;
             case listener_kind::http:
-                break;  // reserved: validated, not opened yet (docs/configuration.md)
+                break;  // opened first (open_http), so /health answers while the log recovers
         }
     }
     for (auto& l : d.listeners) l->start();
@@ -167,6 +203,8 @@ void server::start() {
                     static_cast<unsigned>(ep.port()));
     }
     std::fflush(stdout);
+    d.ops.log.store(d.log.get(), std::memory_order_release);
+    d.ops.ready.store(true, std::memory_order_release);  // listeners up, log recovered
     log_info("sluice ", version, " started with ", d.pool.size(), " io thread(s), data in ",
              d.cfg.data_dir);
 }
@@ -178,6 +216,7 @@ void server::run() {
     });
     impl_->wait_for_reload();
     impl_->signals_ctx.run();
+    impl_->stop_http();
     for (auto& l : impl_->listeners) l->stop();
     for (std::size_t i = 0; i < impl_->pool.size(); ++i)
         asio::post(impl_->pool.context(i), [] { shut_down_connections(); });

@@ -36,9 +36,22 @@ namespace sluice::broker {
 // A Session Expiry Interval that never ends (MQTT 5 3.1.2.11.2).
 inline constexpr std::uint32_t never_expires = 0xFFFFFFFF;
 
+// What the operations endpoints show of a session's connection: fields fixed at CONNECT.
+struct owner_details {
+    std::string listener;
+    std::uint8_t protocol_level = 0;  // 3, 4 or 5
+    std::uint16_t keep_alive = 0;     // seconds, as enforced
+};
+
 // The connection a session is attached to, as the session sees it.
 class session_owner {
   public:
+    // Called with the session's mu held, from any thread: an operator asked to close this
+    // connection (admin API). The owner posts a server DISCONNECT (0x98) to its own thread;
+    // the session then goes offline as on any server-side close (will, expiry).
+    virtual void disconnect_requested() {}
+    // Called with the session's mu held, from any thread: reads only fields fixed at CONNECT.
+    virtual owner_details details() const { return {}; }
     // Called with the session's mu held, from any thread: the owner must only post work to its
     // own thread (new messages are queued; pull them).
     virtual void wake() = 0;
@@ -275,6 +288,19 @@ class session {
         std::uint16_t packet_id = 0;
     };
     std::uint32_t restore(const persisted_session& st, std::vector<restored_message> messages);
+
+    // --- inspection (the operations endpoints; broker/session_inspect.cpp) -----------------
+    struct summary {
+        bool online = false;
+        std::uint32_t expiry = 0;
+        std::size_t queued = 0, inflight = 0, subscriptions = 0, qos2_pending = 0;
+        std::uint64_t queued_bytes = 0, dropped = 0;
+        std::optional<owner_details> connection;  // while online
+    };
+    summary inspect() const;  // one short lock section
+    std::vector<std::pair<std::string, subscription_record>> subscriptions() const;
+    // Asks the attached connection to close with DISCONNECT 0x98; false when offline.
+    bool request_disconnect();
 
     std::size_t queued() const;
     // Everything queued, taken out (inspection of an offline session; tests).

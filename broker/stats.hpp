@@ -17,6 +17,13 @@ struct alignas(64) counter_slot {
     std::atomic<std::uint64_t> bytes_in{0};
     std::atomic<std::uint64_t> bytes_out{0};
     std::atomic<std::uint64_t> dropped{0};  // QoS 0 past a full send queue, full session queues
+    // For /metrics (docs/operations.md): by MQTT packet type (index = type, 1..15) and by QoS.
+    std::atomic<std::uint64_t> packets_in[16]{};
+    std::atomic<std::uint64_t> packets_out[16]{};
+    std::atomic<std::uint64_t> packet_bytes_in[16]{};
+    std::atomic<std::uint64_t> packet_bytes_out[16]{};
+    std::atomic<std::uint64_t> messages_in_qos[3]{};
+    std::atomic<std::uint64_t> messages_out_qos[3]{};
 };
 
 struct counter_totals {
@@ -36,6 +43,9 @@ class broker_stats {
     static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
         c.fetch_add(n, std::memory_order_relaxed);  // uncontended: one thread per slot
     }
+
+    // Every slot, for readers that sum more than totals() does (broker/broker_metrics.cpp).
+    const std::vector<counter_slot>& slots() const { return slots_; }
 
     counter_totals totals() const {
         counter_totals t;

@@ -67,13 +67,19 @@ void partition::drain() {
         }
         auto& p = group[i];
         results[i] = p.follower ? log_->append_as_follower(p.batch) : log_->append(p.batch, epoch_);
-        if (results[i].error == errc::ok && !results[i].duplicate) wrote = true;
+        if (results[i].error == errc::ok && !results[i].duplicate) {
+            wrote = true;
+            batches_.fetch_add(1, std::memory_order_relaxed);
+            bytes_.fetch_add(p.batch.size(), std::memory_order_relaxed);
+        }
     }
     errc e = log_closed_ ? errc::ok : log_->flush_writes();
     const auto policy = log_->config().flush;
     if (wrote) groups_.fetch_add(1, std::memory_order_relaxed);
     if (e == errc::ok && wrote && policy == durability::always) {
+        const auto started = std::chrono::steady_clock::now();
         e = log_->sync();
+        sync_latency_.observe(std::chrono::steady_clock::now() - started);
         syncs_.fetch_add(1, std::memory_order_relaxed);
     }
     if (e == errc::ok) {
@@ -95,7 +101,10 @@ void partition::schedule_interval_flush() {
                      [self = shared_from_this()] {
                          self->flush_scheduled_ = false;
                          if (!self->log_closed_) {
+                             const auto started = std::chrono::steady_clock::now();
                              self->log_->sync();
+                             self->sync_latency_.observe(std::chrono::steady_clock::now() -
+                                                         started);
                              self->syncs_.fetch_add(1, std::memory_order_relaxed);
                          }
                      });

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <vector>
 
+#include "store/latency_histogram.hpp"
 #include "store/partition_log.hpp"
 #include "store/writer_pool.hpp"
 
@@ -87,6 +88,11 @@ class partition : public std::enable_shared_from_this<partition> {
     // Counters for tests and benchmarks: groups drained and fdatasyncs done for appends.
     std::uint64_t groups_written() const { return groups_.load(std::memory_order_relaxed); }
     std::uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
+    // For the operations page (docs/operations.md): batches and bytes appended (duplicates
+    // and failed appends not counted) and how long each fdatasync of appends took.
+    std::uint64_t batches_appended() const { return batches_.load(std::memory_order_relaxed); }
+    std::uint64_t bytes_appended() const { return bytes_.load(std::memory_order_relaxed); }
+    const latency_histogram& sync_latency() const { return sync_latency_; }
     const log_config& config() const { return log_->config(); }
     std::vector<std::shared_ptr<segment>> segments() const { return log_->segments(); }
 
@@ -132,6 +138,9 @@ class partition : public std::enable_shared_from_this<partition> {
     std::mutex compact_mu_;  // one compaction of this partition at a time (they share file names)
     std::atomic<std::uint64_t> groups_{0};
     std::atomic<std::uint64_t> syncs_{0};
+    std::atomic<std::uint64_t> batches_{0};  // written by the writer thread only
+    std::atomic<std::uint64_t> bytes_{0};
+    latency_histogram sync_latency_;
     std::shared_ptr<const commit_hook> hook_;  // set before sharing, then read-only
 
     // writer thread only

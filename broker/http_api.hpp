@@ -1,0 +1,94 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/config.hpp"
+#include "broker/metrics.hpp"
+
+// The operations surface behind the `http` listener (docs/operations.md): /health, /ready,
+// /metrics, the JSON admin API under /api/v1/, the live-stats event stream and the embedded
+// dashboard. Requests in, responses out: no socket here (broker/http_server.cpp owns those),
+// so every endpoint is one function of the request and the broker's read API.
+//
+// Threads: handle() and live_event() run on the HTTP listener's own thread; they read the
+// broker only through broker_core's and durable_log's read API (short lock sections, paged
+// copies), never holding a broker lock while building a response.
+namespace sluice::broker {
+
+class broker_core;
+class durable_log;
+struct listener_state;
+
+struct http_request {
+    std::string method;  // "GET", "POST", ...
+    std::string path;    // percent-decoded, no query
+    std::map<std::string, std::string> query;
+    std::string body;
+    std::string authorization;  // the Authorization header, for the authorizer
+};
+
+struct http_response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  // e.g. Allow for 405
+    bool event_stream = false;  // the connection becomes a live-stats stream (GET /api/v1/live)
+};
+
+// What the endpoints read. Filled by the server: `log`, the listeners and `ready` are set
+// as start-up proceeds (the HTTP listener answers /health while the log is still recovering).
+struct ops_sources {
+    const config* cfg = nullptr;
+    broker_core* core = nullptr;
+    std::atomic<durable_log*> log{nullptr};
+    // Complete and read-only once `ready` is true (listener metrics wait for it).
+    const std::vector<std::unique_ptr<listener_state>>* listeners = nullptr;
+    std::atomic<bool> ready{false};
+    metrics::registry metrics;
+};
+
+// Counters of the previous live event, to turn totals into per-second rates.
+struct live_state {
+    std::uint64_t messages_in = 0, messages_out = 0, bytes_in = 0, bytes_out = 0;
+    bool primed = false;
+};
+
+class http_api {
+  public:
+    explicit http_api(ops_sources& src);
+
+    // Who may call the API. Until authentication exists every request on the (loopback by
+    // default) listener is allowed; a token or basic-auth check plugs in here: return false
+    // and the request gets 401 with `WWW-Authenticate: Bearer, Basic`.
+    using authorizer = std::function<bool(const http_request&)>;
+    void set_authorizer(authorizer fn) { authorize_ = std::move(fn); }
+
+    http_response handle(const http_request& req);
+    // One `data:` line of the live stream (JSON), with rates since `prev`, which it updates.
+    std::string live_event(live_state& prev);
+
+  private:
+    http_response route(const http_request& req);
+    ops_sources& src_;
+    authorizer authorize_;
+};
+
+// A JSON error response {"error": message}.
+http_response json_error(int status, std::string message);
+// Splits "/a/b?x=1&y=%20" into a percent-decoded path and query; false when the escapes are bad.
+bool parse_target(std::string_view target, std::string& path,
+                  std::map<std::string, std::string>& query);
+// Registers the broker's own collectors (broker/broker_metrics.cpp) on src.metrics.
+void add_broker_metrics(ops_sources& src);
+// True for 127.0.0.0/8, ::1 and "localhost": where the admin API may listen without
+// "allow_remote" while it has no authentication.
+bool is_loopback_host(std::string_view host);
+
+}  // namespace sluice::broker
