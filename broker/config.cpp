@@ -1,9 +1,12 @@
 #include "broker/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <limits>
 #include <sstream>
+
+#include <arpa/inet.h>
 
 #include <nlohmann/json.hpp>
 
@@ -153,6 +156,12 @@ void apply_listeners(config& cfg, const json& v) {
                     read_address(f.value(), fkey, entry->address);
                 else if (f.key() == "max_connections")
                     read_unsigned(f.value(), fkey, entry->max_connections, 0u, 1u << 30);
+                else if (f.key() == "allow_anonymous") {
+                    bool b = false;
+                    read_bool(f.value(), fkey, b);
+                    entry->allow_anonymous = b;
+                } else if (f.key() == "use_identity_as_username")
+                    read_bool(f.value(), fkey, entry->use_identity_as_username);
                 else if (f.key() == "allow_remote" && entry->kind == listener_kind::http)
                     read_bool(f.value(), fkey, entry->allow_remote);
                 else if (read_tls_key(f.key(), f.value(), fkey, entry->tls))
@@ -166,6 +175,30 @@ void apply_listeners(config& cfg, const json& v) {
             fail("config key " + key + ": expected \"HOST:PORT\" or an object");
         }
         if (entry == &fresh) cfg.listeners.push_back(std::move(fresh));
+    }
+}
+
+// Authentication settings that only make sense together.
+void check_auth_listeners(const config& cfg) {
+    for (const auto& l : cfg.listeners) {
+        if (!l.use_identity_as_username) continue;
+        const std::string key = "config key listeners." + l.name + ".use_identity_as_username";
+        if (l.kind != listener_kind::mqtt_tls) fail(key + ": needs \"type\": \"tls\"");
+        if (l.tls.client_auth == tls_client_auth::none)
+            fail(key + ": needs client_auth \"required\" or \"optional\" (no certificate, no identity)");
+    }
+}
+
+void apply_auth(auth_settings& a, const json& obj) {
+    if (!obj.is_object()) fail("config key auth: expected an object");
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        const std::string key = "auth." + it.key();
+        std::string* target = it.key() == "password_file" ? &a.password_file
+                              : it.key() == "acl_file"    ? &a.acl_file
+                                                          : nullptr;
+        if (!target) fail("unknown config key " + key);
+        read_string(it.value(), key, *target);
+        if (target->empty()) fail("config key " + key + ": must not be empty");
     }
 }
 
@@ -255,6 +288,19 @@ const listener_settings* config::listener(std::string_view name) const {
     return nullptr;
 }
 
+bool listener_allows_anonymous(const listener_settings& l) {
+    if (l.allow_anonymous) return *l.allow_anonymous;
+    const std::string& h = l.address.host;
+    if (h == "localhost") return true;
+    unsigned char a[16];
+    if (inet_pton(AF_INET, h.c_str(), a) == 1) return a[0] == 127;
+    if (inet_pton(AF_INET6, h.c_str(), a) == 1) {
+        static const unsigned char loopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        return std::equal(a, a + 16, loopback6);
+    }
+    return false;
+}
+
 std::optional<listen_address> parse_listen_address(std::string_view text) {
     std::string_view host, port;
     if (!text.empty() && text.front() == '[') {
@@ -308,6 +354,8 @@ void apply_config_json(config& cfg, std::string_view json_text) {
             apply_store(cfg.store_opts, v);
         } else if (k == "ingest_rules") {
             apply_ingest_rules(cfg, v);
+        } else if (k == "auth") {
+            apply_auth(cfg.auth_opts, v);
         } else {
             fail("unknown config key " + k);
         }
@@ -347,6 +395,11 @@ std::string usage_text() {
          "  --tls-ca FILE       PEM CA bundle for client certificates\n"
          "  --tls-client-auth required|optional|none\n"
          "                      ask for client certificates (default none); needs --tls-ca\n"
+         "  --allow-anonymous true|false\n"
+         "                      clients without a user name on every MQTT listener (default:\n"
+         "                      allowed on a loopback address only)\n"
+         "  --password-file FILE users and password hashes (make one with sluice passwd)\n"
+         "  --acl-file FILE     access control rules for publish and subscribe\n"
          "  --threads N         io threads, one io_context each (default 0 = one per core)\n"
          "  --log-level LEVEL   error, warn, info, debug or trace (default "
       << d.log_level
@@ -364,7 +417,11 @@ std::string usage_text() {
          "At start-up sluice prints one line per open listener on stdout:\n"
          "  listening <name> <host>:<port>\n"
          "SIGINT or SIGTERM stops it cleanly (exit 0); SIGHUP reloads the certificates of TLS\n"
-         "listeners. Bad flags or config values exit with 2.\n";
+         "listeners and the password and ACL files. Bad flags or config values exit with 2.\n"
+         "\n"
+         "  sluice passwd [--delete] FILE USER\n"
+         "                      adds a user or changes its password (read from the terminal,\n"
+         "                      or one line of standard input), or deletes it\n";
     return o.str();
 }
 
@@ -388,7 +445,8 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
         static const char* const known[] = {
             "--config",  "--data-dir",  "--mqtt",           "--kafka", "--http", "--log-format",
             "--threads", "--log-level", "--sys-interval",   "--mqtts", "--tls-cert",
-            "--tls-key", "--tls-ca",    "--tls-client-auth"};
+            "--tls-key", "--tls-ca",    "--tls-client-auth", "--allow-anonymous", "--password-file",
+            "--acl-file"};
         bool is_known = false;
         for (const char* k : known) is_known = is_known || arg == k;
         if (!is_known) fail("unknown option " + arg + " (see sluice --help)");
@@ -408,6 +466,7 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
         text << in.rdbuf();
         apply_config_json(cfg, text.str());
     }
+    std::optional<bool> allow_anonymous;  // applied last, to every listener the flags made too
     for (const auto& [flag, value] : flags) {
         if (flag == "--data-dir") {
             if (value.empty()) fail("option --data-dir: must not be empty");
@@ -450,6 +509,14 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
             } else {
                 l->tls.client_auth = parse_client_auth(value, "option --tls-client-auth");
             }
+        } else if (flag == "--allow-anonymous") {
+            if (value != "true" && value != "false")
+                fail("option --allow-anonymous: expected true or false, not \"" + value + "\"");
+            allow_anonymous = value == "true";
+        } else if (flag == "--password-file" || flag == "--acl-file") {
+            if (value.empty()) fail("option " + flag + ": must not be empty");
+            (flag == "--password-file" ? cfg.auth_opts.password_file : cfg.auth_opts.acl_file) =
+                value;
         } else if (flag == "--threads") {
             if (!parse_unsigned(value, cfg.threads) || cfg.threads > 1024)
                 fail("option --threads: bad value \"" + value + "\" (0..1024)");
@@ -465,7 +532,10 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
                 fail("option --sys-interval: bad value \"" + value + "\" (0..86400)");
         }
     }
+    if (allow_anonymous)
+        for (auto& l : cfg.listeners) l.allow_anonymous = *allow_anonymous;
     check_tls_listeners(cfg);
+    check_auth_listeners(cfg);
     return cli_action::run;
 }
 

@@ -50,6 +50,22 @@ struct listener_settings {
     // address other than loopback unless this says so (docs/operations.md).
     bool allow_remote = false;
     tls_settings tls{};                 // kind mqtt_tls only
+    // Clients without a user name (docs/security.md, "Anonymous clients"); unset: allowed on a
+    // loopback address only (listener_allows_anonymous).
+    std::optional<bool> allow_anonymous{};
+    // TLS: a verified client certificate's name (CN, else SAN) is the user name, no password.
+    bool use_identity_as_username = false;
+};
+
+// True when the listener accepts clients without a user name: its allow_anonymous, else
+// whether its address is a loopback one (127.0.0.0/8, ::1, localhost).
+bool listener_allows_anonymous(const listener_settings& l);
+
+// Authentication and authorisation files (the "auth" object of the config file,
+// docs/security.md); empty: not used. Shared by every listener; SIGHUP reloads both.
+struct auth_settings {
+    std::string password_file;  // users and password hashes (`sluice passwd`)
+    std::string acl_file;       // access control rules
 };
 
 // Limits and features of the MQTT side (the "mqtt" object of the config file).
@@ -99,6 +115,7 @@ struct config {
     };
     mqtt_settings mqtt_opts;
     store_settings store_opts;
+    auth_settings auth_opts;
     // Which publishes go to which log topic ("ingest_rules", docs/ingest.md); never null. The
     // default sends every publish to log topic "mqtt" with durability always.
     std::shared_ptr<const ingest::ingest_rules> ingest =

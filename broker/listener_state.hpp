@@ -13,6 +13,7 @@ namespace sluice::broker {
 
 class broker_core;
 class tls_context_holder;
+class auth_service;
 
 struct listener_state {
     listener_state(listener_settings s, broker_core& c) : settings(std::move(s)), core(c) {}
@@ -27,6 +28,9 @@ struct listener_state {
     std::atomic<std::uint64_t> connects[3]{};
     // TLS listeners only: the context new handshakes use (replaced on SIGHUP).
     std::shared_ptr<tls_context_holder> tls;
+    // Users, ACL and login limiter of the broker (shared by every listener); null when no
+    // password or ACL file is configured. Outlives the listener's connections.
+    auth_service* auth = nullptr;
 };
 
 // The index of a CONNECT's protocol level (3, 4, 5) in `connected` and `connects`.

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "auth/passwd_command.hpp"
 #include "broker/config.hpp"
 #include "broker/log.hpp"
 #include "broker/log_dump.hpp"
@@ -14,6 +15,8 @@
 int main(int argc, char** argv) {
     using namespace sluice::broker;
     if (argc >= 2 && std::string_view(argv[1]) == "log-dump") return log_dump_main(argc - 1, argv + 1);
+    if (argc >= 2 && std::string_view(argv[1]) == "passwd")
+        return sluice::auth::run_passwd_command(argc - 1, argv + 1, std::cin, std::cout, std::cerr);
     config cfg;
     try {
         switch (parse_command_line(argc, argv, cfg)) {

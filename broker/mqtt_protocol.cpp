@@ -124,6 +124,9 @@ void mqtt_protocol::check_timeouts(steady_clock::time_point now) {
     switch (state_) {
         case state::awaiting_connect:
             // Counted from accept: bytes trickling in do not extend it, a whole CONNECT does.
+            // A login the broker itself holds (limiter delay, password check) is not the
+            // client's delay; a SCRAM exchange waiting for the client is.
+            if (auth_wait_) break;
             if (now - last_packet_ > milliseconds(core().settings().connect_timeout_ms))
                 close_silently("no CONNECT within the connect timeout");
             break;
@@ -162,7 +165,7 @@ void mqtt_protocol::shut_down() {
 // --- reading --------------------------------------------------------------------------------
 
 bool mqtt_protocol::may_read() const {
-    return !read_paused_ && !backpressure_paused_ && !log_paused_ && !durable_wait_ &&
+    return !read_paused_ && !backpressure_paused_ && !log_paused_ && !auth_wait_ && !durable_wait_ &&
            (state_ == state::awaiting_connect || state_ == state::connected);
 }
 
@@ -227,6 +230,11 @@ bool mqtt_protocol::process_buffered() {
         last_packet_ = steady_clock::now();
         handle(p);
         if (state_ == state::closed || state_ == state::closing) return false;
+        if (auth_wait_) {
+            // The rest waits in the decoder until the login is decided (after_auth_wait).
+            flush();
+            return false;
+        }
         if (durable_wait_) {
             flush();  // the rest waits until the session change is durable (on_durable)
             return false;
@@ -253,6 +261,7 @@ bool mqtt_protocol::process_buffered() {
 }
 
 void mqtt_protocol::on_pause_over() {
+    if (auth_ && auth_->step == connection_auth::phase::delayed) return start_login();
     if (state_ != state::connected || !backpressure_paused_) return;
     backpressure_paused_ = false;
     transport_read();
@@ -283,7 +292,12 @@ void mqtt_protocol::on_decode_error() {
 }
 
 void mqtt_protocol::handle(mqtt::packet& p) {
-    switch (mqtt::type_of(p)) {
+    const auto type = mqtt::type_of(p);
+    if (state_ == state::awaiting_connect && type != mqtt::packet_type::connect &&
+        type != mqtt::packet_type::auth && type != mqtt::packet_type::disconnect)
+        // During a SCRAM exchange the client may send only AUTH or DISCONNECT (MQTT-3.1.2-30).
+        return connack_error(reason_code::protocol_error);
+    switch (type) {
         case mqtt::packet_type::connect:
             return on_connect(std::get<mqtt::connect>(p));
         case mqtt::packet_type::publish:
@@ -305,8 +319,7 @@ void mqtt_protocol::handle(mqtt::packet& p) {
         case mqtt::packet_type::disconnect:
             return on_disconnect(std::get<mqtt::disconnect>(p));
         case mqtt::packet_type::auth:
-            // No enhanced authentication: AUTH without an agreed method is a protocol error.
-            return disconnect(reason_code::protocol_error, "AUTH without authentication method");
+            return on_auth(std::get<mqtt::auth>(p));
         default:
             // The decoder (role server) rejects packets only a server sends.
             return disconnect(reason_code::protocol_error, "unexpected packet");
@@ -314,24 +327,31 @@ void mqtt_protocol::handle(mqtt::packet& p) {
 }
 
 void mqtt_protocol::on_connect(mqtt::connect& c) {
-    if (state_ != state::awaiting_connect)
+    if (state_ != state::awaiting_connect || (auth_ && auth_->pending))
         return disconnect(reason_code::protocol_error, "second CONNECT");
     const auto& cfg = core().settings();
     version_ = c.version;
     const bool v5 = version_ == mqtt::protocol_version::v5;
 
-    if (c.props.authentication_method) return connack_error(reason_code::bad_authentication_method);
-    bool assigned = false;
-    if (c.client_id.empty()) {
-        if (!v5 && !c.clean_start) return connack_error(reason_code::client_identifier_not_valid);
-        c.client_id = core().assign_client_id();
-        assigned = true;
-    }
+    if (c.client_id.empty() && !v5 && !c.clean_start)
+        return connack_error(reason_code::client_identifier_not_valid);
     if (c.will) {
         if (c.will->retain && !cfg.retain_available)
             return connack_error(reason_code::retain_not_supported);
         if (static_cast<std::uint8_t>(c.will->qos_level) > cfg.maximum_qos)
             return connack_error(reason_code::qos_not_supported);
+    }
+    // A password check or a SCRAM exchange may finish later: accept_connect runs then.
+    if (authenticate(c)) accept_connect(c);
+}
+
+void mqtt_protocol::accept_connect(mqtt::connect& c) {
+    const auto& cfg = core().settings();
+    const bool v5 = version_ == mqtt::protocol_version::v5;
+    bool assigned = false;
+    if (c.client_id.empty()) {
+        c.client_id = core().assign_client_id();
+        assigned = true;
     }
 
     keep_alive_ = c.keep_alive;
@@ -354,6 +374,12 @@ void mqtt_protocol::on_connect(mqtt::connect& c) {
     auto opened =
         core().open_session(c.client_id, c.clean_start, this, session_expiry_, will_.get());
     session_ = std::move(opened.s);
+    if (will_ && !publish_allowed(will_->topic)) {
+        // Checked once, here: a will the client may not publish is never stored nor sent.
+        log_warn("client ", client_id(), ": will to ", will_->topic,
+                 " denied by the ACL; it will not be published");
+        will_.reset();
+    }
     state_ = state::connected;
     counted_connected_ = true;
     core().stats().clients_connected.fetch_add(1, std::memory_order_relaxed);
@@ -379,6 +405,10 @@ void mqtt_protocol::on_connect(mqtt::connect& c) {
         // Request/response: a topic prefix only this client is expected to subscribe under.
         if (c.props.request_response_information.value_or(false))
             p.response_information = "sluice/response/" + client_id();
+        if (auth_ && !auth_->method.empty()) {  // the end of a SCRAM exchange: server-final
+            p.authentication_method = auth_->method;
+            p.authentication_data = std::exchange(auth_->connack_data, {});
+        }
     }
     if (mqtt::encoded_size(ack, version_) > client_max_packet_size_) {
         // The client cannot take even our CONNACK (MQTT-3.1.2-24): close instead of sending it.
@@ -455,7 +485,10 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
                              !mqtt::valid_utf8(p.payload.view());
     // $SYS/... belongs to the broker: a client may not publish there (5.0 is told so with
     // 0x87; 3.1.1 has no way to say it, so the message is acknowledged and dropped).
-    const bool refused = is_sys_topic(p.topic);
+    // The ACL (docs/security.md) refuses the same way: never routed, never logged.
+    const bool denied = acl_active() && !publish_allowed(p.topic);
+    if (denied) note_denied_publish(p.topic);
+    const bool refused = denied || is_sys_topic(p.topic);
     const reason_code refusal =
         v5 ? reason_code::not_authorized : reason_code::success;
     const std::uint16_t id = p.packet_id;
@@ -719,6 +752,10 @@ void mqtt_protocol::on_subscribe(mqtt::subscribe& s) {
         }
         if (parts->shared && sub.options.no_local)
             return disconnect(reason_code::protocol_error, "No Local on a shared subscription");
+        if (!subscribe_allowed(sub.filter)) {  // 0x87 (0x80 before 5.0: the encoder maps it)
+            ack.reasons.push_back(reason_code::not_authorized);
+            continue;
+        }
         subscription_record rec;
         rec.options = sub.options;
         rec.options.max_qos = std::min(sub.options.max_qos, static_cast<qos>(cfg.maximum_qos));

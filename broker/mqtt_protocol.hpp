@@ -14,6 +14,7 @@
 #include "broker/ack_queue.hpp"
 #include "broker/append_outcome.hpp"
 #include "broker/broker_core.hpp"
+#include "broker/connection_auth.hpp"
 #include "broker/listener_state.hpp"
 #include "broker/session.hpp"
 #include "mqtt/decoder.hpp"
@@ -140,6 +141,27 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     void on_disconnect(const mqtt::disconnect& d);
     void on_kick(mqtt::reason_code reason, bool session_continues);
     void publish_will_after_takeover();
+    // The CONNECT passed authentication: opens the session and sends the CONNACK.
+    void accept_connect(mqtt::connect& c);
+
+    // --- authentication and ACLs (broker/mqtt_auth.cpp, docs/security.md) ------------------
+    // Decides how the CONNECT authenticates: true when it may be accepted now; false when it
+    // was refused (CONNACK sent) or waits (limiter delay, password check, SCRAM exchange), in
+    // which case accept_connect runs when it succeeds.
+    bool authenticate(mqtt::connect& c);
+    void start_login();                  // after the limiter's delay, if any
+    void on_password_checked(bool ok);   // posted back by the verifier thread
+    void on_auth(const mqtt::auth& a);   // AUTH: SCRAM during CONNECT, re-authentication
+    void send_auth(mqtt::reason_code rc, std::string data);
+    // Refuses the pending login with CONNACK `rc`; `failure`: counts for the login limiter.
+    void refuse_login(mqtt::reason_code rc, const std::string& client, const char* why,
+                      bool failure);
+    void after_auth_wait();              // reading resumes once a wait is over
+    connection_auth& auth_state();
+    bool acl_active() const;
+    bool publish_allowed(const std::string& topic);   // true when no ACL is configured
+    bool subscribe_allowed(const std::string& filter);
+    void note_denied_publish(const std::string& topic);
 
     // --- durable ingest (docs/mqtt.md, "Durable ingest") --------------------------------------
     // What a connection shares with the callbacks of its appends (store writer threads): its
@@ -230,6 +252,8 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     };
     std::unique_ptr<rare_state> rare_;
     rare_state& rare();
+    // Made by connections that authenticate or meet an ACL (connection_auth.hpp).
+    std::unique_ptr<connection_auth> auth_;
 
     std::uint32_t client_max_packet_size_ = 268'435'460;
     std::uint32_t session_expiry_ = 0;
@@ -247,6 +271,7 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     bool connack_pending_ = false;       // the CONNACK is being written (see end_write)
     bool linked_ = false;                // in this thread's housekeeping list
     bool log_paused_ = false;            // waiting for log appends (resumed by their completion)
+    bool auth_wait_ = false;             // a login waits for a delay or a password check
     bool durable_wait_ = false;          // a session record must be durable first (wait_durable)
   protected:
     bool transport_reading_ = false;  // the transport's read is in progress (its flag, kept here

@@ -10,6 +10,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "broker/auth_service.hpp"
 #include "broker/broker_core.hpp"
 #include "broker/io_pool.hpp"
 #include "broker/kafka_connection.hpp"
@@ -40,6 +41,9 @@ struct server::impl {
     // Declared before the core and the pool: append callbacks reach connections and the core
     // until the log is closed, which run() does after the pool stopped.
     std::unique_ptr<durable_log> log;
+    // Users and ACL (null when neither file is configured); its verifier threads are stopped
+    // before the pool goes, since their results post to the pool's contexts.
+    std::unique_ptr<auth_service> auth;
     // Retained messages and persistent sessions in the log: after it, before the core.
     persistent_state persisted;
     // The Kafka listener's shared part (reader pool, waiting Fetches): after the log, which it
@@ -90,6 +94,7 @@ struct server::impl {
         reload_signal.async_wait([this](const boost::system::error_code& ec, int) {
             if (ec) return;
             reload_tls();
+            if (auth) auth->reload();
             wait_for_reload();
         });
     }
@@ -109,7 +114,7 @@ struct server::impl {
                          "); keeping the previous ones");
             }
         }
-        if (!any) log_info("SIGHUP: no TLS listener to reload");
+        if (!any && !auth) log_info("SIGHUP: no TLS listener to reload");
     }
 
     explicit impl(config c)
@@ -122,6 +127,7 @@ struct server::impl {
 server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
 
 server::~server() {
+    if (impl_->auth) impl_->auth->stop();
     impl_->stop_http();
     impl_->pool.stop();
     impl_->pool.join();
@@ -146,8 +152,15 @@ void server::start() {
         core->set_log(d.log.get());
         restore_persistent_state(*d.log, *core, d.persisted);  // before any listener opens
     }
+    if (!d.cfg.auth_opts.password_file.empty() || !d.cfg.auth_opts.acl_file.empty()) {
+        // Password checks (PBKDF2) get half the cores, at least one: logins never take an io
+        // thread, and a login storm leaves the other half to the connections already in.
+        const unsigned verifiers = std::max(1u, std::thread::hardware_concurrency() / 2);
+        d.auth = std::make_unique<auth_service>(d.cfg.auth_opts, verifiers);
+    }
     for (const auto& l : d.cfg.listeners) {
         auto& state = *d.states.emplace_back(std::make_unique<listener_state>(l, *d.core));
+        state.auth = d.auth.get();
         switch (l.kind) {
             case listener_kind::mqtt_tcp:
                 d.listeners.push_back(std::make_shared<tcp_listener>(
@@ -223,6 +236,7 @@ void server::run() {
     if (impl_->kafka) impl_->kafka->shut_down(std::chrono::seconds(3));
     if (!impl_->core->wait_for_connections(std::chrono::seconds(3)))
         log_warn("some connections did not close in time");
+    if (impl_->auth) impl_->auth->stop();
     impl_->pool.stop();
     impl_->pool.join();
     clear_wake_inboxes();
