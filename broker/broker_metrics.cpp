@@ -11,6 +11,8 @@
 #include "broker/listener_state.hpp"
 #include "broker/process_stats.hpp"
 #include "broker/version.hpp"
+
+#include <nlohmann/json.hpp>
 #include "mqtt/packet_type.hpp"
 #include "store/segment.hpp"
 
@@ -200,10 +202,29 @@ void collect_store(ops_sources& src, family_list& out) {
 
 }  // namespace
 
+static void collect_groups(ops_sources& src, family_list& out) {
+    auto groups = consumer_groups_json(src);
+    if (!groups) return;
+    auto& lag = out.gauge("sluice_kafka_consumer_group_lag",
+                          "Records between a group's committed offset and the high watermark.");
+    auto& members = out.gauge("sluice_kafka_consumer_group_members", "Members of a consumer group.");
+    for (const auto& g : (*groups)["groups"]) {
+        const std::string id = g["group_id"].get<std::string>();
+        members.add(static_cast<double>(g["members"].size()), {{"group", id}});
+        for (const auto& o : g["offsets"])
+            if (o.contains("lag"))
+                lag.add(o["lag"].get<double>(),
+                        {{"group", id},
+                         {"topic", o["topic"].get<std::string>()},
+                         {"partition", std::to_string(o["partition"].get<int>())}});
+    }
+}
+
 void add_broker_metrics(ops_sources& src) {
     src.metrics.add("broker", [&src](family_list& out) { collect_broker(src, out); });
     src.metrics.add("store", [&src](family_list& out) { collect_store(src, out); });
     src.metrics.add("process", [](family_list& out) { collect_process(out); });
+    src.metrics.add("kafka_groups", [&src](family_list& out) { collect_groups(src, out); });
 }
 
 }  // namespace sluice::broker

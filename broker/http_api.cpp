@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <future>
 
 #include <nlohmann/json.hpp>
 
 #include "broker/broker_core.hpp"
 #include "broker/dashboard_assets.hpp"
 #include "broker/durable_log.hpp"
+#include "broker/kafka_group_service.hpp"
 #include "broker/listener_state.hpp"
 #include "broker/log.hpp"
 #include "broker/version.hpp"
@@ -217,6 +219,55 @@ bool parse_target(std::string_view target, std::string& path,
 bool is_loopback_host(std::string_view host) {
     if (host == "localhost" || host == "::1" || host == "[::1]") return true;
     return host.starts_with("127.");
+}
+
+std::optional<json> consumer_groups_json(ops_sources& src) {
+    auto* service = src.groups.load(std::memory_order_acquire);
+    if (!service) return std::nullopt;
+    // The snapshot is taken on the group service's own thread; wait for it here (the HTTP
+    // listener has its own thread), but not forever.
+    auto promise = std::make_shared<std::promise<group_snapshot>>();
+    auto ready = promise->get_future();
+    service->snapshot([promise](group_snapshot s) { promise->set_value(std::move(s)); });
+    if (ready.wait_for(std::chrono::seconds(2)) != std::future_status::ready) return std::nullopt;
+    const auto snap = ready.get();
+    auto* log = src.log.load(std::memory_order_acquire);
+    auto st = log ? log->store_handle() : nullptr;
+    json groups = json::array();
+    for (const auto& g : snap.groups) {
+        json members = json::array();
+        for (const auto& m : g.members) {
+            json assignment = json::object();
+            for (const auto& [topic, parts] : m.assignment) assignment[topic] = parts;
+            members.push_back({{"member_id", m.member_id},
+                               {"client_id", m.client_id},
+                               {"client_host", m.client_host},
+                               {"assignment", std::move(assignment)}});
+        }
+        json offsets = json::array();
+        std::int64_t total_lag = 0;
+        for (const auto& [tp, committed] : g.offsets) {
+            json o{{"topic", tp.first}, {"partition", tp.second}, {"committed_offset", committed.offset}};
+            if (auto p = st ? st->get(tp.first, tp.second) : nullptr) {
+                const auto hw = p->high_watermark().value;
+                const auto lag = committed.offset < 0 ? hw - p->log_start_offset().value
+                                                      : std::max<std::int64_t>(0, hw - committed.offset);
+                o["high_watermark"] = hw;
+                o["lag"] = lag;
+                total_lag += lag;
+            }
+            offsets.push_back(std::move(o));
+        }
+        groups.push_back({{"group_id", g.group_id},
+                          {"state", g.state},
+                          {"protocol_type", g.protocol_type},
+                          {"protocol", g.protocol},
+                          {"generation", g.generation},
+                          {"members", std::move(members)},
+                          {"offsets", std::move(offsets)},
+                          {"lag", total_lag}});
+    }
+    return json{{"groups", std::move(groups)}};
 }
 
 http_api::http_api(ops_sources& src) : src_(src) {}
@@ -709,9 +760,12 @@ http_response http_api::route(const http_request& req) {
     if (what == "config" && parts.size() == 3)
         return get_only([&] { return json_ok(config_json(*src_.cfg)); });
     if (what == "groups" && parts.size() == 3)
-        return get_only([] {
-            return json_error(503, "consumer groups are served by the Kafka listener, which "
-                                   "does not report them here yet");
+        return get_only([&] {
+            auto groups = consumer_groups_json(src_);
+            if (!groups)
+                return json_error(503, "consumer groups are not available (no Kafka listener, "
+                                       "or its group service did not answer)");
+            return json_ok(*groups);
         });
     return json_error(404, "no such endpoint");
 }

@@ -4,10 +4,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "broker/config.hpp"
 #include "broker/metrics.hpp"
@@ -24,6 +27,7 @@ namespace sluice::broker {
 
 class broker_core;
 class durable_log;
+class kafka_group_service;
 struct listener_state;
 
 struct http_request {
@@ -51,6 +55,9 @@ struct ops_sources {
     // Complete and read-only once `ready` is true (listener metrics wait for it).
     const std::vector<std::unique_ptr<listener_state>>* listeners = nullptr;
     std::atomic<bool> ready{false};
+    // The Kafka listener's consumer groups (/api/v1/groups, lag metrics); null without one.
+    // Set by the server once the group service has started; it outlives the HTTP listener.
+    std::atomic<kafka_group_service*> groups{nullptr};
     metrics::registry metrics;
 };
 
@@ -85,6 +92,10 @@ http_response json_error(int status, std::string message);
 // Splits "/a/b?x=1&y=%20" into a percent-decoded path and query; false when the escapes are bad.
 bool parse_target(std::string_view target, std::string& path,
                   std::map<std::string, std::string>& query);
+// Every consumer group with its members and, per committed partition, the committed offset,
+// the high watermark and the lag; nullopt when there is no group service or it does not
+// answer within 2 s. Blocks the calling (HTTP) thread for that long at most.
+std::optional<nlohmann::json> consumer_groups_json(ops_sources& src);
 // Registers the broker's own collectors (broker/broker_metrics.cpp) on src.metrics.
 void add_broker_metrics(ops_sources& src);
 // True for 127.0.0.0/8, ::1 and "localhost": where the admin API may listen without

@@ -103,7 +103,8 @@ async function loadGroups() {
     const tb = document.createElement("tbody");
     for (const g of groups) {
       const tr = document.createElement("tr");
-      cell(tr, g.group_id); cell(tr, g.state || ""); cell(tr, g.members ?? ""); cell(tr, g.lag ?? "");
+      tr.dataset.group = g.group_id;
+      cell(tr, g.group_id); cell(tr, g.state); cell(tr, g.members.length); cell(tr, fmt(g.lag));
       tb.appendChild(tr);
     }
     table.appendChild(tb);
