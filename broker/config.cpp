@@ -72,9 +72,10 @@ listener_kind read_kind(const json& value, const std::string& key) {
     if (t == "kafka") return listener_kind::kafka;
     if (t == "http") return listener_kind::http;
     if (t == "tls") return listener_kind::mqtt_tls;
-    if (t == "ws" || t == "wss")
-        fail("config key " + key + ": listener type \"" + t + "\" is not built yet");
-    fail("config key " + key + ": unknown listener type \"" + t + "\" (tcp, tls, kafka, http)");
+    if (t == "ws") return listener_kind::mqtt_ws;
+    if (t == "wss") return listener_kind::mqtt_wss;
+    fail("config key " + key + ": unknown listener type \"" + t +
+         "\" (tcp, tls, ws, wss, kafka, http)");
 }
 
 tls_client_auth parse_client_auth(std::string_view v, const std::string& what) {
@@ -115,15 +116,29 @@ bool read_tls_key(const std::string& k, const json& v, const std::string& key, t
     return true;
 }
 
-// What every TLS listener needs once all flags and files are applied.
+bool speaks_tls(listener_kind k) {
+    return k == listener_kind::mqtt_tls || k == listener_kind::mqtt_wss;
+}
+
+// A WebSocket listener's "path": absolute, without a query or spaces.
+void read_ws_path(const json& value, const std::string& key, std::string& out) {
+    read_string(value, key, out);
+    if (out.empty() || out.front() != '/' ||
+        out.find_first_of("?# \t") != std::string::npos)
+        fail("config key " + key + ": expected a path starting with \"/\" (no query or spaces), not \"" +
+             out + "\"");
+}
+
+// What every TLS listener (tls, wss) needs once all flags and files are applied.
 void check_tls_listeners(const config& cfg) {
     for (const auto& l : cfg.listeners) {
-        if (l.kind != listener_kind::mqtt_tls) continue;
+        if (!speaks_tls(l.kind)) continue;
         const std::string key = "listeners." + l.name;
+        const char* type = l.kind == listener_kind::mqtt_wss ? "wss" : "tls";
         if (l.tls.cert.empty())
-            fail("config key " + key + ".cert: a tls listener needs a certificate");
+            fail("config key " + key + ".cert: a " + type + " listener needs a certificate");
         if (l.tls.key.empty())
-            fail("config key " + key + ".key: a tls listener needs a private key");
+            fail("config key " + key + ".key: a " + type + " listener needs a private key");
         if (l.tls.client_auth != tls_client_auth::none && l.tls.ca.empty())
             fail("config key " + key + ".ca: client_auth needs a CA to verify client certificates");
     }
@@ -148,6 +163,7 @@ void apply_listeners(config& cfg, const json& v) {
             read_address(l.value(), key, entry->address);
         } else if (l.value().is_object()) {
             bool has_tls_key = false;
+            bool has_path = false;
             for (auto f = l.value().begin(); f != l.value().end(); ++f) {
                 const std::string fkey = key + "." + f.key();
                 if (f.key() == "type")
@@ -166,15 +182,28 @@ void apply_listeners(config& cfg, const json& v) {
                     read_bool(f.value(), fkey, entry->allow_remote);
                 else if (read_tls_key(f.key(), f.value(), fkey, entry->tls))
                     has_tls_key = true;
-                else
+                else if (f.key() == "path") {
+                    read_ws_path(f.value(), fkey, entry->path);
+                    has_path = true;
+                } else
                     fail("unknown config key " + fkey);
             }
-            if (has_tls_key && entry->kind != listener_kind::mqtt_tls)
-                fail("config key " + key + ": TLS keys need \"type\": \"tls\"");
+            if (has_tls_key && !speaks_tls(entry->kind))
+                fail("config key " + key + ": TLS keys need \"type\": \"tls\" or \"wss\"");
+            if (has_path && entry->kind != listener_kind::mqtt_ws &&
+                entry->kind != listener_kind::mqtt_wss)
+                fail("config key " + key + ".path: needs \"type\": \"ws\" or \"wss\"");
         } else {
             fail("config key " + key + ": expected \"HOST:PORT\" or an object");
         }
-        if (entry == &fresh) cfg.listeners.push_back(std::move(fresh));
+        if (entry == &fresh) {
+            // WebSocket listeners have a usual port (docs/configuration.md, "Listeners").
+            if (fresh.address.host.empty() && fresh.kind == listener_kind::mqtt_ws)
+                fresh.address = {"127.0.0.1", 8083};
+            if (fresh.address.host.empty() && fresh.kind == listener_kind::mqtt_wss)
+                fresh.address = {"127.0.0.1", 8084};
+            cfg.listeners.push_back(std::move(fresh));
+        }
     }
 }
 
@@ -183,7 +212,7 @@ void check_auth_listeners(const config& cfg) {
     for (const auto& l : cfg.listeners) {
         if (!l.use_identity_as_username) continue;
         const std::string key = "config key listeners." + l.name + ".use_identity_as_username";
-        if (l.kind != listener_kind::mqtt_tls) fail(key + ": needs \"type\": \"tls\"");
+        if (!speaks_tls(l.kind)) fail(key + ": needs \"type\": \"tls\" or \"wss\"");
         if (l.tls.client_auth == tls_client_auth::none)
             fail(key + ": needs client_auth \"required\" or \"optional\" (no certificate, no identity)");
     }
@@ -200,6 +229,24 @@ void apply_auth(auth_settings& a, const json& obj) {
         read_string(it.value(), key, *target);
         if (target->empty()) fail("config key " + key + ": must not be empty");
     }
+}
+
+// The listener a flag sets: "mqtts" (tls, 127.0.0.1:8883), "ws" (8083) or "wss" (8084), made
+// with its usual address when the config has none of that name.
+listener_settings* flag_listener(config& cfg, const std::string& name, const std::string& flag) {
+    const listener_kind kind = name == "ws"    ? listener_kind::mqtt_ws
+                               : name == "wss" ? listener_kind::mqtt_wss
+                                               : listener_kind::mqtt_tls;
+    listener_settings* l = cfg.listener(name);
+    if (!l) {
+        const std::uint16_t port = name == "ws" ? 8083 : name == "wss" ? 8084 : 8883;
+        cfg.listeners.push_back({name, kind, {"127.0.0.1", port}});
+        l = &cfg.listeners.back();
+    }
+    if (l->kind != kind)
+        fail("option " + flag + ": the config's " + name + " listener is not of type " +
+             (name == "mqtts" ? "tls" : name));
+    return l;
 }
 
 void check_log_level(const std::string& value, const std::string& what) {
@@ -390,7 +437,12 @@ std::string usage_text() {
       << ")\n"
          "  --mqtts HOST:PORT   MQTT over TLS listener \"mqtts\" (off by default; 8883 when any\n"
          "                      --tls-* flag turns it on); needs --tls-cert and --tls-key\n"
-         "  --tls-cert FILE     PEM server certificate (chain) of the mqtts listener\n"
+         "  --ws HOST:PORT      MQTT over WebSocket listener \"ws\" (off by default; usual port\n"
+         "                      8083), upgrade path /mqtt, subprotocol mqtt\n"
+         "  --wss HOST:PORT     MQTT over secure WebSocket listener \"wss\" (off by default;\n"
+         "                      usual port 8084); the --tls-* flags set its certificates, and\n"
+         "                      with --wss they no longer turn mqtts on by themselves\n"
+         "  --tls-cert FILE     PEM server certificate (chain) of the mqtts and wss listeners\n"
          "  --tls-key FILE      PEM private key of that certificate\n"
          "  --tls-ca FILE       PEM CA bundle for client certificates\n"
          "  --tls-client-auth required|optional|none\n"
@@ -444,7 +496,7 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
         }
         static const char* const known[] = {
             "--config",  "--data-dir",  "--mqtt",           "--kafka", "--http", "--log-format",
-            "--threads", "--log-level", "--sys-interval",   "--mqtts", "--tls-cert",
+            "--threads", "--log-level", "--sys-interval",   "--mqtts", "--tls-cert", "--ws", "--wss",
             "--tls-key", "--tls-ca",    "--tls-client-auth", "--allow-anonymous", "--password-file",
             "--acl-file"};
         bool is_known = false;
@@ -459,6 +511,8 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
         else
             flags.push_back({arg, value});
     }
+    bool wss_flag = false;  // --wss given: --tls-* flags alone do not make an mqtts listener
+    for (const auto& f : flags) wss_flag = wss_flag || f.flag == "--wss";
     if (config_path) {
         std::ifstream in(*config_path, std::ios::binary);
         if (!in) fail("--config: cannot read " + *config_path);
@@ -485,29 +539,27 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
                                          : name == "kafka" ? listener_kind::kafka
                                                            : listener_kind::http,
                                          *addr});
-        } else if (flag == "--mqtts" || flag.rfind("--tls-", 0) == 0) {
-            // The `mqtts` listener: made by the first of these flags (port 8883 by default).
-            listener_settings* l = cfg.listener("mqtts");
-            if (!l) {
-                cfg.listeners.push_back({"mqtts", listener_kind::mqtt_tls, {"127.0.0.1", 8883}});
-                l = &cfg.listeners.back();
-            }
-            if (l->kind != listener_kind::mqtt_tls)
-                fail("option " + flag + ": the config's mqtts listener is not of type tls");
-            if (flag == "--mqtts") {
-                auto addr = parse_listen_address(value);
-                if (!addr)
-                    fail("option --mqtts: bad address \"" + value +
-                         "\" (expected HOST:PORT, port 0..65535)");
-                l->address = *addr;
-            } else if (flag == "--tls-cert") {
-                l->tls.cert = value;
-            } else if (flag == "--tls-key") {
-                l->tls.key = value;
-            } else if (flag == "--tls-ca") {
-                l->tls.ca = value;
-            } else {
-                l->tls.client_auth = parse_client_auth(value, "option --tls-client-auth");
+        } else if (flag == "--mqtts" || flag == "--ws" || flag == "--wss") {
+            auto addr = parse_listen_address(value);
+            if (!addr)
+                fail("option " + flag + ": bad address \"" + value +
+                     "\" (expected HOST:PORT, port 0..65535)");
+            flag_listener(cfg, flag.substr(2), flag)->address = *addr;
+        } else if (flag.rfind("--tls-", 0) == 0) {
+            // The TLS settings of the `mqtts` listener, made by the first of these flags unless
+            // --wss asks for a wss listener only, and of the `wss` listener when there is one.
+            std::vector<listener_settings*> targets;
+            if (cfg.listener("mqtts") || !wss_flag) targets.push_back(flag_listener(cfg, "mqtts", flag));
+            if (cfg.listener("wss") || wss_flag) targets.push_back(flag_listener(cfg, "wss", flag));
+            for (listener_settings* l : targets) {
+                if (flag == "--tls-cert")
+                    l->tls.cert = value;
+                else if (flag == "--tls-key")
+                    l->tls.key = value;
+                else if (flag == "--tls-ca")
+                    l->tls.ca = value;
+                else
+                    l->tls.client_auth = parse_client_auth(value, "option --tls-client-auth");
             }
         } else if (flag == "--allow-anonymous") {
             if (value != "true" && value != "false")

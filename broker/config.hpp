@@ -20,7 +20,8 @@ struct listen_address {
 };
 
 // What a listener speaks. Kafka and HTTP listeners are reserved: validated, not opened yet.
-enum class listener_kind { mqtt_tcp, kafka, http, mqtt_tls };
+// mqtt_ws and mqtt_wss: MQTT over WebSocket, on TCP and on TLS.
+enum class listener_kind { mqtt_tcp, kafka, http, mqtt_tls, mqtt_ws, mqtt_wss };
 
 // Whether a TLS listener asks for client certificates and refuses clients without a valid one.
 enum class tls_client_auth { none, optional, required };
@@ -49,7 +50,8 @@ struct listener_settings {
     // kind http only: the admin API has no authentication yet, so it refuses to start on an
     // address other than loopback unless this says so (docs/operations.md).
     bool allow_remote = false;
-    tls_settings tls{};                 // kind mqtt_tls only
+    tls_settings tls{};                 // kind mqtt_tls and mqtt_wss only
+    std::string path = "/mqtt";         // kind mqtt_ws and mqtt_wss: the upgrade's HTTP path
     // Clients without a user name (docs/security.md, "Anonymous clients"); unset: allowed on a
     // loopback address only (listener_allows_anonymous).
     std::optional<bool> allow_anonymous{};

@@ -27,10 +27,33 @@
 #include "broker/tls_connection.hpp"
 #include "broker/tls_context.hpp"
 #include "broker/version.hpp"
+#include "broker/ws_connection.hpp"
 
 namespace sluice::broker {
 
 namespace asio = boost::asio;
+
+namespace {
+// An MQTT listener whose sockets become `Conn`s, each created on the io thread that owns its
+// socket. A TLS driver (tls, wss) also gets the listener's current context, which SIGHUP
+// replaces for new connections (reload_tls).
+template <class Conn>
+std::shared_ptr<tcp_listener> mqtt_listener(listener_state& state, io_pool& pool) {
+    return std::make_shared<tcp_listener>(state, pool, [&state](tcp_socket s) {
+        auto ex = s.get_executor();
+        if constexpr (std::is_constructible_v<Conn, listener_state&, tcp_socket,
+                                              std::shared_ptr<ssl_context>>) {
+            asio::post(ex, [&state, s = std::move(s), ctx = state.tls->current()]() mutable {
+                std::make_shared<Conn>(state, std::move(s), std::move(ctx))->start();
+            });
+        } else {
+            asio::post(ex, [&state, s = std::move(s)]() mutable {
+                std::make_shared<Conn>(state, std::move(s))->start();
+            });
+        }
+    });
+}
+}  // namespace
 
 struct server::impl {
     config cfg;
@@ -163,27 +186,19 @@ void server::start() {
         state.auth = d.auth.get();
         switch (l.kind) {
             case listener_kind::mqtt_tcp:
-                d.listeners.push_back(std::make_shared<tcp_listener>(
-                    state, d.pool, [&state](tcp_socket s) {
-                        // The connection is created on the io thread that owns its socket.
-                        auto ex = s.get_executor();
-                        asio::post(ex, [&state, s = std::move(s)]() mutable {
-                            std::make_shared<tcp_connection>(state, std::move(s))->start();
-                        });
-                    }));
+                d.listeners.push_back(mqtt_listener<tcp_connection>(state, d.pool));
+                break;
+            case listener_kind::mqtt_ws:
+                d.listeners.push_back(mqtt_listener<ws_tcp_connection>(state, d.pool));
                 break;
             case listener_kind::mqtt_tls:
+            case listener_kind::mqtt_wss:
                 // The context is built (and its files checked) before any socket is bound.
                 state.tls = std::make_shared<tls_context_holder>(make_tls_context(l));
-                d.listeners.push_back(std::make_shared<tcp_listener>(
-                    state, d.pool, [&state](tcp_socket s) {
-                        auto ex = s.get_executor();
-                        asio::post(ex, [&state, s = std::move(s),
-                                        ctx = state.tls->current()]() mutable {
-                            std::make_shared<tls_connection>(state, std::move(s), std::move(ctx))
-                                ->start();
-                        });
-                    }));
+                if (l.kind == listener_kind::mqtt_tls)
+                    d.listeners.push_back(mqtt_listener<tls_connection>(state, d.pool));
+                else
+                    d.listeners.push_back(mqtt_listener<wss_connection>(state, d.pool));
                 break;
             case listener_kind::kafka:
                 if (!d.kafka) {

@@ -2,8 +2,9 @@
 
 #include <array>
 
-#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+
+#include "broker/transport_helpers.hpp"
 
 namespace sluice::broker {
 
@@ -79,9 +80,7 @@ void tcp_connection::on_write(const boost::system::error_code& ec, std::size_t b
 }
 
 void tcp_connection::fail(const boost::system::error_code& ec, const char* what) {
-    const bool expected = ec == asio::error::eof || ec == asio::error::operation_aborted ||
-                          ec == asio::error::connection_reset;
-    on_transport_error(what, ec.message(), expected);
+    on_transport_error(what, ec.message(), expected_stream_error(ec));
 }
 
 void tcp_connection::transport_close(bool graceful) {
@@ -105,17 +104,9 @@ void tcp_connection::transport_read() {
 
 void tcp_connection::transport_post(void (*fn)(mqtt_protocol&, std::uintptr_t),
                                     std::uintptr_t arg) {
-    auto weak = weak_from_this();
-    auto s = weak.lock();
-    if (!s) return;
-    asio::post(socket_.get_executor(), [s = std::move(s), fn, arg] { fn(*s, arg); });
+    post_to_connection(socket_.get_executor(), weak_from_this(), fn, arg);
 }
 
-std::string tcp_connection::transport_peer() const {
-    boost::system::error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
-    if (ec) return "unknown peer";
-    return ep.address().to_string() + ":" + std::to_string(ep.port());
-}
+std::string tcp_connection::transport_peer() const { return peer_address(socket_); }
 
 }  // namespace sluice::broker

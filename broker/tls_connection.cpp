@@ -1,12 +1,10 @@
 #include "broker/tls_connection.hpp"
 
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 
 #include "broker/log.hpp"
+#include "broker/transport_helpers.hpp"
 
 namespace sluice::broker {
 
@@ -47,10 +45,7 @@ void tls_connection::on_handshake(const boost::system::error_code& ec) {
     if (current_state() == state::closed) return;  // the connect timeout closed it
     if (ec) {
         // Once, with OpenSSL's reason (and the certificate check's, when that failed).
-        std::string reason = ec.message();
-        long verify = SSL_get_verify_result(stream_.native_handle());
-        if (verify != X509_V_OK)
-            reason += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+        std::string reason = tls_handshake_failure(stream_.native_handle(), ec);
         log_info(transport_peer(), ": TLS handshake failed: ", reason);
         on_transport_error("handshake", reason, true);
         return;
@@ -101,10 +96,7 @@ void tls_connection::on_write(const boost::system::error_code& ec, std::size_t b
 }
 
 void tls_connection::fail(const boost::system::error_code& ec, const char* what) {
-    const bool expected = ec == asio::error::eof || ec == asio::error::operation_aborted ||
-                          ec == asio::error::connection_reset ||
-                          ec == asio::ssl::error::stream_truncated;
-    on_transport_error(what, ec.message(), expected);
+    on_transport_error(what, ec.message(), expected_stream_error(ec));
 }
 
 void tls_connection::close_socket() {
@@ -145,16 +137,9 @@ void tls_connection::transport_read() {
 
 void tls_connection::transport_post(void (*fn)(mqtt_protocol&, std::uintptr_t),
                                     std::uintptr_t arg) {
-    auto s = weak_from_this().lock();
-    if (!s) return;
-    asio::post(stream_.get_executor(), [s = std::move(s), fn, arg] { fn(*s, arg); });
+    post_to_connection(stream_.get_executor(), weak_from_this(), fn, arg);
 }
 
-std::string tls_connection::transport_peer() const {
-    boost::system::error_code ec;
-    auto ep = stream_.next_layer().remote_endpoint(ec);
-    if (ec) return "unknown peer";
-    return ep.address().to_string() + ":" + std::to_string(ep.port());
-}
+std::string tls_connection::transport_peer() const { return peer_address(stream_.next_layer()); }
 
 }  // namespace sluice::broker

@@ -89,8 +89,6 @@ TEST_CASE("the listener registry: named entries, new listeners with a type, limi
                Catch::Contains("listeners.x") && Catch::Contains("type"));
     CHECK_THAT(error_of(R"({"listeners": {"x": {"type": "carrier-pigeon"}}})"),
                Catch::Contains("listeners.x.type"));
-    CHECK_THAT(error_of(R"({"listeners": {"x": {"type": "ws"}}})"),
-               Catch::Contains("not built yet"));
     CHECK_THAT(error_of(R"({"listeners": {"mqtt": {"max_connections": -1}}})"),
                Catch::Contains("listeners.mqtt.max_connections"));
     CHECK_THAT(error_of(R"({"mqtt": {"queued_bytes_budget": "lots"}})"),

@@ -13,12 +13,14 @@ class Paho:
     """A connected paho client that queues every message it receives."""
 
     def __init__(self, port, client_id="", version=5, clean=True, properties=None, will=None,
-                 keepalive=60, connect=True):
+                 keepalive=60, connect=True, transport="tcp"):
+        # transport "websockets": MQTT over WebSocket (path /mqtt, subprotocol mqtt).
         proto = {5: mqtt.MQTTv5, 4: mqtt.MQTTv311, 3: mqtt.MQTTv31}[version]
         if version == 5:
-            self.c = mqtt.Client(client_id=client_id, protocol=proto)
+            self.c = mqtt.Client(client_id=client_id, protocol=proto, transport=transport)
         else:
-            self.c = mqtt.Client(client_id=client_id, protocol=proto, clean_session=clean)
+            self.c = mqtt.Client(client_id=client_id, protocol=proto, clean_session=clean,
+                                 transport=transport)
         self.version = version
         self.port = port
         self.clean = clean
