@@ -218,6 +218,23 @@ void check_auth_listeners(const config& cfg) {
     }
 }
 
+void apply_kafka_groups(kafka::group_config& g, const json& obj) {
+    if (!obj.is_object()) fail("config key kafka_groups: expected an object");
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        const std::string key = "kafka_groups." + it.key();
+        if (it.key() == "min_session_timeout_ms")
+            read_unsigned(it.value(), key, g.min_session_timeout_ms, 1, 3600000);
+        else if (it.key() == "max_session_timeout_ms")
+            read_unsigned(it.value(), key, g.max_session_timeout_ms, 1, 86400000);
+        else if (it.key() == "initial_rebalance_delay_ms")
+            read_unsigned(it.value(), key, g.initial_rebalance_delay_ms, 0, 300000);
+        else
+            fail("unknown config key " + key);
+    }
+    if (g.min_session_timeout_ms > g.max_session_timeout_ms)
+        fail("config key kafka_groups.min_session_timeout_ms: larger than max_session_timeout_ms");
+}
+
 void apply_auth(auth_settings& a, const json& obj) {
     if (!obj.is_object()) fail("config key auth: expected an object");
     for (auto it = obj.begin(); it != obj.end(); ++it) {
@@ -403,6 +420,8 @@ void apply_config_json(config& cfg, std::string_view json_text) {
             apply_ingest_rules(cfg, v);
         } else if (k == "auth") {
             apply_auth(cfg.auth_opts, v);
+        } else if (k == "kafka_groups") {
+            apply_kafka_groups(cfg.kafka_groups, v);
         } else {
             fail("unknown config key " + k);
         }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ingest/ingest_rules.hpp"
+#include "kafka/group_coordinator.hpp"
 
 // The broker's configuration: one struct with a default for every key. The defaults here are
 // the ones documented in docs/configuration.md; keep the two in step.
@@ -118,6 +119,9 @@ struct config {
     mqtt_settings mqtt_opts;
     store_settings store_opts;
     auth_settings auth_opts;
+    // Consumer-group timing ("kafka_groups"): session timeout bounds and the initial
+    // rebalance delay, as Kafka's group.* settings (docs/configuration.md).
+    kafka::group_config kafka_groups;
     // Which publishes go to which log topic ("ingest_rules", docs/ingest.md); never null. The
     // default sends every publish to log topic "mqtt" with durability always.
     std::shared_ptr<const ingest::ingest_rules> ingest =

@@ -1,5 +1,6 @@
 #include "broker/kafka_group_service.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <random>
@@ -59,7 +60,7 @@ struct kafka_group_service::impl : std::enable_shared_from_this<impl> {
               cfg.instance_tag = tag;
               return cfg;
           }()),
-          timer(h) {}
+          timer(std::in_place, h) {}
 
     // A JoinGroup or SyncGroup the coordinator will answer through a completion.
     struct waiting {
@@ -101,12 +102,15 @@ struct kafka_group_service::impl : std::enable_shared_from_this<impl> {
     durable_log& log;
     const std::string tag;
     kafka::group_coordinator coordinator;
-    asio::steady_timer timer;
+    // Destroyed by shut_down() on `home` (or once `home` has stopped), so the service may
+    // outlive the io_context.
+    std::optional<asio::steady_timer> timer;
     std::optional<kafka::time_ms> armed;  // the deadline the timer waits for
     offset_table offsets;
     int offsets_partitions = 0;
     bool loaded = false;   // start() has installed the replayed table
-    bool stopped = false;  // stop() ran: every request is refused
+    bool stopped = false;  // shut_down() ran: every request is refused
+    std::atomic<bool> stop_requested{false};  // stop() was called (any thread)
     std::uint64_t next_token = 1;
     std::map<std::uint64_t, waiting> waits;
 };
@@ -115,7 +119,9 @@ kafka_group_service::kafka_group_service(asio::io_context& home, durable_log& lo
                                          kafka::group_config cfg)
     : impl_(std::make_shared<impl>(home, log, std::move(cfg))) {}
 
-kafka_group_service::~kafka_group_service() = default;
+kafka_group_service::~kafka_group_service() {
+    stop();
+}
 
 const std::string& kafka_group_service::instance_tag() const {
     return impl_->tag;
@@ -414,16 +420,16 @@ group_snapshot kafka_group_service::impl::snapshot() const {
 }
 
 void kafka_group_service::impl::rearm() {
-    if (stopped) return;
+    if (stopped || !timer) return;
     const auto next = coordinator.next_deadline();
     if (next == armed) return;
     armed = next;
     if (!next) {
-        timer.cancel();
+        timer->cancel();
         return;
     }
-    timer.expires_at(std::chrono::steady_clock::time_point(std::chrono::milliseconds(*next)));
-    timer.async_wait([self = shared_from_this(), at = *next](const boost::system::error_code& ec) {
+    timer->expires_at(std::chrono::steady_clock::time_point(std::chrono::milliseconds(*next)));
+    timer->async_wait([self = shared_from_this(), at = *next](const boost::system::error_code& ec) {
         if (ec || self->stopped || self->armed != at) return;  // cancelled or re-armed
         self->armed.reset();
         self->on_timer();
@@ -440,7 +446,7 @@ void kafka_group_service::impl::on_timer() {
 void kafka_group_service::impl::shut_down() {
     stopped = true;
     armed.reset();
-    timer.cancel();
+    timer.reset();  // cancels its wait
     auto waiting_now = std::move(waits);
     waits.clear();
     for (auto& [token, w] : waiting_now)
@@ -471,7 +477,10 @@ void kafka_group_service::start() {
 }
 
 void kafka_group_service::stop() {
-    if (impl_->home.get_executor().running_in_this_thread()) return impl_->shut_down();
+    if (impl_->stop_requested.exchange(true)) return;
+    // On `home` itself, or when no thread runs it any more: nothing can race with us.
+    if (impl_->home.get_executor().running_in_this_thread() || impl_->home.stopped())
+        return impl_->shut_down();
     auto finished = std::make_shared<std::promise<void>>();
     auto f = finished->get_future();
     asio::post(impl_->home, [self = impl_, finished] {

@@ -84,7 +84,9 @@ class kafka_group_service {
     // COORDINATOR_LOAD_IN_PROGRESS (clients retry).
     void start();
     // At shutdown, before the pool stops: cancels the timer and answers waiting JoinGroup and
-    // SyncGroup requests with COORDINATOR_NOT_AVAILABLE. Waits (up to 3 s) for `home` to do it.
+    // SyncGroup requests with COORDINATOR_NOT_AVAILABLE. Waits (up to 3 s) for `home` to do it,
+    // or does it at once when `home` has stopped. Idempotent; the destructor calls it, so
+    // destroy the service before its io_context or after the io_context's threads are joined.
     void stop();
 
     // The state of every group, delivered on `home`.

@@ -14,6 +14,7 @@
 #include "broker/broker_core.hpp"
 #include "broker/io_pool.hpp"
 #include "broker/kafka_connection.hpp"
+#include "broker/kafka_group_service.hpp"
 #include "broker/kafka_service.hpp"
 #include "broker/log.hpp"
 #include "broker/connection_list.hpp"
@@ -74,6 +75,9 @@ struct server::impl {
     std::unique_ptr<kafka_service> kafka;
     std::unique_ptr<broker_core> core;
     io_pool pool;
+    // Consumer groups and committed offsets, on the pool's last io thread: after the pool, so
+    // it is destroyed first, with its io_context still there (after run() stopped it).
+    std::unique_ptr<kafka_group_service> groups;
     std::vector<std::shared_ptr<tcp_listener>> listeners;
     // Installed before the listening lines are printed, so a test that signals as soon as it
     // has read them never meets the default (killing) disposition.
@@ -203,7 +207,10 @@ void server::start() {
             case listener_kind::kafka:
                 if (!d.kafka) {
                     d.kafka = std::make_unique<kafka_service>(*d.log, 2);
-                    d.kafka->set_groups(kafka_group_handler::unavailable());
+                    d.groups = std::make_unique<kafka_group_service>(
+                        d.pool.context(d.pool.size() - 1), *d.log, d.cfg.kafka_groups);
+                    d.groups->start();  // replays __consumer_offsets
+                    d.kafka->set_groups(group_handler_of(*d.groups));
                 }
                 d.listeners.push_back(std::make_shared<tcp_listener>(
                     state, d.pool, [&state, svc = d.kafka.get()](tcp_socket s) {
@@ -249,6 +256,7 @@ void server::run() {
     for (std::size_t i = 0; i < impl_->pool.size(); ++i)
         asio::post(impl_->pool.context(i), [] { shut_down_connections(); });
     if (impl_->kafka) impl_->kafka->shut_down(std::chrono::seconds(3));
+    if (impl_->groups) impl_->groups->stop();
     if (!impl_->core->wait_for_connections(std::chrono::seconds(3)))
         log_warn("some connections did not close in time");
     if (impl_->auth) impl_->auth->stop();
