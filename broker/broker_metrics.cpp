@@ -8,6 +8,8 @@
 #include "broker/broker_core.hpp"
 #include "broker/durable_log.hpp"
 #include "broker/http_api.hpp"
+#include "broker/kafka_request_counts.hpp"
+#include "kafka/api_key.hpp"
 #include "broker/listener_state.hpp"
 #include "broker/process_stats.hpp"
 #include "broker/version.hpp"
@@ -202,6 +204,17 @@ void collect_store(ops_sources& src, family_list& out) {
 
 }  // namespace
 
+static void collect_kafka_requests(ops_sources& src, family_list& out) {
+    const auto* counts = src.kafka_requests.load(std::memory_order_acquire);
+    if (!counts) return;
+    auto& f = out.counter("sluice_kafka_requests_total", "Kafka requests handled, by API.");
+    const auto totals = counts->totals();
+    for (std::size_t k = 0; k < totals.size(); ++k)
+        if (totals[k])
+            f.add(static_cast<double>(totals[k]),
+                  {{"api", kafka::to_string(static_cast<kafka::api_key>(k))}});
+}
+
 static void collect_groups(ops_sources& src, family_list& out) {
     auto groups = consumer_groups_json(src);
     if (!groups) return;
@@ -225,6 +238,8 @@ void add_broker_metrics(ops_sources& src) {
     src.metrics.add("store", [&src](family_list& out) { collect_store(src, out); });
     src.metrics.add("process", [](family_list& out) { collect_process(out); });
     src.metrics.add("kafka_groups", [&src](family_list& out) { collect_groups(src, out); });
+    src.metrics.add("kafka_requests",
+                    [&src](family_list& out) { collect_kafka_requests(src, out); });
 }
 
 }  // namespace sluice::broker

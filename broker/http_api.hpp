@@ -28,6 +28,7 @@ namespace sluice::broker {
 class broker_core;
 class durable_log;
 class kafka_group_service;
+class kafka_request_counts;
 struct listener_state;
 
 struct http_request {
@@ -58,6 +59,8 @@ struct ops_sources {
     // The Kafka listener's consumer groups (/api/v1/groups, lag metrics); null without one.
     // Set by the server once the group service has started; it outlives the HTTP listener.
     std::atomic<kafka_group_service*> groups{nullptr};
+    // The Kafka listener's request counts; null without one.
+    std::atomic<const kafka_request_counts*> kafka_requests{nullptr};
     metrics::registry metrics;
 };
 

@@ -45,6 +45,7 @@ std::shared_ptr<store::store> kafka_service::store_for_fetch() {
 }
 
 bool kafka_service::handle(kafka::request req, const context& ctx, done_fn done) {
+    requests_.count(static_cast<int>(req.header.key));
     const auto version = req.header.api_version;
     if (groups_.handles && groups_.handles(req.body)) {
         kafka_group_context g{req.header.client_id.value_or(""), ctx.client_host, ctx.self.host,

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "broker/kafka_request_counts.hpp"
 #include "broker/kafka_admin_handlers.hpp"
 #include "broker/kafka_fetch.hpp"
 #include "broker/kafka_group_seam.hpp"
@@ -64,8 +65,12 @@ class kafka_service {
 
     fetch_waiters& waiters() { return waiters_; }
 
+    // Requests handled, by API key (/metrics).
+    const kafka_request_counts& request_counts() const { return requests_; }
+
   private:
     std::shared_ptr<store::store> store_for_fetch();
+    kafka_request_counts requests_;
 
     durable_log& log_;
     boost::asio::thread_pool readers_;

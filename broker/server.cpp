@@ -207,6 +207,7 @@ void server::start() {
             case listener_kind::kafka:
                 if (!d.kafka) {
                     d.kafka = std::make_unique<kafka_service>(*d.log, 2);
+                    d.ops.kafka_requests.store(&d.kafka->request_counts(), std::memory_order_release);
                     d.groups = std::make_unique<kafka_group_service>(
                         d.pool.context(d.pool.size() - 1), *d.log, d.cfg.kafka_groups);
                     d.groups->start();  // replays __consumer_offsets

@@ -311,6 +311,15 @@ class HttpApiTest(unittest.TestCase):
         self.assertEqual(metric(m, "sluice_kafka_consumer_group_lag", group="api-group", topic="mqtt",
                                 partition=str(part["partition"])), o["lag"])
 
+    def test_kafka_request_counts(self):
+        from confluent_kafka.admin import AdminClient
+        before = metric(self.http.metrics(), "sluice_kafka_requests_total", api="Metadata") or 0
+        admin = AdminClient({"bootstrap.servers": "127.0.0.1:%d" % self.broker.ports["kafka"]})
+        self.assertIn("mqtt", admin.list_topics(timeout=10).topics)
+        m = self.http.metrics()
+        self.assertGreater(metric(m, "sluice_kafka_requests_total", api="Metadata"), before)
+        self.assertGreaterEqual(metric(m, "sluice_kafka_requests_total", api="ApiVersions"), 1)
+
     def test_rules_and_config(self):
         rules = self.http.json("GET", "/api/v1/rules")
         self.assertEqual(rules["ingest"][0]["filter"], "#")
