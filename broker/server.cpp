@@ -211,6 +211,7 @@ void server::start() {
                     d.groups = std::make_unique<kafka_group_service>(
                         d.pool.context(d.pool.size() - 1), *d.log, d.cfg.kafka_groups);
                     d.groups->start();  // replays __consumer_offsets
+                    d.ops.groups.store(d.groups.get(), std::memory_order_release);
                     d.kafka->set_groups(group_handler_of(*d.groups));
                 }
                 d.listeners.push_back(std::make_shared<tcp_listener>(
