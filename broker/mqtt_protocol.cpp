@@ -518,13 +518,16 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
                 if (p.dup)
                     if (auto first = session_->find_inbound(this, id); first && !first->failed())
                         return first->wait(ack_when_logged(t, true));
-                auto outcome = std::make_shared<append_outcome>();
+                std::shared_ptr<append_outcome> outcome = std::make_shared<append_outcome>();
                 log_publish(p, *rule, outcome);
-                std::vector<std::shared_ptr<append_outcome>> durable{outcome};
+                std::vector<std::shared_ptr<append_outcome>> durable;  // allocates only if used
                 const bool matched = route(p, &durable);
-                auto all = join_outcomes(std::move(durable));
-                session_->remember_inbound(this, id, all, cfg.receive_maximum);
-                return all->wait(ack_when_logged(t, matched));
+                if (!durable.empty()) {
+                    durable.push_back(std::move(outcome));
+                    outcome = join_outcomes(std::move(durable));
+                }
+                session_->remember_inbound(this, id, outcome, cfg.receive_maximum);
+                return outcome->wait(ack_when_logged(t, matched));
             }
             std::vector<std::shared_ptr<append_outcome>> durable;
             bool matched = route(p, &durable);
@@ -556,19 +559,22 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
             if (refused) return complete_ack(t, refusal);
             // The id waiting for PUBREL is session state: the PUBREC waits for its record, so
             // a PUBREL after a restart still completes the exchange (exactly once).
-            std::vector<std::shared_ptr<append_outcome>> durable{
-                core().save_session(session_, will_.get())};
+            std::vector<std::shared_ptr<append_outcome>> durable;  // allocates only if used
+            if (session_expiry_ != 0)
+                if (auto rec = core().save_session(session_, will_.get()))
+                    durable.push_back(std::move(rec));
             if (rule) {
-                auto outcome = std::make_shared<append_outcome>();
+                std::shared_ptr<append_outcome> outcome = std::make_shared<append_outcome>();
                 log_publish(p, *rule, outcome);
-                durable.push_back(outcome);
                 const bool matched = route(p, &durable);
-                auto all = join_outcomes(std::move(durable));
-                session_->remember_inbound(this, id, all, cfg.receive_maximum);
-                return all->wait(ack_when_logged(t, matched));
+                if (!durable.empty()) {
+                    durable.push_back(std::move(outcome));
+                    outcome = join_outcomes(std::move(durable));
+                }
+                session_->remember_inbound(this, id, outcome, cfg.receive_maximum);
+                return outcome->wait(ack_when_logged(t, matched));
             }
             bool matched = route(p, &durable);
-            std::erase(durable, nullptr);
             if (!durable.empty())
                 return join_outcomes(std::move(durable))->wait(ack_when_logged(t, matched));
             return complete_ack(
@@ -718,7 +724,7 @@ void mqtt_protocol::on_pubrec(const mqtt::pubrec& p) {
 void mqtt_protocol::on_pubrel(const mqtt::pubrel& p) {
     auto found = session_->release_qos2(this, p.packet_id);
     if (!found) return;
-    if (*found)
+    if (*found && session_expiry_ != 0)
         if (auto durable = core().save_session(session_, will_.get()))
             return send_when_durable(durable, p.packet_id, false);
     send(mqtt::pubcomp{

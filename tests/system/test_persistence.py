@@ -119,8 +119,9 @@ class Restart(unittest.TestCase):
         self.assertEqual([p.payload for p in got], [b"n0", b"n1", b"n2", b"n3", b"n4", b"marker"])
         sub.send(raw.disconnect())
         old.send(raw.disconnect(version=4))
-        sub.close()
-        old.close()
+        # Closed by the broker once it read the DISCONNECT, so after every PUBACK before it.
+        self.assertTrue(sub.closed())
+        self.assertTrue(old.closed())
 
         # Acknowledged messages are gone from the session for good (a clean stop this time).
         self.broker.stop_checked()
