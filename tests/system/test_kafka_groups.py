@@ -34,9 +34,12 @@ from harness import Broker
 WAIT = 30
 TOPIC = "work"
 PARTITIONS = 6
+KILL_TOPIC = "kill"
 CONFIG = json.dumps({
     "ingest_rules": [
         {"filter": "work/#", "log_topic": TOPIC, "partitions": PARTITIONS, "key": "topic"},
+        # the kill test's own topic: its consumer reads from the start
+        {"filter": "kill/#", "log_topic": KILL_TOPIC, "partitions": 3, "key": "topic"},
         {"filter": "#", "log_topic": "mqtt", "partitions": 4},
     ],
     "kafka_groups": {"min_session_timeout_ms": 500, "initial_rebalance_delay_ms": 200},
@@ -46,12 +49,12 @@ GROUP_TIMING = {"session.timeout.ms": 2000, "heartbeat.interval.ms": 200,
                 "max.poll.interval.ms": 10000}
 
 
-def publish_mqtt(port, prefix, count):
-    """QoS 1 publishes to work/<prefix>/<i>: acknowledged once they are in the log."""
+def publish_mqtt(port, prefix, count, root="work"):
+    """QoS 1 publishes to <root>/<prefix>/<i>: acknowledged once they are in the log."""
     c = mqtt.Client(client_id="pub-" + prefix, protocol=mqtt.MQTTv5)
     c.connect("127.0.0.1", port)
     c.loop_start()
-    infos = [c.publish("work/%s/%d" % (prefix, i), "%s-%d" % (prefix, i), qos=1)
+    infos = [c.publish("%s/%s/%d" % (root, prefix, i), "%s-%d" % (prefix, i), qos=1)
              for i in range(count)]
     for info in infos:
         info.wait_for_publish(WAIT)
@@ -63,7 +66,7 @@ def publish_mqtt(port, prefix, count):
 class Member:
     """A confluent-kafka consumer in a group that records its assignments and messages."""
 
-    def __init__(self, bootstrap, group, name, **extra):
+    def __init__(self, bootstrap, group, name, topic=TOPIC, **extra):
         conf = {"bootstrap.servers": bootstrap, "group.id": group, "client.id": name,
                 "auto.offset.reset": "earliest", "enable.auto.commit": False,
                 "enable.partition.eof": False}
@@ -74,7 +77,7 @@ class Member:
         self.assignments = []  # every assignment in order
         self.values = []
         self.c = Consumer(conf)
-        self.c.subscribe([TOPIC], on_assign=self._on_assign, on_revoke=self._on_revoke)
+        self.c.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
 
     def _on_assign(self, consumer, parts):
         self.assigned = {p.partition for p in parts}
@@ -191,17 +194,17 @@ class KafkaGroups(unittest.TestCase):
         # Both left: the group is still known to the coordinator (DescribeGroups/ListGroups).
 
     def test_uncommitted_messages_of_a_killed_member_go_to_another(self):
-        values = publish_mqtt(self.broker.mqtt_port, "kill", 40)
+        values = publish_mqtt(self.broker.mqtt_port, "kill", 40, root="kill")
         conf = {"bootstrap.servers": self.bootstrap, "group.id": "g-kill", "client.id": "victim",
                 "auto.offset.reset": "earliest", "enable.auto.commit": False}
         conf.update(GROUP_TIMING)
-        child = subprocess.Popen([sys.executable, "-c", CHILD, repr(conf), "15", TOPIC],
+        child = subprocess.Popen([sys.executable, "-c", CHILD, repr(conf), "15", KILL_TOPIC],
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                  bufsize=1)
         lines = queue.Queue()
         threading.Thread(target=lambda: [lines.put(l.rstrip("\n")) for l in child.stdout],
                          daemon=True).start()
-        before, after, committed = [], [], False
+        before, after, committed, seen = [], [], False, []
         deadline = time.monotonic() + WAIT
         try:
             while not committed or set(before) | set(after) != values:
@@ -210,8 +213,11 @@ class KafkaGroups(unittest.TestCase):
                 except queue.Empty:
                     line = None
                 if line is None or time.monotonic() > deadline:
-                    raise AssertionError("the child consumer did not get every message: %s, %s"
-                                         % (sorted(values - set(before) - set(after)), line))
+                    raise AssertionError("the child consumer did not get every message and "
+                                         "commit: missing %s, committed %s, lines %s"
+                                         % (sorted(values - set(before) - set(after)),
+                                            committed, seen))
+                seen.append(line)
                 if line == "committed":
                     committed = True
                 elif line.startswith("got "):
@@ -225,7 +231,7 @@ class KafkaGroups(unittest.TestCase):
         self.assertEqual(len(before), 15)
         uncommitted = set(after) - set(before)
         # Another member gets exactly the uncommitted ones once the dead member's session ends.
-        other = Member(self.bootstrap, "g-kill", "survivor")
+        other = Member(self.bootstrap, "g-kill", "survivor", topic=KILL_TOPIC)
         try:
             poll_until([other], lambda: uncommitted <= set(other.values),
                        "the killed member's uncommitted messages")
