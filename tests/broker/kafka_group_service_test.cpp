@@ -299,7 +299,7 @@ TEST_CASE("group service: bad commits are refused per partition, with Kafka's co
 }
 
 TEST_CASE(
-    "group service: two members join and sync; commits are checked; a silent member expires") {
+    "group service: two members join and sync, commits are checked, a silent member expires") {
     temp_dir dir;
     node n(dir.path.string());
     const std::int16_t v = 5;
@@ -400,7 +400,7 @@ TEST_CASE(
     CHECK(errors_of(standalone) == std::vector<error_code>{error_code::none});
 }
 
-TEST_CASE("group service: stop answers waiting JoinGroups; later requests are refused") {
+TEST_CASE("group service: stop answers waiting JoinGroups, later requests are refused") {
     temp_dir dir;
     node n(dir.path.string(), [] {
         kafka::group_config c = node::fast_groups();
