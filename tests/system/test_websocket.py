@@ -207,17 +207,6 @@ class WebSocketTest(unittest.TestCase):
         p = self.paho("ws", "after-text")
         p.stop()
 
-    def test_a_message_over_the_limit_is_closed_with_1009(self):
-        async def session():
-            async with websockets.connect(self.ws_url(), subprotocols=["mqtt"],
-                                          max_size=None) as ws:
-                # Twice mqtt.max_packet_size (1 MiB by default) is the largest message taken.
-                await ws.send(b"\x10" + b"\xff" * (2 * 1024 * 1024 + 16))
-                with self.assertRaises(ConnectionClosed):
-                    await WsMqtt(ws).read()
-                self.assertEqual(ws.close_code, 1009)
-        run(session())
-
     def test_wss_raw_client_and_the_subprotocol_echoed(self):
         async def session():
             async with websockets.connect(self.ws_url(secure=True), subprotocols=["mqttv3.1", "mqtt"],
@@ -327,6 +316,19 @@ class WebSocketTimeoutTest(unittest.TestCase):
                 run(no_connect())
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_a_message_over_the_limit_is_closed_with_1009(self):
+        # Twice mqtt.max_packet_size is the largest message taken: 2048 bytes here, and the
+        # 3000 sent fit in the socket buffers, so the client's send completes either way.
+        with Broker(config='{"mqtt": {"max_packet_size": 1024}}', listeners=("mqtt", "ws")) as b:
+            async def session():
+                async with websockets.connect("ws://127.0.0.1:%d/mqtt" % b.ports["ws"],
+                                              subprotocols=["mqtt"]) as ws:
+                    await ws.send(b"\x10" + b"\xff" * 3000)
+                    with self.assertRaises(ConnectionClosed):
+                        await WsMqtt(ws).read()
+                    self.assertEqual(ws.close_code, 1009)
+            run(session())
 
     def test_a_ws_listener_path_from_the_config(self):
         with Broker(config='{"listeners": {"ws": {"type": "ws", "address": "127.0.0.1:0", '
