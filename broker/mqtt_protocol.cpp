@@ -415,6 +415,7 @@ void mqtt_protocol::accept_connect(mqtt::connect& c) {
         return close_silently("CONNACK larger than the client's Maximum Packet Size");
     }
     auto finish = [this, ack = std::move(ack), present = opened.present](reason_code rc) {
+        connack_waiting_ = false;
         if (mqtt::is_error(rc)) return connack_error(rc);  // the session could not be recorded
         send(ack);
         connack_pending_ = true;
@@ -424,7 +425,10 @@ void mqtt_protocol::accept_connect(mqtt::connect& c) {
         flush();
     };
     // A persistent session is announced only once its record is durable.
-    if (opened.durable) return wait_durable(std::move(opened.durable), std::move(finish));
+    if (opened.durable) {
+        connack_waiting_ = true;
+        return wait_durable(std::move(opened.durable), std::move(finish));
+    }
     finish(reason_code::success);
 }
 
@@ -1038,7 +1042,9 @@ void mqtt_protocol::disconnect(reason_code rc, const char* why) {
     if (state_ == state::closed || state_ == state::closing) return;
     log_debug("disconnecting ", client_id().empty() ? transport_peer() : client_id(), ": ", why,
               " (", mqtt::to_string(rc), ")");
-    if (state_ == state::awaiting_connect) return close();
+    // Nothing but a CONNACK may precede the CONNACK (MQTT-3.2.0-1): a connection taken over or
+    // shut down while its CONNACK waits for the session record is closed without a DISCONNECT.
+    if (state_ == state::awaiting_connect || connack_waiting_) return close();
     if (version_ == mqtt::protocol_version::v5) {
         send(mqtt::disconnect{rc, {}});
         state_ = state::closing;

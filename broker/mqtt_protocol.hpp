@@ -273,6 +273,7 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     bool log_paused_ = false;            // waiting for log appends (resumed by their completion)
     bool auth_wait_ = false;             // a login waits for a delay or a password check
     bool durable_wait_ = false;          // a session record must be durable first (wait_durable)
+    bool connack_waiting_ = false;       // connected, the CONNACK waits for the session record
   protected:
     bool transport_reading_ = false;  // the transport's read is in progress (its flag, kept here
                                       // where a byte is free)
