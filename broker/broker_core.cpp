@@ -1,4 +1,5 @@
 #include "broker/broker_core.hpp"
+#include "broker/internal_topic.hpp"
 
 #include <random>
 
@@ -21,14 +22,6 @@ broker_core::broker_core(const config& cfg, io_pool& pool)
       limits_{cfg.mqtt_opts.max_queued_messages, cfg.mqtt_opts.max_queued_bytes,
               cfg.mqtt_opts.queued_bytes_budget},
       deadline_timer_(std::make_shared<asio::steady_timer>(pool.context(0))) {}
-
-namespace {
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-}  // namespace
 
 void broker_core::set_persistence(retained_log* retained, session_log* sessions) {
     retained_log_ = retained;

@@ -1,4 +1,5 @@
 #include "broker/consumer_offsets.hpp"
+#include "broker/internal_topic.hpp"
 
 #include "broker/log.hpp"
 
@@ -135,14 +136,7 @@ int ensure_topic(store::store& s, std::string& error) {
     cfg.flush = store::durability::always;
     // Small segments so that compaction (closed segments only) keeps up with frequent commits.
     cfg.segment_bytes = 64ull * 1024 * 1024;
-    if (auto e = s.create_topic(topic, default_partitions, cfg);
-        e != store::errc::ok && e != store::errc::topic_exists) {
-        error = std::string("cannot create ") + topic + ": " + store::to_string(e);
-        return 0;
-    }
-    const int n = s.partition_count(topic);
-    if (n == 0) error = std::string("cannot open ") + topic;
-    return n;
+    return ensure_internal_topic(s, topic, default_partitions, cfg, error);
 }
 
 bool replay(store::store& s, offset_table& table, std::size_t& skipped, std::string& error) {

@@ -1,4 +1,5 @@
 #include "broker/kafka_group_service.hpp"
+#include "broker/internal_topic.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -32,11 +33,6 @@ kafka::time_ms steady_ms() {
         .count();
 }
 
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // 48 random bits in hex: a run's member ids never match an earlier run's.
 std::string random_tag() {

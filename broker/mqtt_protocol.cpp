@@ -1,4 +1,5 @@
 #include "broker/mqtt_protocol.hpp"
+#include "broker/internal_topic.hpp"
 
 #include <algorithm>
 #include <exception>
@@ -25,11 +26,6 @@ constexpr auto backpressure_pause = std::chrono::microseconds(500);
 constexpr std::size_t idle_buffer_keep = 16 * 1024;  // larger write buffers are freed when idle
 constexpr auto idle_release_after = std::chrono::seconds(2);
 
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 bool is_sys_topic(const std::string& topic) {
     return topic.size() >= 4 && topic.compare(0, 4, "$SYS") == 0 &&

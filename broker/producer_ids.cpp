@@ -1,4 +1,5 @@
 #include "broker/producer_ids.hpp"
+#include "broker/internal_topic.hpp"
 
 #include <charconv>
 #include <chrono>
@@ -7,28 +8,12 @@
 
 namespace sluice::broker {
 
-namespace {
-
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-}  // namespace
-
 std::unique_ptr<producer_ids> producer_ids::open(store::store& s, std::string& error) {
-    if (s.partition_count(topic) == 0) {
-        store::log_config cfg;
-        cfg.cleanup = store::cleanup_policy::compact;
-        cfg.retention_ms = -1;
-        cfg.flush = store::durability::always;
-        if (auto e = s.create_topic(topic, 1, cfg);
-            e != store::errc::ok && e != store::errc::topic_exists) {
-            error = std::string("cannot create ") + topic + ": " + store::to_string(e);
-            return nullptr;
-        }
-    }
+    store::log_config cfg;
+    cfg.cleanup = store::cleanup_policy::compact;
+    cfg.retention_ms = -1;
+    cfg.flush = store::durability::always;
+    if (!ensure_internal_topic(s, topic, 1, cfg, error)) return nullptr;
     auto p = s.get(topic, 0);
     if (!p) {
         error = std::string("cannot open ") + topic;

@@ -1,4 +1,5 @@
 #include "broker/retained_log.hpp"
+#include "broker/internal_topic.hpp"
 
 #include <chrono>
 #include <map>
@@ -10,24 +11,11 @@
 
 namespace sluice::broker {
 
-namespace {
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-}  // namespace
-
 std::unique_ptr<retained_log> retained_log::open(store::store& s, std::string& error) {
     const std::string topic(ingest::retained_topic);
-    if (s.partition_count(topic) == 0) {
-        if (auto e = s.create_topic(topic, ingest::retained_partitions,
-                                    ingest::retained_log_config());
-            e != store::errc::ok && e != store::errc::topic_exists) {
-            error = "cannot create " + topic + ": " + store::to_string(e);
-            return nullptr;
-        }
-    }
+    if (!ensure_internal_topic(s, topic, ingest::retained_partitions,
+                               ingest::retained_log_config(), error))
+        return nullptr;
     auto p = s.get(topic, 0);
     if (!p) {
         error = "cannot open " + topic;

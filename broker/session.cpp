@@ -1,4 +1,5 @@
 #include "broker/session.hpp"
+#include "broker/internal_topic.hpp"
 
 #include <algorithm>
 #include <array>
@@ -46,11 +47,6 @@ constexpr std::size_t budget_check_from = 16;
 // Where persistent sessions record their messages (session.hpp); set once at start.
 std::atomic<session_journal*> journal{nullptr};
 
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // Tells the journal, outside the session's lock, which recorded deliveries left it.
 void journal_done(const std::string& client_id, const std::vector<std::uint64_t>& seqs) {

@@ -1,4 +1,5 @@
 #include "broker/session_log.hpp"
+#include "broker/internal_topic.hpp"
 
 #include <chrono>
 #include <map>
@@ -12,12 +13,6 @@ namespace sluice::broker {
 
 namespace {
 
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 std::vector<std::shared_ptr<append_outcome>>& pending() {
     thread_local std::vector<std::shared_ptr<append_outcome>> v;
     return v;
@@ -26,18 +21,12 @@ std::vector<std::shared_ptr<append_outcome>>& pending() {
 std::shared_ptr<store::partition> open_topic(store::store& s, std::string_view name,
                                              std::string& error) {
     const std::string topic(name);
-    if (s.partition_count(topic) == 0) {
-        store::log_config cfg;
-        cfg.cleanup = store::cleanup_policy::compact;
-        cfg.retention_ms = -1;
-        cfg.retention_bytes = -1;
-        cfg.flush = store::durability::always;
-        if (auto e = s.create_topic(topic, 1, cfg);
-            e != store::errc::ok && e != store::errc::topic_exists) {
-            error = "cannot create " + topic + ": " + store::to_string(e);
-            return nullptr;
-        }
-    }
+    store::log_config cfg;
+    cfg.cleanup = store::cleanup_policy::compact;
+    cfg.retention_ms = -1;
+    cfg.retention_bytes = -1;
+    cfg.flush = store::durability::always;
+    if (!ensure_internal_topic(s, topic, 1, cfg, error)) return nullptr;
     auto p = s.get(topic, 0);
     if (!p) error = "cannot open " + topic;
     return p;
