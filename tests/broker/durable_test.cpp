@@ -15,6 +15,7 @@
 #include "broker/broker_core.hpp"
 #include "broker/durable_log.hpp"
 #include "broker/mqtt_protocol.hpp"
+#include "tests/broker/test_connection.hpp"
 #include "broker/session.hpp"
 #include "mqtt/decoder.hpp"
 #include "mqtt/encoder.hpp"
@@ -84,23 +85,14 @@ struct post_queue {
 
 post_queue posted;
 
-class test_connection final : public mqtt_protocol {
+class test_connection final : public testing::test_connection_base {
   public:
-    explicit test_connection(listener_state& l) : mqtt_protocol(l) { opened(); }
+    explicit test_connection(listener_state& l)
+        : test_connection_base(l, [](std::function<void()> fn) { posted.push(std::move(fn)); }) {}
 
-    void send(const mqtt::packet& p) {
-        std::vector<std::uint8_t> bytes;
-        REQUIRE(mqtt::encode(p, version, bytes));
-        on_bytes(bytes);
-    }
+    // What wait_packets collected, then every packet written since.
     std::vector<mqtt::packet> received() {
-        if (!decoder)
-            decoder = std::make_unique<mqtt::stream_decoder>(
-                mqtt::decoder_options{mqtt::decoder_role::client, 1 << 20, version});
-        decoder->feed(wire);
-        wire.clear();
-        mqtt::packet p;
-        while (decoder->next(p) == mqtt::decode_status::packet) got.push_back(p);
+        for (auto& p : test_connection_base::received()) got.push_back(std::move(p));
         return std::move(got);
     }
     // Runs posted work until `n` packets were written (false after 20 s without work).
@@ -112,29 +104,7 @@ class test_connection final : public mqtt_protocol {
         });
     }
 
-    mqtt::protocol_version version = mqtt::protocol_version::v5;
-    std::vector<std::uint8_t> wire;
-    std::unique_ptr<mqtt::stream_decoder> decoder;
     std::vector<mqtt::packet> got;
-    bool closed = false;
-
-  private:
-    void transport_write() override {
-        while (auto* b = begin_write()) {
-            const std::size_t n = b->size();
-            wire.insert(wire.end(), b->begin(), b->end());
-            end_write(n);
-        }
-    }
-    void transport_close(bool) override { closed = true; }
-    void transport_read() override { resume(); }
-    void transport_pause(std::chrono::microseconds) override {
-        posted.push([self = shared_from_this()] { self->on_pause_over(); });
-    }
-    void transport_post(void (*fn)(mqtt_protocol&, std::uintptr_t), std::uintptr_t arg) override {
-        posted.push([self = shared_from_this(), fn, arg] { fn(*self, arg); });
-    }
-    std::string transport_peer() const override { return "test"; }
 };
 
 struct fixture {

@@ -15,6 +15,7 @@
 #include "broker/auth_service.hpp"
 #include "broker/broker_core.hpp"
 #include "broker/mqtt_protocol.hpp"
+#include "tests/broker/test_connection.hpp"
 #include "mqtt/decoder.hpp"
 #include "mqtt/encoder.hpp"
 
@@ -36,61 +37,15 @@ void run_posted() {
     }
 }
 
-class test_connection final : public mqtt_protocol {
+class test_connection final : public testing::test_connection_base {
   public:
-    test_connection(listener_state& l, std::string identity = {})
-        : mqtt_protocol(l), identity_(std::move(identity)) {
-        opened();
-    }
-
-    void send(const mqtt::packet& p) {
-        std::vector<std::uint8_t> bytes;
-        REQUIRE(mqtt::encode(p, version, bytes));
-        on_bytes(bytes);
-    }
-    void send_all(const std::vector<mqtt::packet>& ps) {  // in one read
-        std::vector<std::uint8_t> bytes;
-        for (const auto& p : ps) REQUIRE(mqtt::encode(p, version, bytes));
-        on_bytes(bytes);
-    }
-    std::vector<mqtt::packet> received() {
-        std::vector<mqtt::packet> out;
-        if (!decoder)
-            decoder = std::make_unique<mqtt::stream_decoder>(
-                mqtt::decoder_options{mqtt::decoder_role::client, 1 << 20, version});
-        decoder->feed(wire);
-        wire.clear();
-        mqtt::packet p;
-        while (decoder->next(p) == mqtt::decode_status::packet) out.push_back(p);
-        return out;
-    }
-
-    mqtt::protocol_version version = mqtt::protocol_version::v5;
-    std::vector<std::uint8_t> wire;
-    std::unique_ptr<mqtt::stream_decoder> decoder;
-    bool closed = false;
+    explicit test_connection(listener_state& l, std::string identity = {})
+        : test_connection_base(
+              l, [](std::function<void()> fn) { posted.push_back(std::move(fn)); },
+              "192.0.2.1:4242", std::move(identity)) {}
 
   private:
-    void transport_write() override {
-        while (auto* b = begin_write()) {
-            const std::size_t n = b->size();
-            wire.insert(wire.end(), b->begin(), b->end());
-            end_write(n);
-        }
-    }
-    void transport_close(bool) override { closed = true; }
-    void transport_read() override { resume(); }
-    void transport_pause(std::chrono::microseconds) override {
-        ++pauses;
-        posted.push_back([self = shared_from_this()] { self->on_pause_over(); });
-    }
-    void transport_post(void (*fn)(mqtt_protocol&, std::uintptr_t), std::uintptr_t arg) override {
-        posted.push_back([self = shared_from_this(), fn, arg] { fn(*self, arg); });
-    }
-    std::string transport_peer() const override { return "192.0.2.1:4242"; }
-    const std::string& transport_identity() const override { return identity_; }
-
-    std::string identity_;
+    void on_transport_pause() override { ++pauses; }
 };
 
 struct temp_dir {

@@ -7,6 +7,7 @@
 
 #include "broker/broker_core.hpp"
 #include "broker/mqtt_protocol.hpp"
+#include "tests/broker/test_connection.hpp"
 #include "mqtt/decoder.hpp"
 #include "mqtt/encoder.hpp"
 
@@ -28,52 +29,10 @@ void run_posted() {
     }
 }
 
-class test_connection final : public mqtt_protocol {
+class test_connection final : public testing::test_connection_base {
   public:
-    explicit test_connection(listener_state& l) : mqtt_protocol(l) { opened(); }
-
-    // Client side: encodes `p` and feeds it (or only its first `limit` bytes).
-    void send(const mqtt::packet& p, std::size_t limit = SIZE_MAX) {
-        std::vector<std::uint8_t> bytes;
-        REQUIRE(mqtt::encode(p, version, bytes));
-        if (bytes.size() > limit) bytes.resize(limit);
-        on_bytes(bytes);
-    }
-    // Every packet written since the last call.
-    std::vector<mqtt::packet> received() {
-        std::vector<mqtt::packet> out;
-        if (!decoder)
-            decoder = std::make_unique<mqtt::stream_decoder>(
-                mqtt::decoder_options{mqtt::decoder_role::client, 1 << 20, version});
-        decoder->feed(wire);
-        wire.clear();
-        mqtt::packet p;
-        while (decoder->next(p) == mqtt::decode_status::packet) out.push_back(p);
-        return out;
-    }
-
-    mqtt::protocol_version version = mqtt::protocol_version::v5;
-    std::vector<std::uint8_t> wire;
-    std::unique_ptr<mqtt::stream_decoder> decoder;
-    bool closed = false;
-
-  private:
-    void transport_write() override {
-        while (auto* b = begin_write()) {
-            const std::size_t n = b->size();
-            wire.insert(wire.end(), b->begin(), b->end());
-            end_write(n);
-        }
-    }
-    void transport_close(bool) override { closed = true; }
-    void transport_read() override { resume(); }
-    void transport_pause(std::chrono::microseconds) override {
-        posted.push_back([self = shared_from_this()] { self->on_pause_over(); });
-    }
-    void transport_post(void (*fn)(mqtt_protocol&, std::uintptr_t), std::uintptr_t arg) override {
-        posted.push_back([self = shared_from_this(), fn, arg] { fn(*self, arg); });
-    }
-    std::string transport_peer() const override { return "test"; }
+    explicit test_connection(listener_state& l)
+        : test_connection_base(l, [](std::function<void()> fn) { posted.push_back(std::move(fn)); }) {}
 };
 
 struct fixture {
