@@ -33,12 +33,13 @@ mqtt::decoder_options decoder_for(const options& opt) {
 }
 }  // namespace
 
-client::client(asio::io_context& io, const options& opt, client_events& events, identity id)
+client::client(asio::io_context& io, const options& opt, client_events& events, identity id,
+               const stream_factory& streams)
     : io_(io),
       opt_(opt),
       events_(events),
       id_(std::move(id)),
-      socket_(io),
+      stream_(streams.make(io)),
       pace_timer_(io),
       keep_alive_timer_(io),
       decoder_(decoder_for(opt)),
@@ -46,19 +47,20 @@ client::client(asio::io_context& io, const options& opt, client_events& events, 
 
 void client::start(const asio::ip::tcp::endpoint& broker) {
     error_code ec;
-    socket_.open(asio::ip::tcp::v4(), ec);
+    auto& socket = stream_->socket();
+    socket.open(asio::ip::tcp::v4(), ec);
     if (!ec) {
         // Let connect() choose the port for (source, destination) rather than bind() for the
         // source alone, so each source address offers the whole ephemeral range per broker.
         int one = 1;
-        ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-        socket_.bind(asio::ip::tcp::endpoint(id_.source, 0), ec);
+        ::setsockopt(socket.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        socket.bind(asio::ip::tcp::endpoint(id_.source, 0), ec);
     }
     if (ec) {
         fail("socket: " + ec.message());
         return;
     }
-    socket_.async_connect(broker, [this](const error_code& e) { on_connected(e); });
+    socket.async_connect(broker, [this](const error_code& e) { on_connected(e); });
 }
 
 void client::on_connected(const error_code& ec) {
@@ -67,8 +69,16 @@ void client::on_connected(const error_code& ec) {
         return;
     }
     error_code ignored;
-    socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+    stream_->socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+    stream_->async_handshake([this](const error_code& e) { on_handshake(e); });
+}
 
+void client::on_handshake(const error_code& ec) {
+    if (ec) {
+        fail(std::string(opt_.transport == transport_kind::ws ? "WebSocket upgrade: " : "handshake: ") +
+             ec.message());
+        return;
+    }
     mqtt::connect c;
     c.version = opt_.version;
     c.clean_start = true;
@@ -83,7 +93,7 @@ void client::on_connected(const error_code& ec) {
 }
 
 void client::do_read() {
-    socket_.async_read_some(asio::buffer(read_buffer_),
+    stream_->async_read_some(asio::buffer(read_buffer_),
                             [this](const error_code& ec, std::size_t n) { on_read(ec, n); });
 }
 
@@ -248,13 +258,12 @@ void client::send(const mqtt::packet& p) {
 }
 
 void client::flush() {
-    if (write_in_progress_ || pending_.empty() || failed_ || !socket_.is_open()) return;
+    if (write_in_progress_ || pending_.empty() || failed_ || closed()) return;
     std::swap(pending_, writing_);
     pending_.clear();
     write_in_progress_ = true;
     wrote_since_tick_ = true;
-    asio::async_write(socket_, asio::buffer(writing_),
-                      [this](const error_code& ec, std::size_t) { on_written(ec); });
+    stream_->async_write(asio::buffer(writing_), [this](const error_code& ec, std::size_t) { on_written(ec); });
 }
 
 void client::on_written(const error_code& ec) {
@@ -265,9 +274,11 @@ void client::on_written(const error_code& ec) {
         return;
     }
     if (closing_ && pending_.empty()) {
+        // Over TLS and WebSocket too: DISCONNECT is the MQTT goodbye; no close_notify or
+        // close frame is waited for.
         error_code ignored;
-        socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-        socket_.close(ignored);
+        stream_->socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+        stream_->socket().close(ignored);
         return;
     }
     if (publishing_) pump();  // QoS 0 at full speed refills as the socket drains
@@ -281,7 +292,7 @@ void client::fail(const std::string& why) {
     error_code ignored;
     pace_timer_.cancel();
     keep_alive_timer_.cancel();
-    socket_.close(ignored);
+    stream_->socket().close(ignored);
     events_.on_failed(*this, why);
 }
 
@@ -299,7 +310,7 @@ void client::arm_keep_alive() {
 }
 
 void client::disconnect() {
-    if (failed_ || closing_ || !socket_.is_open()) return;
+    if (failed_ || closing_ || closed()) return;
     pace_timer_.cancel();
     keep_alive_timer_.cancel();
     publishing_ = false;

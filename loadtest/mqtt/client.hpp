@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "loadtest/mqtt/client_stream.hpp"
 #include "loadtest/mqtt/options.hpp"
 #include "mqtt/decoder.hpp"
 #include "mqtt/packet.hpp"
@@ -36,7 +37,7 @@ public:
 };
 
 // One MQTT connection of the swarm: a publisher, a subscriber or an idle connection. It
-// connects from its own source address, performs CONNECT (and SUBSCRIBE), then publishes at
+// connects from its own source address over the run's transport (client_stream), performs CONNECT (and SUBSCRIBE), then publishes at
 // its pace with a bounded window of unacknowledged QoS 1/2 messages, answers the broker's
 // QoS 1/2 deliveries, and sends PINGREQ when it has been quiet for half the keep alive.
 // Packets are encoded and decoded by the project's codec (mqtt/).
@@ -56,7 +57,8 @@ public:
         boost::asio::ip::address source;
     };
 
-    client(boost::asio::io_context& io, const options& opt, client_events& events, identity id);
+    client(boost::asio::io_context& io, const options& opt, client_events& events, identity id,
+           const stream_factory& streams);
     client(const client&) = delete;
     client& operator=(const client&) = delete;
 
@@ -83,7 +85,7 @@ public:
     const identity& id() const { return id_; }
     bool ready() const { return ready_; }
     bool failed() const { return failed_; }
-    bool closed() const { return !socket_.is_open(); }
+    bool closed() const { return !stream_->socket().is_open(); }
     bool publishing_done() const { return done_; }
     std::uint64_t sent() const { return sequence_; }
     std::uint64_t acked() const { return acked_; }
@@ -92,6 +94,7 @@ public:
 
 private:
     void on_connected(const boost::system::error_code& ec);
+    void on_handshake(const boost::system::error_code& ec);
     void do_read();
     void on_read(const boost::system::error_code& ec, std::size_t n);
     void handle(mqtt::packet& p);
@@ -116,7 +119,7 @@ private:
     const options& opt_;
     client_events& events_;
     identity id_;
-    boost::asio::ip::tcp::socket socket_;
+    std::unique_ptr<client_stream> stream_;
     boost::asio::steady_timer pace_timer_;
     boost::asio::steady_timer keep_alive_timer_;
     mqtt::stream_decoder decoder_;

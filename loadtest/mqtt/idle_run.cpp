@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "loadtest/mqtt/broker_stats.hpp"
+#include "loadtest/mqtt/client_stream.hpp"
 #include "loadtest/mqtt/clock.hpp"
 #include "loadtest/mqtt/control_channel.hpp"
 #include "loadtest/mqtt/fd_limit.hpp"
@@ -51,6 +52,10 @@ int run_idle_command(int argc, char** argv) {
     auto parsed = parse_idle_options(argc, argv, &help);
     if (!parsed) return help ? 0 : 2;
     options& o = *parsed;
+    if (const std::string why = check_transport(o); !why.empty()) {
+        std::fprintf(stderr, "sluice-bench: %s\n", why.c_str());
+        return 2;
+    }
     raise_fd_limit();
     if (o.client_prefix.empty()) o.client_prefix = "sb" + std::to_string(::getpid()) + "-";
     const unsigned workers = idle_workers(o);

@@ -24,7 +24,17 @@ const char* const common_usage =
     "  --client-prefix S      client id prefix (random per run)\n"
     "  --broker-pid PID       report this process's CPU seconds and RSS from /proc\n"
     "  --label NAME           scenario name carried into the JSON line\n"
-    "  --json                 print only the JSON line\n";
+    "  --json                 print only the JSON line\n"
+    "  --tls                  MQTT over TLS (port: the broker's TLS listener)\n"
+    "  --ws                   MQTT over WebSocket (path --ws-path, subprotocol mqtt)\n"
+    "  --wss                  MQTT over WebSocket over TLS\n"
+    "  --cafile FILE          TLS: verify the broker's certificate and name against this CA\n"
+    "                         (without it the certificate is not checked)\n"
+    "  --cert FILE, --key FILE  TLS: client certificate and its key\n"
+    "  --tls-version V        TLS: 1.2 or 1.3 only (either)\n"
+    "  --tls-ciphers LIST     TLS 1.2: OpenSSL cipher list (OpenSSL's default)\n"
+    "  --tls-groups LIST      TLS: key exchange groups, e.g. P-256 or X25519 (OpenSSL's default)\n"
+    "  --ws-path PATH         WebSocket: the upgrade request's path (/mqtt)\n";
 
 const char* const traffic_usage =
     "usage: sluice-bench mqtt [options]\n"
@@ -120,7 +130,47 @@ handlers common_handlers(options& o) {
     h["--client-prefix"] = string_into(o.client_prefix);
     h["--broker-pid"] = unsigned_into(o.broker_pid, 1, 1u << 30);
     h["--label"] = string_into(o.label);
+    h["--cafile"] = string_into(o.cafile);
+    h["--cert"] = string_into(o.certfile);
+    h["--key"] = string_into(o.keyfile);
+    h["--tls-version"] = [&o](const char* s) {
+        if (std::strcmp(s, "1.2") != 0 && std::strcmp(s, "1.3") != 0) return false;
+        o.tls_version = s;
+        return true;
+    };
+    h["--tls-ciphers"] = string_into(o.ciphers);
+    h["--tls-groups"] = string_into(o.groups);
+    h["--ws-path"] = [&o](const char* s) {
+        if (*s != '/') return false;
+        o.ws_path = s;
+        return true;
+    };
     return h;
+}
+
+// TLS settings without a TLS transport are a mistake, not something to ignore.
+bool check_transport_options(const options& o) {
+    const bool tls = o.transport == transport_kind::tls || o.transport == transport_kind::wss;
+    const char* stray = !o.cafile.empty() ? "--cafile"
+                        : !o.certfile.empty() ? "--cert"
+                        : !o.keyfile.empty() ? "--key"
+                        : !o.tls_version.empty() ? "--tls-version"
+                        : !o.ciphers.empty() ? "--tls-ciphers"
+                        : !o.groups.empty() ? "--tls-groups"
+                                            : nullptr;
+    if (!tls && stray) {
+        std::fprintf(stderr, "sluice-bench: %s needs --tls or --wss\n", stray);
+        return false;
+    }
+    if (o.certfile.empty() != o.keyfile.empty()) {
+        std::fprintf(stderr, "sluice-bench: --cert and --key go together\n");
+        return false;
+    }
+    if (o.ws_path != "/mqtt" && o.transport != transport_kind::ws && o.transport != transport_kind::wss) {
+        std::fprintf(stderr, "sluice-bench: --ws-path needs --ws or --wss\n");
+        return false;
+    }
+    return true;
 }
 
 bool run_parser(int argc, char** argv, handlers& h, options& o, const char* usage, bool* help) {
@@ -137,6 +187,17 @@ bool run_parser(int argc, char** argv, handlers& h, options& o, const char* usag
             o.json_only = true;
             continue;
         }
+        if (arg == "--tls" || arg == "--ws" || arg == "--wss") {
+            const transport_kind t = arg == "--tls" ? transport_kind::tls
+                                     : arg == "--ws" ? transport_kind::ws
+                                                     : transport_kind::wss;
+            if (o.transport != transport_kind::tcp && o.transport != t) {
+                std::fprintf(stderr, "sluice-bench: give only one of --tls, --ws, --wss\n");
+                return false;
+            }
+            o.transport = t;
+            continue;
+        }
         auto it = h.find(arg);
         if (it == h.end()) {
             std::fprintf(stderr, "sluice-bench: unknown option '%s' (try --help)\n", arg.c_str());
@@ -151,7 +212,7 @@ bool run_parser(int argc, char** argv, handlers& h, options& o, const char* usag
             return false;
         }
     }
-    return true;
+    return check_transport_options(o);
 }
 
 }  // namespace
@@ -216,6 +277,16 @@ std::optional<options> parse_idle_options(int argc, char** argv, bool* help) {
         return std::nullopt;
     }
     return o;
+}
+
+const char* transport_name(transport_kind t) {
+    switch (t) {
+        case transport_kind::tls: return "tls";
+        case transport_kind::ws: return "ws";
+        case transport_kind::wss: return "wss";
+        case transport_kind::tcp: break;
+    }
+    return "tcp";
 }
 
 std::string expand_template(const std::string& pattern, unsigned index) {

@@ -9,6 +9,9 @@
 
 namespace sluice::bench {
 
+// How clients reach the broker: MQTT over plain TCP, TLS, WebSocket or WebSocket over TLS.
+enum class transport_kind { tcp, tls, ws, wss };
+
 // Everything a `sluice-bench mqtt` or `sluice-bench mqtt-idle` run is told on its command line.
 // The coordinator and every worker process hold the same copy, so all of them derive the same
 // topics, client ids and expected deliveries from it without talking to each other.
@@ -24,6 +27,15 @@ struct options {
     unsigned per_worker = 9000;         // connections per worker process
     unsigned workers = 0;               // 0: as many as per_worker requires
     std::string client_prefix;          // empty: "sb<random>-"
+
+    // Transport (`--tls`, `--ws`, `--wss`; plain TCP by default).
+    transport_kind transport = transport_kind::tcp;
+    std::string cafile;                 // TLS: verify the broker against it (none: no check)
+    std::string certfile, keyfile;      // TLS: client certificate and key (optional)
+    std::string tls_version;            // "1.2" or "1.3" only; empty: either
+    std::string ciphers;                // TLS 1.2 cipher list (OpenSSL's default if empty)
+    std::string groups;                 // key exchange groups (OpenSSL's default if empty)
+    std::string ws_path = "/mqtt";      // WebSocket: the upgrade request's path
 
     // Traffic (`mqtt`).
     unsigned publishers = 1;
@@ -63,6 +75,8 @@ struct options {
 // stderr and returns nothing; on --help prints usage and returns nothing with *help = true.
 std::optional<options> parse_traffic_options(int argc, char** argv, bool* help);
 std::optional<options> parse_idle_options(int argc, char** argv, bool* help);
+
+const char* transport_name(transport_kind t);
 
 // "bench/{i}" with index 7 -> "bench/7".
 std::string expand_template(const std::string& pattern, unsigned index);

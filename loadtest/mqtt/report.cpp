@@ -15,6 +15,23 @@ double per_second(std::uint64_t n, double seconds) {
 
 double mib(std::uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
 
+// Plain TCP runs print and report exactly what they did before the other transports existed.
+void print_transport(const options& o, std::FILE* out) {
+    if (o.transport == transport_kind::tcp) return;
+    std::fprintf(out, "  transport    %s%s%s\n", transport_name(o.transport),
+                 o.tls_version.empty() ? "" : (", TLS " + o.tls_version).c_str(),
+                 o.certfile.empty() ? "" : ", client certificate");
+}
+
+void add_transport(const options& o, nlohmann::json& params) {
+    if (o.transport == transport_kind::tcp) return;
+    params["transport"] = transport_name(o.transport);
+    if (!o.tls_version.empty()) params["tls_version"] = o.tls_version;
+    if (!o.groups.empty()) params["tls_groups"] = o.groups;
+    if (!o.ciphers.empty()) params["tls_ciphers"] = o.ciphers;
+    params["client_certificate"] = !o.certfile.empty();
+}
+
 }  // namespace
 
 std::string load_average() {
@@ -33,6 +50,7 @@ void print_traffic_table(const options& o, const traffic_result& r, std::FILE* o
                  o.payload, o.rate > 0 ? (std::to_string(static_cast<long>(o.rate)) + "/s per pub").c_str() : "max",
                  o.count ? (std::to_string(o.count) + " msg per pub").c_str()
                          : (std::to_string(o.duration) + " s").c_str());
+    print_transport(o, out);
     std::fprintf(out, "  connections  %llu in %.2f s over %u worker(s)%s\n",
                  static_cast<unsigned long long>(r.connections), r.connect_seconds, r.workers,
                  r.dropped ? " -- SOME DROPPED" : "");
@@ -100,6 +118,7 @@ nlohmann::json traffic_json(const options& o, const traffic_result& r) {
                    {"churn_rate", o.churn_rate},
                    {"churn_clients", o.churn_rate > 0 ? o.churn_clients : 0u},
                    {"churn_topic", o.churn_topic}};
+    add_transport(o, j["params"]);
     j["workers"] = r.workers;
     j["connections"] = r.connections;
     j["dropped_connections"] = r.dropped;
@@ -173,6 +192,7 @@ int traffic_exit_status(const options& o, const traffic_result& r) {
 void print_idle_table(const options& o, const idle_result& r, std::FILE* out) {
     std::fprintf(out, "sluice-bench mqtt-idle %s (MQTT %s, keep alive %u s, %u worker(s))\n", o.label.c_str(),
                  version_name(o.version), o.keep_alive, r.workers);
+    print_transport(o, out);
     std::fprintf(out, "  empty broker rss %.1f MiB; load average %s before\n", mib(r.baseline_rss_bytes),
                  r.load_before.c_str());
     std::fprintf(out, "  %8s %8s %7s %9s %10s %10s %10s %12s\n", "target", "open", "failed", "connect s",
@@ -203,6 +223,7 @@ nlohmann::json idle_json(const options& o, const idle_result& r) {
     j["label"] = o.label;
     j["params"] = {{"mqtt_version", version_name(o.version)}, {"keep_alive", o.keep_alive},
                    {"steps", o.steps}, {"settle", o.settle}, {"hold", o.hold}};
+    add_transport(o, j["params"]);
     j["workers"] = r.workers;
     j["baseline_rss_bytes"] = r.baseline_rss_bytes;
     j["load_average"] = {{"before", r.load_before}};

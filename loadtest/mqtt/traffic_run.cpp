@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "loadtest/mqtt/broker_stats.hpp"
+#include "loadtest/mqtt/client_stream.hpp"
 #include "loadtest/mqtt/clock.hpp"
 #include "loadtest/mqtt/control_channel.hpp"
 #include "loadtest/mqtt/fd_limit.hpp"
@@ -224,6 +225,10 @@ int run_traffic_command(int argc, char** argv) {
     bool help = false;
     auto o = parse_traffic_options(argc, argv, &help);
     if (!o) return help ? 0 : 2;
+    if (const std::string why = check_transport(*o); !why.empty()) {
+        std::fprintf(stderr, "sluice-bench: %s\n", why.c_str());
+        return 2;
+    }
     raise_fd_limit();
     if (o->client_prefix.empty()) o->client_prefix = "sb" + std::to_string(::getpid()) + "-";
     const unsigned workers = traffic_workers(*o);

@@ -49,7 +49,7 @@ double own_cpu_seconds() {
 class worker_base : public client_events {
 public:
     worker_base(const options& o, int in_fd, int out_fd)
-        : opt_(o), commands_(io_, in_fd), out_fd_(out_fd), connect_timer_(io_), tick_timer_(io_) {
+        : opt_(o), streams_(o), commands_(io_, in_fd), out_fd_(out_fd), connect_timer_(io_), tick_timer_(io_) {
         error_code ec;
         const auto addr = asio::ip::make_address(o.host, ec);
         broker_ = asio::ip::tcp::endpoint(ec ? asio::ip::make_address("127.0.0.1") : addr, o.port);
@@ -163,6 +163,7 @@ protected:
     }
 
     const options& opt_;
+    stream_factory streams_;  // the transport of every client of this worker
     asio::io_context io_;
     asio::posix::stream_descriptor commands_;
     asio::streambuf command_buf_;
@@ -203,7 +204,7 @@ public:
             id.client_id = client_id(o, 's', s);
             id.topic = plan.subscriber_filter(s);
             id.source = source_address(o, s);
-            clients_.push_back(std::make_unique<client>(io_, o, *this, std::move(id)));
+            clients_.push_back(std::make_unique<client>(io_, o, *this, std::move(id), streams_));
         }
         for (unsigned p : share.publishers) {
             client::identity id;
@@ -212,7 +213,7 @@ public:
             id.client_id = client_id(o, 'p', p);
             id.topic = plan.publisher_topic(p);
             id.source = source_address(o, o.subscribers + p);
-            clients_.push_back(std::make_unique<client>(io_, o, *this, std::move(id)));
+            clients_.push_back(std::make_unique<client>(io_, o, *this, std::move(id), streams_));
             ++publishers_;
         }
         subscribers_ = share.subscribers.size();
@@ -226,7 +227,7 @@ public:
                 id.client_id = client_id(o, 'c', k);
                 id.topic = expand_template(o.churn_topic, k);
                 id.source = source_address(o, o.subscribers + o.publishers + k);
-                clients_.push_back(std::make_unique<client>(io_, o, *this, std::move(id)));
+                clients_.push_back(std::make_unique<client>(io_, o, *this, std::move(id), streams_));
                 churners_.push_back(clients_.back().get());
             }
     }
@@ -520,7 +521,7 @@ private:
                 id.index = global;
                 id.client_id = client_id(opt_, 'i', global);
                 id.source = source_address(opt_, global);
-                clients_.push_back(std::make_unique<client>(io_, opt_, *this, std::move(id)));
+                clients_.push_back(std::make_unique<client>(io_, opt_, *this, std::move(id), streams_));
                 to_start_.push_back(clients_.back().get());
             }
             opening_ = true;
