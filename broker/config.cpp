@@ -338,6 +338,13 @@ void apply_ingest_rules(config& cfg, const json& v) {
     cfg.ingest = std::make_shared<const ingest::ingest_rules>(std::move(*rules));
 }
 
+void apply_egress_rules(config& cfg, const json& v) {
+    std::string error;
+    auto rules = ingest::egress_rules::parse(v, error);
+    if (!rules) fail("config key " + error);
+    cfg.egress = std::make_shared<const ingest::egress_rules>(std::move(*rules));
+}
+
 }  // namespace
 
 listener_settings* config::listener(std::string_view name) {
@@ -418,6 +425,8 @@ void apply_config_json(config& cfg, std::string_view json_text) {
             apply_store(cfg.store_opts, v);
         } else if (k == "ingest_rules") {
             apply_ingest_rules(cfg, v);
+        } else if (k == "egress_rules") {
+            apply_egress_rules(cfg, v);
         } else if (k == "auth") {
             apply_auth(cfg.auth_opts, v);
         } else if (k == "kafka_groups") {

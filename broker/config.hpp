@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ingest/egress_rules.hpp"
 #include "ingest/ingest_rules.hpp"
 #include "kafka/group_coordinator.hpp"
 
@@ -126,6 +127,10 @@ struct config {
     // default sends every publish to log topic "mqtt" with durability always.
     std::shared_ptr<const ingest::ingest_rules> ingest =
         std::make_shared<const ingest::ingest_rules>(ingest::ingest_rules::defaults());
+    // Which log topics are published to MQTT ("egress_rules", docs/ingest.md); never null,
+    // empty by default.
+    std::shared_ptr<const ingest::egress_rules> egress =
+        std::make_shared<const ingest::egress_rules>();
 
     // The listener named `name`, or null.
     listener_settings* listener(std::string_view name);

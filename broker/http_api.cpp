@@ -10,6 +10,7 @@
 #include "broker/broker_core.hpp"
 #include "broker/dashboard_assets.hpp"
 #include "broker/durable_log.hpp"
+#include "broker/egress_service.hpp"
 #include "broker/kafka_group_service.hpp"
 #include "broker/listener_state.hpp"
 #include "broker/log.hpp"
@@ -640,6 +641,43 @@ json rule_json(const ingest::ingest_rule& r) {
     return j;
 }
 
+// Egress rules as configured, with each partition's position and the records published and
+// skipped since start (docs/ingest.md, "Egress").
+json egress_rules_json(const ops_sources& src) {
+    json out = json::array();
+    const auto* svc = src.egress.load(std::memory_order_acquire);
+    std::vector<egress_service::rule_status> live;
+    if (svc) live = svc->status();
+    const auto& rules = src.cfg->egress->rules();
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        const auto& r = rules[i];
+        json j{{"log_topic", r.log_topic},
+               {"mqtt_topic", r.mqtt_topic ? json(r.mqtt_topic->text()) : json(nullptr)},
+               {"topic_from_header", r.topic_from_header},
+               {"qos", static_cast<int>(r.qos)},
+               {"headers_as_user_properties", r.headers_as_user_properties}};
+        if (r.partitions) j["partitions"] = *r.partitions;
+        if (i < live.size()) {
+            j["records_published"] = live[i].published;
+            json skipped = json::object();
+            for (const auto& [why, n] : live[i].skipped) skipped[why] = n;
+            j["records_skipped"] = std::move(skipped);
+            json parts = json::array();
+            for (const auto& p : live[i].partitions) {
+                json pj{{"partition", p.partition}, {"next_offset", p.next_offset}};
+                if (p.high_watermark >= 0) {
+                    pj["high_watermark"] = p.high_watermark;
+                    pj["lag"] = std::max<std::int64_t>(0, p.high_watermark - p.next_offset);
+                }
+                parts.push_back(std::move(pj));
+            }
+            j["positions"] = std::move(parts);
+        }
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
 json config_json(const config& cfg) {
     json listeners = json::object();
     for (const auto& l : cfg.listeners) {
@@ -754,8 +792,8 @@ http_response http_api::route(const http_request& req) {
         return get_only([&] {
             json ingest_rules = json::array();
             for (const auto& r : src_.cfg->ingest->rules()) ingest_rules.push_back(rule_json(r));
-            // Egress rules (log topic -> MQTT) are not configurable in the broker yet.
-            return json_ok({{"ingest", std::move(ingest_rules)}, {"egress", json::array()}});
+            return json_ok({{"ingest", std::move(ingest_rules)},
+                            {"egress", egress_rules_json(src_)}});
         });
     if (what == "config" && parts.size() == 3)
         return get_only([&] { return json_ok(config_json(*src_.cfg)); });

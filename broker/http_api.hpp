@@ -27,6 +27,7 @@ namespace sluice::broker {
 
 class broker_core;
 class durable_log;
+class egress_service;
 class kafka_group_service;
 class kafka_request_counts;
 struct listener_state;
@@ -61,6 +62,8 @@ struct ops_sources {
     std::atomic<kafka_group_service*> groups{nullptr};
     // The Kafka listener's request counts; null without one.
     std::atomic<const kafka_request_counts*> kafka_requests{nullptr};
+    // Egress (log topics -> MQTT) positions and counts; null without egress rules.
+    std::atomic<const egress_service*> egress{nullptr};
     metrics::registry metrics;
 };
 

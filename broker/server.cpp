@@ -19,6 +19,7 @@
 #include "broker/log.hpp"
 #include "broker/connection_list.hpp"
 #include "broker/durable_log.hpp"
+#include "broker/egress_service.hpp"
 #include "broker/http_api.hpp"
 #include "broker/http_server.hpp"
 #include "broker/listener_state.hpp"
@@ -62,6 +63,9 @@ struct server::impl {
     // pending handlers still reach the core and their listener's state (one per registry
     // entry, stable in memory).
     std::vector<std::unique_ptr<listener_state>> states;
+    // Egress (log topics -> MQTT): stopped before the pool, destroyed after the log is closed,
+    // since append completions still post to its thread until then.
+    std::unique_ptr<egress_service> egress;
     // Declared before the core and the pool: append callbacks reach connections and the core
     // until the log is closed, which run() does after the pool stopped.
     std::unique_ptr<durable_log> log;
@@ -154,6 +158,7 @@ struct server::impl {
 server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
 
 server::~server() {
+    if (impl_->egress) impl_->egress->stop();
     if (impl_->auth) impl_->auth->stop();
     impl_->stop_http();
     impl_->pool.stop();
@@ -178,6 +183,13 @@ void server::start() {
         }
         core->set_log(d.log.get());
         restore_persistent_state(*d.log, *core, d.persisted);  // before any listener opens
+        if (!d.cfg.egress->rules().empty()) {
+            d.egress = std::make_unique<egress_service>(*d.log, *core, d.cfg.egress, d.cfg.ingest);
+            if (!d.egress->prepare(error, config_problem)) {
+                if (config_problem) throw config_error{error};
+                throw std::runtime_error(error);
+            }
+        }
     }
     if (!d.cfg.auth_opts.password_file.empty() || !d.cfg.auth_opts.acl_file.empty()) {
         // Password checks (PBKDF2) get half the cores, at least one: logins never take an io
@@ -232,6 +244,13 @@ void server::start() {
     for (std::size_t i = 0; i < d.pool.size(); ++i)
         asio::post(d.pool.context(i), [core] { start_housekeeping(*core); });
     core->start();
+    if (d.egress) {
+        d.egress->start();
+        d.ops.egress.store(d.egress.get(), std::memory_order_release);
+        d.ops.metrics.add("egress", [e = d.egress.get()](metrics::family_list& out) {
+            e->collect_metrics(out);
+        });
+    }
     for (auto& l : d.listeners) {
         auto ep = l->local_endpoint();
         std::string host = ep.address().to_string();
@@ -255,6 +274,7 @@ void server::run() {
     impl_->signals_ctx.run();
     impl_->stop_http();
     for (auto& l : impl_->listeners) l->stop();
+    if (impl_->egress) impl_->egress->stop();
     for (std::size_t i = 0; i < impl_->pool.size(); ++i)
         asio::post(impl_->pool.context(i), [] { shut_down_connections(); });
     if (impl_->kafka) impl_->kafka->shut_down(std::chrono::seconds(3));

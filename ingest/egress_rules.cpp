@@ -9,7 +9,8 @@ namespace {
 
 bool parse_rule(detail::json_object_reader& in, egress_rule& rule) {
     if (!in.only_keys(
-            {"log_topic", "mqtt_topic", "topic_from_header", "qos", "headers_as_user_properties"}))
+            {"log_topic", "mqtt_topic", "topic_from_header", "qos", "headers_as_user_properties",
+             "partitions"}))
         return false;
     std::optional<std::string> log_topic;
     if (!in.get_string("log_topic", log_topic)) return false;
@@ -42,6 +43,13 @@ bool parse_rule(detail::json_object_reader& in, egress_rule& rule) {
     std::optional<bool> plain;
     if (!in.get_bool("headers_as_user_properties", plain)) return false;
     rule.headers_as_user_properties = plain.value_or(false);
+    std::optional<std::int64_t> partitions;
+    if (!in.get_int("partitions", partitions)) return false;
+    if (partitions) {
+        if (*partitions < 1 || *partitions > 10'000)
+            return in.fail("partitions", "must be 1..10000");
+        rule.partitions = static_cast<int>(*partitions);
+    }
     return true;
 }
 

@@ -25,6 +25,9 @@ struct egress_rule {
     bool topic_from_header = false;            // "topic_from_header": use mqtt.topic if present
     mqtt::qos qos = mqtt::qos::at_least_once;  // "qos": unless the record has mqtt.qos
     bool headers_as_user_properties = false;   // "headers_as_user_properties"
+    // "partitions": the partition count the broker creates a missing log topic with (1 when
+    // absent); an existing topic must have this many when it is given.
+    std::optional<int> partitions;
     bool operator==(const egress_rule&) const = default;
 };
 

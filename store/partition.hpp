@@ -15,6 +15,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "store/latency_histogram.hpp"
@@ -26,27 +27,30 @@ namespace sluice::store {
 class partition;
 
 // Who wants to know when appended records become readable (the high watermark moved): the
-// Kafka listener wakes its long-poll Fetches with it. One hook is shared by every partition
-// of a store; notify() runs on the partition's writer thread after each group is committed,
-// so the observer must be short (post to your own thread).
+// Kafka listener wakes its long-poll Fetches with it, the broker's egress follows its log
+// topics with it. Each observer belongs to an owner (one per owner). One hook is shared by
+// every partition of a store; notify() runs on the partition's writer thread after each group
+// is committed, so observers must be short (post to your own thread).
 // Thread: set() from any thread; notify() from writer threads.
 class commit_hook {
   public:
     using observer = std::function<void(const partition&)>;
-    void set(observer fn) {
+    // Adds or replaces the observer of `owner`; a null `fn` removes it.
+    void set(const void* owner, observer fn) {
         std::lock_guard lock(mu_);
-        fn_ = std::move(fn);
-        armed_.store(static_cast<bool>(fn_), std::memory_order_release);
+        std::erase_if(fns_, [owner](const auto& e) { return e.first == owner; });
+        if (fn) fns_.emplace_back(owner, std::move(fn));
+        armed_.store(!fns_.empty(), std::memory_order_release);
     }
     void notify(const partition& p) const {
         if (!armed_.load(std::memory_order_acquire)) return;
         std::lock_guard lock(mu_);
-        if (fn_) fn_(p);
+        for (const auto& e : fns_) e.second(p);
     }
 
   private:
-    mutable std::mutex mu_;  // guards fn_
-    observer fn_;
+    mutable std::mutex mu_;  // guards fns_; observers run under it (they take only leaf locks)
+    std::vector<std::pair<const void*, observer>> fns_;
     std::atomic<bool> armed_{false};
 };
 

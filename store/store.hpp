@@ -59,8 +59,12 @@ class store {
     static bool valid_topic_name(const std::string& name);
 
     // Called on writer threads whenever appended records of any partition become readable
-    // (commit_hook in partition.hpp); replaces the previous observer. Any thread.
-    void set_commit_observer(commit_hook::observer fn) { hook_->set(std::move(fn)); }
+    // (commit_hook in partition.hpp); replaces the previous observer of `owner` (null fn:
+    // removes it). The one-argument form is the observer of no particular owner. Any thread.
+    void set_commit_observer(const void* owner, commit_hook::observer fn) {
+        hook_->set(owner, std::move(fn));
+    }
+    void set_commit_observer(commit_hook::observer fn) { hook_->set(nullptr, std::move(fn)); }
 
   private:
     explicit store(store_options options);

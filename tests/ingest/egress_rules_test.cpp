@@ -48,7 +48,8 @@ egress_rule rule_for(const char* mqtt_topic, bool from_header = false) {
 
 TEST_CASE("egress rules: parse every key") {
     auto rules = parse_ok(json::parse(R"([
-        {"log_topic": "commands", "mqtt_topic": "devices/{key}/commands", "qos": 2},
+        {"log_topic": "commands", "mqtt_topic": "devices/{key}/commands", "qos": 2,
+         "partitions": 3},
         {"log_topic": "replies", "topic_from_header": true, "headers_as_user_properties": true},
         {"log_topic": "fanout", "mqtt_topic": "all/{topic}/{partition}", "topic_from_header": false,
          "qos": 0}
@@ -60,12 +61,14 @@ TEST_CASE("egress rules: parse every key") {
     CHECK(c->mqtt_topic->uses_key());
     CHECK(c->qos == mqtt::qos::exactly_once);
     CHECK_FALSE(c->topic_from_header);
+    CHECK(c->partitions == 3);
     const egress_rule* r = rules.find("replies");
     REQUIRE(r);
     CHECK_FALSE(r->mqtt_topic);
     CHECK(r->topic_from_header);
     CHECK(r->qos == mqtt::qos::at_least_once);  // default
     CHECK(r->headers_as_user_properties);
+    CHECK_FALSE(r->partitions);  // the broker creates a missing topic with 1
     CHECK_FALSE(rules.find("fanout")->mqtt_topic->uses_key());
     CHECK(rules.find("other") == nullptr);
     CHECK(parse_ok(nullptr).rules().empty());
@@ -108,6 +111,10 @@ TEST_CASE("egress rules: every bad key is named with its index") {
          "egress_rules[0].topic_from_header: must be true or false"},
         {R"([{"log_topic": "c", "mqtt_topic": "a", "qos": 3}])",
          "egress_rules[0].qos: must be 0, 1 or 2"},
+        {R"([{"log_topic": "c", "mqtt_topic": "a", "partitions": 0}])",
+         "egress_rules[0].partitions: must be 1..10000"},
+        {R"([{"log_topic": "c", "mqtt_topic": "a", "partitions": 10001}])",
+         "egress_rules[0].partitions: must be 1..10000"},
         {R"([{"log_topic": "c", "mqtt_topic": "a", "qos": -1}])",
          "egress_rules[0].qos: must be 0, 1 or 2"},
         {R"([{"log_topic": "c", "mqtt_topic": "a", "qos": "1"}])",
