@@ -85,7 +85,8 @@ void mqtt_protocol::start_login() {
     auto& a = *auth_;
     const mqtt::connect& c = *a.pending;
     // Set when a limiter delay ran first (we are on its timer, not inside on_connect).
-    const bool was_waiting = std::exchange(auth_wait_, false);
+    const bool was_waiting = auth_wait_;
+    auth_wait_ = false;
     try {
         if (c.props.authentication_method) {
             a.method = *c.props.authentication_method;

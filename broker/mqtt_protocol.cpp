@@ -871,6 +871,13 @@ mqtt_protocol::rare_state& mqtt_protocol::rare() {
     return *rare_;
 }
 
+boost::asio::steady_timer& mqtt_protocol::transport_pause_timer(
+    const boost::asio::any_io_executor& ex) {
+    auto& t = rare().pause_timer;
+    if (!t) t = std::make_unique<boost::asio::steady_timer>(ex);
+    return *t;
+}
+
 std::vector<std::uint8_t>& mqtt_protocol::out() {
     if (!wbuf_) wbuf_ = std::make_unique<write_buffers>();
     return wbuf_->out;
@@ -1004,7 +1011,9 @@ void mqtt_protocol::end_write(std::size_t bytes) {
         pump(/*resend=*/false, /*drained=*/true);
         flush();
         if (read_paused_ && !saturated()) read_paused_ = false;  // the transport reads again
-        if (!writing_ && std::exchange(connack_pending_, false) && !has_output()) {
+        const bool after_connack = !writing_ && connack_pending_;
+        if (after_connack) connack_pending_ = false;
+        if (after_connack && !has_output()) {
             // Most clients are quiet for a while after connecting: hold no buffers meanwhile,
             // so their memory serves the next connection at once.
             wbuf_.reset();

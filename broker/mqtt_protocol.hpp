@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "broker/ack_queue.hpp"
 #include "broker/append_outcome.hpp"
 #include "broker/broker_core.hpp"
@@ -116,6 +118,14 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
 
     // Call once the transport is ready to read (links the connection into its thread's list).
     void opened();
+
+    // A timer for a transport's backpressure pauses, kept with the rarely used state (only
+    // publishers into congested receivers ever pause): made on `ex` on first use.
+    boost::asio::steady_timer& transport_pause_timer(const boost::asio::any_io_executor& ex);
+    // The pause timer if one was made (to cancel at close), else null.
+    boost::asio::steady_timer* transport_pause_timer_if_made() const {
+        return rare_ ? rare_->pause_timer.get() : nullptr;
+    }
 
   private:
     // --- reading ---------------------------------------------------------------------------
@@ -249,6 +259,7 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
         ack_queue acks;  // made with the first QoS 1/2 PUBLISH
         std::shared_ptr<append_link> link;  // made with the first logged PUBLISH
         std::function<void(mqtt::reason_code)> after_durable;  // see wait_durable
+        std::unique_ptr<boost::asio::steady_timer> pause_timer;  // see transport_pause_timer
     };
     std::unique_ptr<rare_state> rare_;
     rare_state& rare();
@@ -263,20 +274,21 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     std::uint16_t client_alias_max_ = 0;
     mqtt::protocol_version version_ = mqtt::protocol_version::v5;
     state state_ = state::awaiting_connect;
-    bool writing_ = false;               // a write of wbuf_->writing is in progress
-    bool read_paused_ = false;           // our send queue is full (resumed by end_write)
-    bool backpressure_paused_ = false;   // a receiver is congested (resumed by on_pause_over)
-    bool counted_connected_ = false;
-    bool throttled_ = false;             // a publish of this batch met a congested receiver
-    bool connack_pending_ = false;       // the CONNACK is being written (see end_write)
-    bool linked_ = false;                // in this thread's housekeeping list
-    bool log_paused_ = false;            // waiting for log appends (resumed by their completion)
-    bool auth_wait_ = false;             // a login waits for a delay or a password check
-    bool durable_wait_ = false;          // a session record must be durable first (wait_durable)
-    bool connack_waiting_ = false;       // connected, the CONNACK waits for the session record
+    // One bit each (every idle connection carries them); touched only on our own thread.
+    bool writing_ : 1 = false;               // a write of wbuf_->writing is in progress
+    bool read_paused_ : 1 = false;           // our send queue is full (resumed by end_write)
+    bool backpressure_paused_ : 1 = false;   // a receiver is congested (resumed by on_pause_over)
+    bool counted_connected_ : 1 = false;
+    bool throttled_ : 1 = false;             // a publish of this batch met a congested receiver
+    bool connack_pending_ : 1 = false;       // the CONNACK is being written (see end_write)
+    bool linked_ : 1 = false;                // in this thread's housekeeping list
+    bool log_paused_ : 1 = false;            // waiting for log appends (resumed by their completion)
+    bool auth_wait_ : 1 = false;             // a login waits for a delay or a password check
+    bool durable_wait_ : 1 = false;          // a session record must be durable first (wait_durable)
+    bool connack_waiting_ : 1 = false;       // connected, the CONNACK waits for the session record
   protected:
-    bool transport_reading_ = false;  // the transport's read is in progress (its flag, kept here
-                                      // where a byte is free)
+    bool transport_reading_ : 1 = false;  // the transport's read is in progress (its flag, kept
+                                          // here where a bit is free)
   private:
     std::int8_t io_thread_ = -1;         // the io thread we live on (-1: none, e.g. tests)
     std::uint8_t backoff_shift_ = 0;     // consecutive backpressure pauses (doubling)

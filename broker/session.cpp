@@ -65,6 +65,11 @@ void set_session_journal(session_journal* j) {
     journal.store(j, std::memory_order_release);
 }
 
+session::rare_fields& session::rare() {
+    if (!rare_) rare_ = std::make_unique<rare_fields>();
+    return *rare_;
+}
+
 bool session::progressing(steady_clock::time_point now) const {
     return now - last_progress_ < progress_grace;
 }
@@ -161,7 +166,7 @@ session::result session::take_deliveries(const session_owner* me, const take_lim
         // Everything inflight goes out again (spec 4.4), but no more at once than the client's
         // window: the rest waits, in order, for acknowledgements.
         for (auto& m : inflight_) m.resend = true;
-        inflight_to_resend_ = static_cast<std::uint32_t>(inflight_.size());
+        inflight_to_resend_ = static_cast<std::uint16_t>(inflight_.size());  // ids: at most 65535
     }
     if (inflight_to_resend_ > 0) {
         std::size_t in_window = inflight_.size() - inflight_to_resend_;
@@ -319,39 +324,45 @@ session::qos2_result session::accept_qos2(const session_owner* me, std::uint16_t
                                           std::size_t limit, bool remember) {
     std::lock_guard lock(mu_);
     if (owner_ != me) return qos2_result::not_owner;
-    if (std::find(incoming_qos2_.begin(), incoming_qos2_.end(), packet_id) !=
-        incoming_qos2_.end())
-        return qos2_result::repeat;
-    if (incoming_qos2_.size() >= limit) return qos2_result::over_window;
-    if (remember) incoming_qos2_.push_back(packet_id);
+    if (rare_) {
+        auto& ids = rare_->incoming_qos2;
+        if (std::find(ids.begin(), ids.end(), packet_id) != ids.end()) return qos2_result::repeat;
+        if (ids.size() >= limit) return qos2_result::over_window;
+    } else if (limit == 0) {
+        return qos2_result::over_window;
+    }
+    if (remember) rare().incoming_qos2.push_back(packet_id);
     return qos2_result::fresh;
 }
 
 std::optional<bool> session::release_qos2(const session_owner* me, std::uint16_t packet_id) {
     std::lock_guard lock(mu_);
     if (owner_ != me) return std::nullopt;
-    auto it = std::find(incoming_qos2_.begin(), incoming_qos2_.end(), packet_id);
-    if (it == incoming_qos2_.end()) return false;
-    incoming_qos2_.erase(it);
+    if (!rare_) return false;
+    auto& ids = rare_->incoming_qos2;
+    auto it = std::find(ids.begin(), ids.end(), packet_id);
+    if (it == ids.end()) return false;
+    ids.erase(it);
     return true;
 }
 
 bool session::qos2_pending(std::uint16_t packet_id) const {
     std::lock_guard lock(mu_);
-    auto& q = const_cast<fifo<std::uint16_t>&>(incoming_qos2_);
+    if (!rare_) return false;
+    auto& q = rare_->incoming_qos2;
     return std::find(q.begin(), q.end(), packet_id) != q.end();
 }
 
 std::size_t session::qos2_pending_count() const {
     std::lock_guard lock(mu_);
-    return incoming_qos2_.size();
+    return rare_ ? rare_->incoming_qos2.size() : 0;
 }
 
 // --- durable ingest -------------------------------------------------------------------------
 
 bool session::has_producer() const {
     std::lock_guard lock(mu_);
-    return producer_ != nullptr;
+    return rare_ && rare_->producer;
 }
 
 std::optional<ingest::delivery_id> session::assign_delivery(
@@ -359,26 +370,28 @@ std::optional<ingest::delivery_id> session::assign_delivery(
     std::optional<std::int64_t> fresh_producer_id) {
     std::lock_guard lock(mu_);
     if (owner_ != me || ended_) return std::nullopt;
-    if (!producer_) {
+    if (!rare_ || !rare_->producer) {
         if (!fresh_producer_id) return std::nullopt;
-        producer_ = std::make_unique<ingest::session_producer>(*fresh_producer_id);
+        rare().producer = std::make_unique<ingest::session_producer>(*fresh_producer_id);
     }
-    return producer_->assign(log_topic, partition);
+    return rare_->producer->assign(log_topic, partition);
 }
 
 void session::producer_failed(const ingest::delivery_id& failed) {
     std::lock_guard lock(mu_);
-    if (!producer_ || producer_->producer_id() != failed.producer_id ||
-        producer_->epoch() != failed.epoch)
+    if (!rare_) return;
+    auto& producer = rare_->producer;
+    if (!producer || producer->producer_id() != failed.producer_id ||
+        producer->epoch() != failed.epoch)
         return;
-    if (!producer_->bump_epoch()) producer_.reset();
+    if (!producer->bump_epoch()) producer.reset();
 }
 
 std::shared_ptr<append_outcome> session::find_inbound(const session_owner* me,
                                                       std::uint16_t packet_id) const {
     std::lock_guard lock(mu_);
-    if (owner_ != me) return nullptr;
-    auto& q = const_cast<fifo<inbound_entry>&>(inbound_logged_);
+    if (owner_ != me || !rare_) return nullptr;
+    auto& q = rare_->inbound_logged;
     for (auto it = q.end(); it != q.begin();) {
         --it;
         if (it->packet_id == packet_id) return it->outcome;
@@ -390,19 +403,19 @@ void session::remember_inbound(const session_owner* me, std::uint16_t packet_id,
                                std::shared_ptr<append_outcome> outcome, std::size_t keep) {
     std::lock_guard lock(mu_);
     if (owner_ != me) return;
-    for (auto it = inbound_logged_.begin(); it != inbound_logged_.end(); ++it)
+    auto& q = rare().inbound_logged;
+    for (auto it = q.begin(); it != q.end(); ++it)
         if (it->packet_id == packet_id) {
-            inbound_logged_.erase(it);
+            q.erase(it);
             break;
         }
-    inbound_logged_.push_back({packet_id, std::move(outcome)});
-    while (inbound_logged_.size() > keep && inbound_logged_.front().outcome->finished())
-        inbound_logged_.pop_front();
+    q.push_back({packet_id, std::move(outcome)});
+    while (q.size() > keep && q.front().outcome->finished()) q.pop_front();
 }
 
 std::size_t session::inbound_remembered() const {
     std::lock_guard lock(mu_);
-    return inbound_logged_.size();
+    return rare_ ? rare_->inbound_logged.size() : 0;
 }
 
 // --- registry side --------------------------------------------------------------------------
@@ -415,7 +428,7 @@ std::uint32_t session::expiry() const {
 void session::attach(session_owner* owner, bool cancel_will, std::uint32_t expiry) {
     std::lock_guard lock(mu_);
     // A new connection of this session fences the appends the old one may still have queued.
-    if (producer_ && !producer_->bump_epoch()) producer_.reset();
+    if (rare_ && rare_->producer && !rare_->producer->bump_epoch()) rare_->producer.reset();
     expiry_interval_ = expiry;
     owner_ = owner;
     wake_posted_ = false;
@@ -423,7 +436,7 @@ void session::attach(session_owner* owner, bool cancel_will, std::uint32_t expir
     online_.store(owner != nullptr, std::memory_order_relaxed);
     ++generation_;
     if (owner) last_progress_ = steady_clock::now();
-    if (cancel_will) pending_will_.reset();
+    if (cancel_will && rare_) rare_->pending_will.reset();
 }
 
 void session::kick_owner(mqtt::reason_code reason, bool session_continues) {
@@ -443,20 +456,24 @@ std::optional<std::uint32_t> session::detach(const session_owner* owner, std::ui
     online_.store(false, std::memory_order_relaxed);
     ++generation_;
     expiry_interval_ = expiry;
-    offline_since_ms_ = wall_ms();
-    pending_will_ = std::move(delayed_will);
+    // Only persistence reads it (a session without a record takes the time of its snapshot).
+    if (expiry != 0 || recorded_ || rare_) rare().offline_since_ms = wall_ms();
+    if (delayed_will)
+        rare().pending_will = std::move(delayed_will);
+    else if (rare_)
+        rare_->pending_will.reset();
     return generation_;
 }
 
 void session::drop_will() {
     std::lock_guard lock(mu_);
-    pending_will_.reset();
+    if (rare_) rare_->pending_will.reset();
 }
 
 std::unique_ptr<mqtt::will_message> session::take_will_if(std::uint32_t generation) {
     std::lock_guard lock(mu_);
-    if (generation_ != generation || ended_) return nullptr;
-    return std::move(pending_will_);
+    if (generation_ != generation || ended_ || !rare_) return nullptr;
+    return std::move(rare_->pending_will);
 }
 
 bool session::unchanged_since(std::uint32_t generation) const {
@@ -471,29 +488,26 @@ bool session::owned_by(const session_owner* owner) const {
 
 void session::set_subscription(const std::string& filter, const subscription_record& rec) {
     std::lock_guard lock(mu_);
-    if (!subscriptions_) subscriptions_ = std::make_unique<subscription_map>();
-    (*subscriptions_)[filter] = rec;
+    rare().subscriptions[filter] = rec;
 }
 
 void session::erase_subscription(const std::string& filter) {
     std::lock_guard lock(mu_);
-    if (!subscriptions_) return;
-    subscriptions_->erase(filter);
-    if (subscriptions_->empty()) subscriptions_.reset();
+    if (rare_) rare_->subscriptions.erase(filter);
 }
 
 std::vector<std::string> session::subscription_filters() const {
     std::lock_guard lock(mu_);
     std::vector<std::string> out;
-    if (!subscriptions_) return out;
-    out.reserve(subscriptions_->size());
-    for (const auto& [f, rec] : *subscriptions_) out.push_back(f);
+    if (!rare_) return out;
+    out.reserve(rare_->subscriptions.size());
+    for (const auto& [f, rec] : rare_->subscriptions) out.push_back(f);
     return out;
 }
 
 std::size_t session::subscription_count() const {
     std::lock_guard lock(mu_);
-    return subscriptions_ ? subscriptions_->size() : 0;
+    return rare_ ? rare_->subscriptions.size() : 0;
 }
 
 session::ending session::end() {
@@ -505,7 +519,6 @@ session::ending session::end() {
         if (d.persist_seq) e.recorded.push_back(d.persist_seq);
     for (const auto& m : inflight_)
         if (m.d.persist_seq) e.recorded.push_back(m.d.persist_seq);
-    subscriptions_.reset();
     for (auto& d : queue_)
         if (!d.share.empty() && d.qos_level != mqtt::qos::at_most_once)
             e.orphans.push_back(std::move(d));
@@ -513,10 +526,13 @@ session::ending session::end() {
         if (!m.d.share.empty() && !m.released) e.orphans.push_back(std::move(m.d));
     queue_.clear();
     inflight_.clear();
-    incoming_qos2_.clear();
     sub_queued_bytes(queued_bytes_);
     inflight_to_resend_ = 0;
-    e.will = std::move(pending_will_);
+    if (rare_) {
+        rare_->subscriptions.clear();
+        rare_->incoming_qos2.clear();
+        e.will = std::move(rare_->pending_will);
+    }
     return e;
 }
 
@@ -541,21 +557,25 @@ persisted_session session::snapshot(std::int64_t now_ms,
     recorded_ = true;
     persisted_session st;
     st.expiry = expiry_interval_;
-    st.offline_since_ms = owner_ ? 0 : (offline_since_ms_ ? offline_since_ms_ : now_ms);
-    if (producer_) {
-        st.producer_id = producer_->producer_id();
-        st.producer_epoch = producer_->epoch();
+    const std::int64_t offline_since = rare_ ? rare_->offline_since_ms : 0;
+    st.offline_since_ms = owner_ ? 0 : (offline_since ? offline_since : now_ms);
+    const rare_fields* r = rare_.get();
+    if (r && r->producer) {
+        st.producer_id = r->producer->producer_id();
+        st.producer_epoch = r->producer->epoch();
     }
-    if (subscriptions_)
-        for (const auto& [f, rec] : *subscriptions_) st.subscriptions.push_back({f, rec});
-    for (auto id : incoming_qos2_) st.incoming_qos2.push_back(id);
+    if (r) {
+        for (const auto& [f, rec] : r->subscriptions) st.subscriptions.push_back({f, rec});
+        for (auto id : rare_->incoming_qos2) st.incoming_qos2.push_back(id);
+    }
     if (owner_) {
         if (connection_will) st.will = *connection_will;
-    } else if (pending_will_) {
-        st.will = *pending_will_;
+    } else if (r && r->pending_will) {
+        const auto& will = *r->pending_will;
+        st.will = will;
         // Due when close_session scheduled it: the will delay, capped by the expiry.
         const std::uint32_t delay =
-            std::min(pending_will_->props.will_delay_interval.value_or(0), expiry_interval_);
+            std::min(will.props.will_delay_interval.value_or(0), expiry_interval_);
         st.will_at_ms = st.offline_since_ms + static_cast<std::int64_t>(delay) * 1000;
     }
     return st;
@@ -566,15 +586,13 @@ std::uint32_t session::restore(const persisted_session& st,
     std::lock_guard lock(mu_);
     recorded_ = true;
     expiry_interval_ = st.expiry;
-    offline_since_ms_ = st.offline_since_ms;
+    auto& r = rare();
+    r.offline_since_ms = st.offline_since_ms;
     if (st.producer_id >= 0)
-        producer_ = std::make_unique<ingest::session_producer>(st.producer_id, st.producer_epoch);
-    for (const auto& sub : st.subscriptions) {
-        if (!subscriptions_) subscriptions_ = std::make_unique<subscription_map>();
-        (*subscriptions_)[sub.filter] = sub.rec;
-    }
-    for (auto id : st.incoming_qos2) incoming_qos2_.push_back(id);
-    if (st.will) pending_will_ = std::make_unique<mqtt::will_message>(*st.will);
+        r.producer = std::make_unique<ingest::session_producer>(st.producer_id, st.producer_epoch);
+    for (const auto& sub : st.subscriptions) r.subscriptions[sub.filter] = sub.rec;
+    for (auto id : st.incoming_qos2) r.incoming_qos2.push_back(id);
+    if (st.will) r.pending_will = std::make_unique<mqtt::will_message>(*st.will);
     for (auto& m : messages) {
         if (!m.d.msg) {
             // PUBREC came before the restart: only the PUBREL is left to send (on resume).

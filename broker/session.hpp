@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "broker/append_outcome.hpp"
+#include "broker/compact_mutex.hpp"
 #include "broker/fifo.hpp"
 #include "broker/message.hpp"
 #include "ingest/delivery_id.hpp"
@@ -318,38 +319,46 @@ class session {
     bool fits_limits(std::uint64_t bytes, const queue_limits& limits);
     bool progressing(steady_clock::time_point now) const;
 
-    // Guards every field below. Held briefly: never across I/O or another lock.
-    mutable std::mutex mu_;
+    // Guards every field below. Held briefly: never across I/O or another lock. Four bytes
+    // (compact_mutex.hpp): every idle client keeps a session.
+    mutable compact_mutex mu_;
 
-    // Ordered so that the small fields share one word (an idle client keeps a session).
+    // Laid out so that an idle client's session is 104 bytes (one 128-byte heap block with
+    // its shared_ptr control block); broker/README.md, "Per connection memory".
+    std::uint16_t last_packet_id_ = 0;
+    std::uint16_t inflight_to_resend_ = 0;  // entries of inflight_ with resend set (<= 65535)
     session_owner* owner_ = nullptr;  // the attached connection, or null while offline
 
-    fifo<delivery> queue_;                      // waiting for the window or a connection
-    fifo<inflight_message> inflight_;           // sent, not yet acknowledged (oldest first)
-    fifo<std::uint16_t> incoming_qos2_;         // packet ids received, waiting for PUBREL
-    // By full filter; made by the first subscription (an empty map is 48 bytes an idle
-    // session would carry).
+    fifo<delivery> queue_;             // waiting for the window or a connection
+    fifo<inflight_message> inflight_;  // sent, not yet acknowledged (oldest first)
+
+    // What most sessions never use, in one block made on first use (rare()): an idle client
+    // carries one pointer for all of it.
     using subscription_map = std::map<std::string, subscription_record, std::less<>>;
-    std::unique_ptr<subscription_map> subscriptions_;
-    std::unique_ptr<mqtt::will_message> pending_will_;  // waiting for its will delay
-    std::unique_ptr<ingest::session_producer> producer_;  // made by the first logged publish
     struct inbound_entry {
         std::uint16_t packet_id = 0;
         std::shared_ptr<append_outcome> outcome;
     };
-    fifo<inbound_entry> inbound_logged_;  // oldest first
+    struct rare_fields {
+        subscription_map subscriptions;  // by full filter
+        fifo<std::uint16_t> incoming_qos2;  // packet ids received, waiting for PUBREL
+        std::unique_ptr<mqtt::will_message> pending_will;  // waiting for its will delay
+        std::unique_ptr<ingest::session_producer> producer;  // made by the first logged publish
+        fifo<inbound_entry> inbound_logged;  // logged inbound QoS 1/2, oldest first
+        std::int64_t offline_since_ms = 0;   // wall clock of the last detach (persistence)
+    };
+    std::unique_ptr<rare_fields> rare_;
+    rare_fields& rare();  // made if needed (mu_ held)
+
     std::uint64_t queued_bytes_ = 0;            // payload bytes in queue_
     steady_clock::time_point last_progress_{};  // the owner last drained the queue or socket
     std::uint32_t generation_ = 0;  // bumped at every attach and detach (compared, may wrap)
+    std::uint32_t expiry_interval_ = 0;  // seconds; 0xFFFFFFFF = never
     std::uint32_t dropped_ = 0;     // messages this session dropped (wraps; for inspection)
-    std::uint32_t inflight_to_resend_ = 0;  // entries of inflight_ with resend set (<= 65535)
-    std::uint32_t expiry_interval_ = 0;     // seconds; 0xFFFFFFFF = never
-    std::int64_t offline_since_ms_ = 0;     // wall clock of the last detach (persistence)
-    std::uint16_t last_packet_id_ = 0;
-    bool wake_posted_ = false;      // a wake() is on its way to the owner
-    bool owner_saturated_ = false;  // the owner's send queue is full: QoS 0 is dropped
-    bool ended_ = false;            // removed from the registry; offers are refused
-    bool recorded_ = false;         // a snapshot is in __sessions (session_log)
+    bool wake_posted_ : 1 = false;      // a wake() is on its way to the owner
+    bool owner_saturated_ : 1 = false;  // the owner's send queue is full: QoS 0 is dropped
+    bool ended_ : 1 = false;            // removed from the registry; offers are refused
+    bool recorded_ : 1 = false;         // a snapshot is in __sessions (session_log)
     std::atomic<bool> online_{false};
 };
 

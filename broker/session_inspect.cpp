@@ -11,8 +11,8 @@ session::summary session::inspect() const {
     s.expiry = expiry_interval_;
     s.queued = queue_.size();
     s.inflight = inflight_.size();
-    s.subscriptions = subscriptions_ ? subscriptions_->size() : 0;
-    s.qos2_pending = incoming_qos2_.size();
+    s.subscriptions = rare_ ? rare_->subscriptions.size() : 0;
+    s.qos2_pending = rare_ ? rare_->incoming_qos2.size() : 0;
     s.queued_bytes = queued_bytes_;
     s.dropped = dropped_;
     if (owner_) s.connection = owner_->details();
@@ -22,7 +22,7 @@ session::summary session::inspect() const {
 std::vector<std::pair<std::string, subscription_record>> session::subscriptions() const {
     std::lock_guard lock(mu_);
     std::vector<std::pair<std::string, subscription_record>> out;
-    if (subscriptions_) out.assign(subscriptions_->begin(), subscriptions_->end());
+    if (rare_) out.assign(rare_->subscriptions.begin(), rare_->subscriptions.end());
     return out;
 }
 

@@ -14,6 +14,58 @@ namespace {
 constexpr std::size_t read_chunk = 64 * 1024;
 }  // namespace
 
+template <typename T>
+struct tcp_connection::wait_allocator {
+    using value_type = T;
+    tcp_connection* c;
+    explicit wait_allocator(tcp_connection* conn) noexcept : c(conn) {}
+    template <typename U>
+    wait_allocator(const wait_allocator<U>& other) noexcept : c(other.c) {}
+    T* allocate(std::size_t n) { return static_cast<T*>(c->allocate_wait(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t) noexcept { c->deallocate_wait(p); }
+    template <typename U>
+    bool operator==(const wait_allocator<U>& other) const noexcept {
+        return c == other.c;
+    }
+};
+
+// Holds the connection alive while the wait is pending, as any of its handlers does. Asio
+// frees the operation (from the allocator of a copy of this handler, so the connection is still
+// alive) before calling it.
+struct tcp_connection::wait_handler {
+    std::shared_ptr<tcp_connection> self;
+
+    using allocator_type = wait_allocator<void>;
+    allocator_type get_allocator() const noexcept { return allocator_type(self.get()); }
+
+    void operator()(const boost::system::error_code& ec) {
+        self->transport_reading_ = false;
+        self->on_readable(ec);
+    }
+};
+
+void* tcp_connection::allocate_wait(std::size_t size) {
+#if defined(__linux__) && !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+    // The in-object memory must fit the reactor's wait operation, or every wait falls back to
+    // the heap and idle connections grow by a heap block (a Boost upgrade may change the size).
+    using wait_op = asio::detail::reactive_wait_op<wait_handler, tcp_socket::executor_type>;
+    static_assert(sizeof(wait_op) <= wait_memory_size && alignof(wait_op) <= alignof(void*),
+                  "resize tcp_connection::wait_memory_ for this Asio");
+#endif
+    if (!wait_memory_used_ && size <= sizeof(wait_memory_)) {
+        wait_memory_used_ = true;
+        return wait_memory_;
+    }
+    return ::operator new(size);
+}
+
+void tcp_connection::deallocate_wait(void* p) noexcept {
+    if (p == wait_memory_)
+        wait_memory_used_ = false;
+    else
+        ::operator delete(p);
+}
+
 tcp_connection::tcp_connection(listener_state& listener, tcp_socket socket)
     : mqtt_protocol(listener), socket_(std::move(socket)) {}
 
@@ -36,11 +88,7 @@ void tcp_connection::do_read() {
     transport_reading_ = true;
     // Wait for readability without a buffer, then read into this thread's scratch buffer: an
     // idle connection holds no read buffer at all.
-    socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                       [self = self()](const boost::system::error_code& ec) {
-                           self->transport_reading_ = false;
-                           self->on_readable(ec);
-                       });
+    socket_.async_wait(asio::ip::tcp::socket::wait_read, wait_handler{self()});
 }
 
 void tcp_connection::on_readable(const boost::system::error_code& wait_ec) {
@@ -87,13 +135,13 @@ void tcp_connection::transport_close(bool graceful) {
     boost::system::error_code ignored;
     if (graceful) socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
     socket_.close(ignored);
-    if (pause_timer_) pause_timer_->cancel();
+    if (auto* t = transport_pause_timer_if_made()) t->cancel();
 }
 
 void tcp_connection::transport_pause(std::chrono::microseconds delay) {
-    if (!pause_timer_) pause_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
-    pause_timer_->expires_after(delay);
-    pause_timer_->async_wait([self = self()](const boost::system::error_code& ec) {
+    auto& timer = transport_pause_timer(socket_.get_executor());
+    timer.expires_after(delay);
+    timer.async_wait([self = self()](const boost::system::error_code& ec) {
         if (!ec) self->on_pause_over();
     });
 }
