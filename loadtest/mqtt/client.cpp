@@ -123,9 +123,13 @@ void client::handle(mqtt::packet& p) {
     if (auto* s = std::get_if<mqtt::suback>(&p)) return on_suback(*s);
     if (auto* u = std::get_if<mqtt::unsuback>(&p)) return on_unsuback(*u);
     if (auto* m = std::get_if<mqtt::publish>(&p)) return on_publish(*m);
-    if (auto* a = std::get_if<mqtt::puback>(&p)) return on_ack(a->packet_id, 1, 0);
+    if (auto* a = std::get_if<mqtt::puback>(&p)) {
+        if (!mqtt::is_error(a->reason)) report_ack_latency(a->packet_id, 1);
+        return on_ack(a->packet_id, 1, 0);
+    }
     if (auto* r = std::get_if<mqtt::pubrec>(&p)) {
         if (mqtt::is_error(r->reason)) return on_ack(r->packet_id, 2, 0);  // refused: no PUBREL
+        report_ack_latency(r->packet_id, 2);
         on_ack(r->packet_id, 2, 3);
         send(mqtt::pubrel{r->packet_id, mqtt::reason_code::success, {}});
         return;
@@ -168,6 +172,9 @@ void client::on_connack(const mqtt::connack& ack) {
         window_ = opt_.inflight;
         if (ack.props.receive_maximum) window_ = std::min<std::uint32_t>(window_, *ack.props.receive_maximum);
         id_state_.assign(65536, 0);
+        // At most window_ ids are in use, so twice the window always leaves a free one near.
+        id_ring_ = static_cast<std::uint16_t>(std::min<std::uint32_t>(65535, std::max<std::uint32_t>(64, 2 * window_)));
+        due_ns_.assign(id_ring_ + 1u, 0);
         mqtt::publish templ;
         templ.topic = id_.topic;
         templ.payload = mqtt::shared_bytes(std::vector<std::uint8_t>(opt_.payload, 'x'));
@@ -234,6 +241,13 @@ void client::on_publish(const mqtt::publish& p) {
     if (p.qos_level == mqtt::qos::at_least_once) send(mqtt::puback{p.packet_id, mqtt::reason_code::success, {}});
     else if (p.qos_level == mqtt::qos::exactly_once) send(mqtt::pubrec{p.packet_id, mqtt::reason_code::success, {}});
     events_.on_message(*this, p, now);
+}
+
+void client::report_ack_latency(std::uint16_t packet_id, int expected_state) {
+    if (packet_id >= due_ns_.size() || id_state_[packet_id] != expected_state) return;  // counted by on_ack
+    const std::uint64_t now = monotonic_ns();
+    const std::uint64_t due = due_ns_[packet_id];
+    events_.on_acked(*this, now > due ? now - due : 0);
 }
 
 void client::on_ack(std::uint16_t packet_id, int expected_state, int next_state) {
@@ -393,10 +407,11 @@ void client::send_publish(std::uint64_t stamp_ns) {
     d.qos_level = opt_.pub_qos;
     if (d.qos_level != mqtt::qos::at_most_once) {
         // The window is far below 65,535, so a free id is always near.
-        while (id_state_[next_packet_id_] != 0) next_packet_id_ = next_packet_id_ == 65535 ? 1 : next_packet_id_ + 1;
+        while (id_state_[next_packet_id_] != 0) next_packet_id_ = next_packet_id_ >= id_ring_ ? 1 : next_packet_id_ + 1;
         d.packet_id = next_packet_id_;
         id_state_[next_packet_id_] = d.qos_level == mqtt::qos::at_least_once ? 1 : 2;
-        next_packet_id_ = next_packet_id_ == 65535 ? 1 : next_packet_id_ + 1;
+        due_ns_[next_packet_id_] = stamp_ns;
+        next_packet_id_ = next_packet_id_ >= id_ring_ ? 1 : next_packet_id_ + 1;
         ++inflight_;
     }
     if (!encoder_->encode(d, pending_)) {

@@ -34,6 +34,9 @@ public:
     virtual void on_message(client& c, const mqtt::publish& p, std::uint64_t now_ns) = 0;
     // A churn client's SUBSCRIBE+UNSUBSCRIBE pair was acknowledged, `ns` after it was sent.
     virtual void on_churned(client&, std::uint64_t /*ns*/) {}
+    // The broker acknowledged one of this publisher's QoS 1/2 messages (PUBACK, or PUBREC for
+    // QoS 2: the point where the broker vouches for it), `ns` after the message was due.
+    virtual void on_acked(client&, std::uint64_t /*ns*/) {}
 };
 
 // One MQTT connection of the swarm: a publisher, a subscriber or an idle connection. It
@@ -103,6 +106,7 @@ private:
     void on_unsuback(const mqtt::unsuback& ack);
     void on_publish(const mqtt::publish& p);
     void on_ack(std::uint16_t packet_id, int expected_state, int next_state);
+    void report_ack_latency(std::uint16_t packet_id, int expected_state);
 
     void send(const mqtt::packet& p);
     void flush();
@@ -136,6 +140,11 @@ private:
     // Publishing.
     std::unique_ptr<mqtt::publish_encoder> encoder_;
     std::vector<std::uint8_t> id_state_;  // per packet id: 0 free, 1 await PUBACK, 2 PUBREC, 3 PUBCOMP
+    // When each packet id's message was due (its payload stamp), for the acknowledgement
+    // latency. Packet ids cycle through 1..id_ring_ (a little above the window), so this stays
+    // small even with thousands of publishers in one process.
+    std::vector<std::uint64_t> due_ns_;
+    std::uint16_t id_ring_ = 65535;
     std::uint16_t next_packet_id_ = 1;
     std::uint32_t window_ = 1;
     std::uint32_t inflight_ = 0;

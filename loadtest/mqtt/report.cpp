@@ -32,6 +32,26 @@ void add_transport(const options& o, nlohmann::json& params) {
     params["client_certificate"] = !o.certfile.empty();
 }
 
+void print_latency(std::FILE* out, const char* label, const histogram& h) {
+    std::fprintf(out, "  %s p50 %llu  p90 %llu  p99 %llu  p99.9 %llu  max %llu  (mean %.0f, n=%llu)\n", label,
+                 static_cast<unsigned long long>(h.value_at_percentile(50)),
+                 static_cast<unsigned long long>(h.value_at_percentile(90)),
+                 static_cast<unsigned long long>(h.value_at_percentile(99)),
+                 static_cast<unsigned long long>(h.value_at_percentile(99.9)),
+                 static_cast<unsigned long long>(h.max()), h.mean(), static_cast<unsigned long long>(h.count()));
+}
+
+nlohmann::json percentiles_json(const histogram& h) {
+    return {{"count", h.count()},
+            {"min", h.min()},
+            {"mean", h.mean()},
+            {"p50", h.value_at_percentile(50)},
+            {"p90", h.value_at_percentile(90)},
+            {"p99", h.value_at_percentile(99)},
+            {"p99_9", h.value_at_percentile(99.9)},
+            {"max", h.max()}};
+}
+
 }  // namespace
 
 std::string load_average() {
@@ -68,13 +88,10 @@ void print_traffic_table(const options& o, const traffic_result& r, std::FILE* o
         std::fprintf(out, "    publisher %u: lost %llu, duplicated %llu, reordered %llu\n", a.publisher,
                      static_cast<unsigned long long>(a.lost), static_cast<unsigned long long>(a.duplicates),
                      static_cast<unsigned long long>(a.reordered));
-    std::fprintf(out, "  latency us   p50 %llu  p90 %llu  p99 %llu  p99.9 %llu  max %llu  (mean %.0f, n=%llu)\n",
-                 static_cast<unsigned long long>(r.latency.value_at_percentile(50)),
-                 static_cast<unsigned long long>(r.latency.value_at_percentile(90)),
-                 static_cast<unsigned long long>(r.latency.value_at_percentile(99)),
-                 static_cast<unsigned long long>(r.latency.value_at_percentile(99.9)),
-                 static_cast<unsigned long long>(r.latency.max()), r.latency.mean(),
-                 static_cast<unsigned long long>(r.latency.count()));
+    print_latency(out, "latency us  ", r.latency);
+    // QoS 1/2 only: from a message's due time to its PUBACK (PUBREC for QoS 2), which is when
+    // a durable broker has the message on disk.
+    if (r.ack_latency.count()) print_latency(out, "ack us      ", r.ack_latency);
     if (r.broker_measured) {
         std::fprintf(out, "  broker       cpu %.2f s, rss %.1f MiB, %llu threads\n", r.broker_cpu_seconds,
                      mib(r.broker_rss_bytes), static_cast<unsigned long long>(r.broker_threads));
@@ -143,14 +160,8 @@ nlohmann::json traffic_json(const options& o, const traffic_result& r) {
     j["worst_publishers"] = std::move(worst);
     j["in_rate"] = per_second(r.sent, r.publish_seconds);
     j["out_rate"] = per_second(r.received, r.receive_seconds);
-    j["latency_us"] = {{"count", r.latency.count()},
-                       {"min", r.latency.min()},
-                       {"mean", r.latency.mean()},
-                       {"p50", r.latency.value_at_percentile(50)},
-                       {"p90", r.latency.value_at_percentile(90)},
-                       {"p99", r.latency.value_at_percentile(99)},
-                       {"p99_9", r.latency.value_at_percentile(99.9)},
-                       {"max", r.latency.max()}};
+    j["latency_us"] = percentiles_json(r.latency);
+    if (r.ack_latency.count()) j["ack_latency_us"] = percentiles_json(r.ack_latency);
     if (r.broker_measured) {
         j["broker"] = {{"pid", o.broker_pid},
                        {"cpu_s", r.broker_cpu_seconds},

@@ -41,7 +41,8 @@ struct traffic_result {
     std::uint64_t anomalies = 0;      // unexpected packets (e.g. an ack for an unknown id)
     std::uint64_t publishers_with_anomalies = 0;
     std::vector<publisher_anomaly> worst;  // up to 10
-    histogram latency;                // microseconds
+    histogram latency;                // microseconds, publish (due time) to delivery
+    histogram ack_latency;            // microseconds, due time to PUBACK / PUBREC (QoS 1/2)
     double generator_cpu_seconds = 0;  // all workers, same window as the broker's
     std::string load_before;          // /proc/loadavg: other work on the machine skews figures
     std::string load_after;

@@ -153,6 +153,8 @@ private:
             r.generator_cpu_seconds += j.value("cpu_s", 0.0);
             histogram h;
             if (h.from_json(j.value("latency_us", nlohmann::json::object()))) r.latency.merge(h);
+            histogram ack;
+            if (ack.from_json(j.value("ack_latency_us", nlohmann::json::object()))) r.ack_latency.merge(ack);
             for (const auto& e : j.value("sent_by_publisher", nlohmann::json::array()))
                 sent_by[e[0].get<std::uint32_t>()] += e[1].get<std::uint64_t>();
             for (const auto& e : j.value("received_by_publisher", nlohmann::json::array())) {

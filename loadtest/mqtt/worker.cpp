@@ -277,6 +277,7 @@ public:
     }
 
     void on_churned(client&, std::uint64_t ns) override { churn_latency_.record(ns / 1000); }
+    void on_acked(client&, std::uint64_t ns) override { ack_latency_.record(ns / 1000); }
 
 private:
     void check_connected() {
@@ -430,6 +431,7 @@ private:
         r["foreign"] = foreign_;
         r["received_by_publisher"] = std::move(by_pub_recv);
         r["latency_us"] = latency_.to_json();
+        r["ack_latency_us"] = ack_latency_.to_json();
         r["publish_end_ns"] = publish_end_ns_;
         r["first_recv_ns"] = first_recv_ns_;
         r["last_recv_ns"] = last_recv_ns_;
@@ -480,6 +482,7 @@ private:
     double cpu_at_go_ = 0;
     double cpu_measured_ = 0;
     histogram latency_;
+    histogram ack_latency_;  // microseconds from a QoS 1/2 message's due time to its PUBACK/PUBREC
     sequence_tracker tracker_;
 };
 
