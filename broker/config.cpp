@@ -180,6 +180,8 @@ void apply_listeners(config& cfg, const json& v) {
                     read_bool(f.value(), fkey, entry->use_identity_as_username);
                 else if (f.key() == "allow_remote" && entry->kind == listener_kind::http)
                     read_bool(f.value(), fkey, entry->allow_remote);
+                else if (f.key() == "sendfile" && entry->kind == listener_kind::kafka)
+                    read_bool(f.value(), fkey, entry->sendfile);
                 else if (read_tls_key(f.key(), f.value(), fkey, entry->tls))
                     has_tls_key = true;
                 else if (f.key() == "path") {

@@ -52,6 +52,10 @@ struct listener_settings {
     // kind http only: the admin API has no authentication yet, so it refuses to start on an
     // address other than loopback unless this says so (docs/operations.md).
     bool allow_remote = false;
+    // kind kafka only: record bytes go from the segment file to the socket with sendfile(2);
+    // false copies them through user space (pread + send) instead, a diagnostic to measure
+    // what sendfile saves (docs/kafka-protocol.md, "The listener").
+    bool sendfile = true;
     tls_settings tls{};                 // kind mqtt_tls and mqtt_wss only
     std::string path = "/mqtt";         // kind mqtt_ws and mqtt_wss: the upgrade's HTTP path
     // Clients without a user name (docs/security.md, "Anonymous clients"); unset: allowed on a

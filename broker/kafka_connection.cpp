@@ -1,11 +1,15 @@
 #include "broker/kafka_connection.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <vector>
 
 #include <boost/asio/post.hpp>
 
@@ -181,7 +185,15 @@ void kafka_connection::do_write() {
         } else {
             const auto& r = std::get<store::file_range>(front);
             off_t pos = static_cast<off_t>(r.position + out_offset_);
-            n = ::sendfile(fd, r.fd(), &pos, size - out_offset_);
+            if (listener_.settings.sendfile) {
+                n = ::sendfile(fd, r.fd(), &pos, size - out_offset_);
+            } else {
+                // The diagnostic copy path (listener key "sendfile": false): through a buffer.
+                thread_local std::vector<std::uint8_t> copy(256u << 10);
+                const auto want = std::min<std::uint64_t>(size - out_offset_, copy.size());
+                n = ::pread(r.fd(), copy.data(), want, pos);
+                if (n > 0) n = ::send(fd, copy.data(), static_cast<std::size_t>(n), MSG_NOSIGNAL);
+            }
             if (n == 0) return close("sendfile: segment file shorter than its range");
         }
         if (n < 0) {
