@@ -4,12 +4,22 @@
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
+#include <string_view>
 
 namespace sluice::store {
 namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* store_format_text = "sluice-store-format 1\n";
+constexpr std::string_view deleted_suffix = ".deleted";
+
+// A folder left by delete_topic: `<topic>~<n>.deleted`. The `~` makes it no topic's name.
+bool is_deleted_dir_name(const std::string& name) {
+    return name.size() > deleted_suffix.size() &&
+           name.compare(name.size() - deleted_suffix.size(), deleted_suffix.size(),
+                        deleted_suffix) == 0 &&
+           name.find('~') != std::string::npos;
+}
 
 std::int64_t system_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -26,6 +36,11 @@ bool store::valid_topic_name(const std::string& name) {
               c == '.' || c == '_' || c == '-'))
             return false;
     return true;
+}
+
+std::string store::deleted_dir_name(const std::string& topic, std::uint64_t sequence) {
+    // 200 characters of the name keep the folder name under NAME_MAX (255).
+    return topic.substr(0, 200) + "~" + std::to_string(sequence) + std::string(deleted_suffix);
 }
 
 store::store(store_options options) : options_(std::move(options)) {
@@ -76,6 +91,11 @@ errc store::load() {
         std::string name = entry.path().filename().string();
         std::error_code type_ec;
         if (name == "store.format" || !entry.is_directory(type_ec)) continue;
+        if (is_deleted_dir_name(name)) {  // a deletion interrupted by a crash: finish it
+            options_.log("finishing the deletion of " + name);
+            remove_deleted_dir(name);
+            continue;
+        }
         if (!valid_topic_name(name) || !fs::exists(entry.path() / "topic.conf")) {
             options_.log("ignoring foreign entry " + name);
             continue;
@@ -120,6 +140,7 @@ errc store::create_topic(const std::string& name, int partitions, const log_conf
     if (!valid_topic_name(name) || partitions <= 0 || partitions > 100000)
         return errc::invalid_argument;
     if (!parse_log_config(serialize(config))) return errc::invalid_argument;
+    std::lock_guard admin(admin_mu_);
     {
         std::lock_guard lock(mu_);
         if (closed_) return errc::closed;
@@ -134,6 +155,51 @@ errc store::create_topic(const std::string& name, int partitions, const log_conf
         return errc::io_error;
     if (!fsync_dir(options_.data_dir)) return errc::io_error;
     return open_topic(name);
+}
+
+errc store::delete_topic(const std::string& name) {
+    std::lock_guard admin(admin_mu_);
+    std::vector<std::shared_ptr<partition>> parts;
+    std::string deleted;
+    {
+        std::lock_guard lock(mu_);
+        if (closed_) return errc::closed;
+        auto it = topics_.find(name);
+        if (it == topics_.end()) return errc::unknown_topic;
+        parts = std::move(it->second.partitions);
+        topics_.erase(it);  // get() no longer finds it; holders keep their partitions
+        std::error_code ec;
+        do {
+            deleted = deleted_dir_name(name, ++deleted_sequence_);
+        } while (fs::exists(options_.data_dir + "/" + deleted, ec));
+    }
+    // Queued appends finish (or fail) before the files go; later ones complete with closed.
+    // A partition that failed a write reports it here: it is being deleted anyway.
+    for (const auto& p : parts) p->close();
+    const std::string dir = options_.data_dir + "/" + name;
+    if (std::rename(dir.c_str(), (options_.data_dir + "/" + deleted).c_str()) != 0) {
+        options_.log("topic " + name + ": cannot rename its folder for deletion, topic kept");
+        open_topic(name);  // cleanly closed just now: back as it was
+        return errc::io_error;
+    }
+    // Once the rename is durable the topic is gone for good: a crash before the removal
+    // below ends, and open() removes the rest.
+    if (!fsync_dir(options_.data_dir)) {
+        options_.log("topic " + name + ": cannot sync the data folder after the rename");
+        return errc::io_error;
+    }
+    remove_deleted_dir(deleted);
+    return errc::ok;
+}
+
+void store::remove_deleted_dir(const std::string& name) {
+    std::error_code ec;
+    fs::remove_all(options_.data_dir + "/" + name, ec);
+    if (ec) {
+        options_.log("cannot remove " + name + " (removed at the next start): " + ec.message());
+        return;
+    }
+    fsync_dir(options_.data_dir);
 }
 
 std::shared_ptr<partition> store::get(const std::string& name, int index) const {

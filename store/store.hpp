@@ -4,6 +4,8 @@
 //   <data>/store.format              "sluice-store-format 1"
 //   <data>/<topic>/topic.conf        log_config + "partitions N" (log_config.hpp)
 //   <data>/<topic>/<n>/              one partition (partition_log.hpp)
+//   <data>/<topic>~<n>.deleted/      a topic being deleted (delete_topic); `~` is not allowed
+//                                    in topic names, so the name never collides with a topic
 //
 // A background thread enforces retention and compacts keyed topics every
 // maintenance_interval; run_maintenance() does the same on demand.
@@ -46,6 +48,13 @@ class store {
     store& operator=(const store&) = delete;
 
     errc create_topic(const std::string& name, int partitions, const log_config& config);
+    // Deletes a topic and its data: the partitions are closed (queued appends finish, later
+    // ones complete with errc::closed), the folder is renamed to a `*.deleted` name and the
+    // data folder synced (from then on a crash never brings the topic back: open() finishes
+    // the removal), then removed. Readers holding a partition or segment keep their open
+    // files until they let go. A topic created again under the name starts empty at offset 0.
+    // errc::unknown_topic when there is no such topic.
+    errc delete_topic(const std::string& name);
     std::shared_ptr<partition> get(const std::string& topic, int index) const;
     int partition_count(const std::string& topic) const;  // 0 when unknown
     std::optional<log_config> topic_config(const std::string& topic) const;
@@ -57,6 +66,8 @@ class store {
     errc close();
 
     static bool valid_topic_name(const std::string& name);
+    // The folder name a deleted topic is renamed to before removal (see delete_topic).
+    static std::string deleted_dir_name(const std::string& topic, std::uint64_t sequence);
 
     // Called on writer threads whenever appended records of any partition become readable
     // (commit_hook in partition.hpp); replaces the previous observer of `owner` (null fn:
@@ -71,18 +82,23 @@ class store {
     errc load();
     errc open_topic(const std::string& name);
     void maintenance_loop();
+    void remove_deleted_dir(const std::string& name);
 
     store_options options_;
     std::unique_ptr<writer_pool> pool_;
     std::shared_ptr<commit_hook> hook_ = std::make_shared<commit_hook>();  // every partition's
 
-    mutable std::mutex mu_;  // guards topics_ and closed_
+    // Serialises create_topic and delete_topic (the folder of a name is created, renamed and
+    // removed under it); taken before mu_.
+    std::mutex admin_mu_;
+    mutable std::mutex mu_;  // guards topics_, closed_ and deleted_sequence_
     struct topic {
         log_config config;
         std::vector<std::shared_ptr<partition>> partitions;
     };
     std::map<std::string, topic> topics_;
     bool closed_ = false;
+    std::uint64_t deleted_sequence_ = 0;
 
     std::mutex maintenance_mu_;  // serialises maintenance runs; guards stop_
     std::condition_variable maintenance_cv_;
