@@ -14,6 +14,7 @@
 #include "broker/kafka_group_service.hpp"
 #include "broker/listener_state.hpp"
 #include "broker/log.hpp"
+#include "broker/topic_deletion.hpp"
 #include "broker/version.hpp"
 #include "store/segment.hpp"
 
@@ -590,16 +591,21 @@ http_response topics(ctx& c, const std::vector<std::string>& parts) {
     if (n <= 0) return json_error(404, "no log topic " + name);
     if (parts.size() == 4) {
         if (c.req.method == "DELETE") {
-            if (is_internal_topic(name))
-                return json_error(409, "topic " + name + " is internal and cannot be deleted");
             auto* log = c.src.log.load(std::memory_order_acquire);
-            if (log)
-                for (const auto& r : log->rules().rules())
-                    if (r.logged && r.log_topic == name)
-                        return json_error(409, "topic " + name + " is written by the ingest rule " +
-                                                   r.filter + "; change the rules first");
-            return json_error(409, "topic " + name +
-                                       ": deleting log topics is not supported by the store yet");
+            if (!log) return json_error(503, "the commit log is not open");
+            auto r = delete_log_topic(*log, name, "an operator (admin API)");
+            switch (r.outcome) {
+                case topic_deletion::deleted:
+                    return json_ok({{"deleted", name}});
+                case topic_deletion::unknown:
+                    return json_error(404, r.message);
+                case topic_deletion::internal:
+                case topic_deletion::ingest_rule:
+                    return json_error(409, r.message);
+                case topic_deletion::failed:
+                    break;
+            }
+            return json_error(500, r.message);
         }
         if (c.req.method != "GET") return method_not_allowed("GET, DELETE");
         json parts_json = json::array();

@@ -3,15 +3,19 @@
 #include <charconv>
 #include <limits>
 
+#include "broker/log.hpp"
+#include "broker/topic_deletion.hpp"
+
 namespace sluice::broker {
 
 using kafka::error_code;
 
 namespace {
 
-// Kafka's TOPIC_DELETION_DISABLED: the store has no topic deletion yet, so this node answers
-// as a Kafka broker with delete.topic.enable=false does.
-constexpr auto topic_deletion_disabled = static_cast<error_code>(73);
+// Kafka's POLICY_VIOLATION: the broker's policy refuses the request (a topic an ingest rule
+// writes). KAFKA_STORAGE_ERROR: the log is not open or the store failed.
+constexpr auto policy_violation = static_cast<error_code>(44);
+constexpr auto kafka_storage_error = static_cast<error_code>(56);
 constexpr auto invalid_config = static_cast<error_code>(40);
 
 std::optional<std::int64_t> parse_i64(const std::optional<std::string>& v) {
@@ -289,17 +293,30 @@ kafka::create_topics_response create_topics_answer(const kafka::create_topics_re
 }
 
 kafka::delete_topics_response delete_topics_answer(const kafka::delete_topics_request& req,
-                                                   const store::store& s) {
+                                                   durable_log& log) {
     kafka::delete_topics_response resp;
     for (const auto& name : req.topic_names) {
         auto& r = resp.responses.emplace_back();
         r.name = name;
-        if (s.partition_count(name) <= 0)
-            r.error = error_code::unknown_topic_or_partition;
-        else if (is_internal_topic(name))
-            r.error = error_code::invalid_topic_exception;
-        else
-            r.error = topic_deletion_disabled;
+        // DeleteTopics 0-3 carry no error message: the reason goes to the broker's log.
+        auto result = delete_log_topic(log, name, "a Kafka client (DeleteTopics)");
+        switch (result.outcome) {
+            case topic_deletion::deleted:
+                break;
+            case topic_deletion::unknown:
+                r.error = error_code::unknown_topic_or_partition;
+                break;
+            case topic_deletion::internal:
+                r.error = error_code::invalid_topic_exception;
+                break;
+            case topic_deletion::ingest_rule:
+                log_info("DeleteTopics refused: ", result.message);
+                r.error = policy_violation;
+                break;
+            case topic_deletion::failed:
+                r.error = kafka_storage_error;
+                break;
+        }
     }
     return resp;
 }

@@ -10,10 +10,12 @@
 // listener"): Metadata, ListOffsets, CreateTopics, DeleteTopics, DescribeConfigs, and the SASL
 // refusals. Plain functions of a request and the store, so they are tested without sockets.
 //
-// Threads: any. metadata_answer, delete_topics_answer, describe_configs_answer and the SASL
-// answers touch memory only (io threads call them); list_offsets_answer (time index reads)
-// and create_topics_answer (files and fsync) may wait on the disk: run them off the io threads.
+// Threads: any. metadata_answer, describe_configs_answer and the SASL answers touch memory
+// only (io threads call them); list_offsets_answer (time index reads), create_topics_answer
+// and delete_topics_answer (files and fsync) may wait on the disk: run them off the io threads.
 namespace sluice::broker {
+
+class durable_log;
 
 // Where clients reach this node: the address of the connection they came in on.
 struct kafka_node_address {
@@ -36,8 +38,10 @@ kafka::list_offsets_response list_offsets_answer(const kafka::list_offsets_reque
 kafka::create_topics_response create_topics_answer(const kafka::create_topics_request& req,
                                                    store::store& s);
 
+// Deletes each topic through delete_log_topic (broker/topic_deletion.hpp): closes partitions
+// and syncs folders, so it runs on the reader pool.
 kafka::delete_topics_response delete_topics_answer(const kafka::delete_topics_request& req,
-                                                   const store::store& s);
+                                                   durable_log& log);
 
 kafka::describe_configs_response describe_configs_answer(
     const kafka::describe_configs_request& req, std::int16_t version, const store::store& s);

@@ -118,7 +118,7 @@ bool kafka_service::handle(kafka::request req, const context& ctx, done_fn done)
                 return true;
             },
             [&](const kafka::delete_topics_request& d) {
-                done(delete_topics_answer(d, *st));
+                on_readers([this, d] { return kafka::response_body(delete_topics_answer(d, log_)); });
                 return true;
             },
             [&](const kafka::describe_configs_request& d) {

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "broker/durable_log.hpp"
 #include "broker/kafka_admin_handlers.hpp"
 #include "broker/kafka_fetch.hpp"
 #include "broker/kafka_produce.hpp"
@@ -143,17 +144,40 @@ TEST_CASE("kafka create topics: configs, refusals, validate only") {
     CHECK(t.s->partition_count("checked") == 0);
 }
 
-TEST_CASE("kafka delete topics is refused as Kafka does without deletion") {
-    temp_store t;
-    REQUIRE(t.s->create_topic("t", 1, {}) == store::errc::ok);
-    REQUIRE(t.s->create_topic("__x", 1, {}) == store::errc::ok);
+TEST_CASE("kafka delete topics deletes, and refuses internal and ingest-rule topics") {
+    auto dir = std::filesystem::temp_directory_path() /
+               ("sluice-kafka-delete-" + std::to_string(std::random_device{}()));
+    durable_log::options o;
+    o.data_dir = dir.string();
+    o.rules = std::make_shared<const ingest::ingest_rules>(ingest::ingest_rules::defaults());
+    std::string error;
+    bool config_problem = false;
+    auto log = durable_log::open(o, error, config_problem);
+    REQUIRE(log);
+    auto st = log->store_handle();
+    REQUIRE(st->create_topic("t", 2, {}) == store::errc::ok);
+    REQUIRE(st->create_topic("__x", 1, {}) == store::errc::ok);
+    append(*st, "t", 1, make_batch({"a", "b"}));
     kafka::delete_topics_request req;
-    req.topic_names = {"t", "__x", "none"};
-    auto r = delete_topics_answer(req, *t.s);
-    CHECK(static_cast<int>(r.responses[0].error) == 73);  // TOPIC_DELETION_DISABLED
+    req.topic_names = {"t", "__x", "mqtt", "none"};
+    auto r = delete_topics_answer(req, *log);
+    REQUIRE(r.responses.size() == 4);
+    CHECK(r.responses[0].name == "t");
+    CHECK(r.responses[0].error == error_code::none);
     CHECK(r.responses[1].error == error_code::invalid_topic_exception);
-    CHECK(r.responses[2].error == error_code::unknown_topic_or_partition);
-    CHECK(t.s->partition_count("t") == 1);
+    CHECK(static_cast<int>(r.responses[2].error) == 44);  // POLICY_VIOLATION: a rule writes it
+    CHECK(r.responses[3].error == error_code::unknown_topic_or_partition);
+    CHECK(st->partition_count("t") == 0);
+    CHECK(st->partition_count("__x") == 1);
+    CHECK(st->partition_count("mqtt") > 0);
+    // Created again, it is empty.
+    REQUIRE(st->create_topic("t", 1, {}) == store::errc::ok);
+    CHECK(st->get("t", 0)->log_end_offset() == store::offset{0});
+    st.reset();
+    log->close();
+    log.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
 }
 
 TEST_CASE("kafka describe configs reports topic settings under Kafka names") {

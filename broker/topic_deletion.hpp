@@ -1,0 +1,32 @@
+#pragma once
+
+#include <string>
+
+// Deleting a log topic, as an operator asks for it through the admin API
+// (DELETE /api/v1/topics/<name>) or a Kafka admin client (DeleteTopics): one policy for both.
+// The broker's own topics (`__*`) and the topics an ingest rule writes are refused; anything
+// else is deleted by the store (store/store.hpp, delete_topic), which lets readers in flight
+// finish. The store call closes partitions and syncs folders: never call this on an io thread.
+//
+// Threads: any thread but an io thread (the HTTP thread, the Kafka reader pool).
+namespace sluice::broker {
+
+class durable_log;
+
+enum class topic_deletion {
+    deleted,
+    unknown,      // no such topic
+    internal,     // a `__*` topic of the broker
+    ingest_rule,  // an ingest rule writes it; change the rules first
+    failed,       // the log is not open, or the store could not rename or sync
+};
+
+struct topic_deletion_result {
+    topic_deletion outcome = topic_deletion::failed;
+    std::string message;  // for the refusals and failures: why, in words for an operator
+};
+
+topic_deletion_result delete_log_topic(durable_log& log, const std::string& name,
+                                       const std::string& who);
+
+}  // namespace sluice::broker
