@@ -69,7 +69,8 @@ auth_service::acl_ptr auth_service::acl() const {
     return acl_;
 }
 
-void auth_service::reload() {
+std::vector<std::string> auth_service::reload() {
+    std::vector<std::string> reloaded;
     std::string error;
     if (has_users()) {
         if (auto fresh = load_users(settings_.password_file, error)) {
@@ -79,6 +80,7 @@ void auth_service::reload() {
                 users_.swap(fresh);
             }  // the old snapshot goes outside the lock (or with its last login)
             log_info("reloaded password file ", settings_.password_file, " (", n, " user(s))");
+            reloaded.push_back("password file");
         } else {
             log_warn("password file not reloaded (", error, "); keeping the previous users");
         }
@@ -92,11 +94,12 @@ void auth_service::reload() {
                 acl_generation_.fetch_add(1, std::memory_order_acq_rel);
             }
             log_info("reloaded ACL file ", settings_.acl_file, " (", n, " rule(s))");
+            reloaded.push_back("ACL file");
         } else {
             log_warn("ACL file not reloaded (", error, "); keeping the previous rules");
         }
     }
-    if (!has_users() && !has_acl()) log_info("SIGHUP: no password or ACL file to reload");
+    return reloaded;
 }
 
 bool auth_service::verify(auth::user_store_ptr store, std::string user, std::string password,

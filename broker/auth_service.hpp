@@ -58,8 +58,9 @@ class auth_service {
     std::uint64_t acl_generation() const { return acl_generation_.load(std::memory_order_acquire); }
 
     // SIGHUP: loads both files again; a file that does not load keeps its previous snapshot.
-    // Logs one line per file either way.
-    void reload();
+    // Logs one line per file either way; returns what was reloaded ("password file", "ACL
+    // file").
+    std::vector<std::string> reload();
 
     // Checks `password` for `user` against `store` off the caller's thread and calls `done`
     // with the result on a verifier thread (inline when there are none). False when the queue

@@ -144,6 +144,17 @@ void check_tls_listeners(const config& cfg) {
     }
 }
 
+// An http listener's "admin_users": an array of user names of the password file.
+void read_admin_users(const json& v, const std::string& key, std::vector<std::string>& out) {
+    if (!v.is_array()) fail("config key " + key + ": expected an array of user names");
+    out.clear();
+    for (const auto& u : v) {
+        if (!u.is_string() || u.get<std::string>().empty())
+            fail("config key " + key + ": expected an array of non-empty strings");
+        out.push_back(u.get<std::string>());
+    }
+}
+
 // "listeners": {"<name>": "HOST:PORT" | {"type": ..., "address": ..., "max_connections": N}}.
 // A name already in the registry (mqtt, kafka, http) is updated; a new one is added and must
 // say its type.
@@ -178,8 +189,16 @@ void apply_listeners(config& cfg, const json& v) {
                     entry->allow_anonymous = b;
                 } else if (f.key() == "use_identity_as_username")
                     read_bool(f.value(), fkey, entry->use_identity_as_username);
-                else if (f.key() == "allow_remote" && entry->kind == listener_kind::http)
-                    read_bool(f.value(), fkey, entry->allow_remote);
+                else if ((f.key() == "allow_anonymous_admin" || f.key() == "allow_remote") &&
+                         entry->kind == listener_kind::http)  // allow_remote: its older name
+                    read_bool(f.value(), fkey, entry->allow_anonymous_admin);
+                else if (f.key() == "admin_users" && entry->kind == listener_kind::http)
+                    read_admin_users(f.value(), fkey, entry->admin_users);
+                else if (f.key() == "admin_token_file" && entry->kind == listener_kind::http) {
+                    read_string(f.value(), fkey, entry->admin_token_file);
+                    if (entry->admin_token_file.empty())
+                        fail("config key " + fkey + ": must not be empty");
+                }
                 else if (f.key() == "sendfile" && entry->kind == listener_kind::kafka)
                     read_bool(f.value(), fkey, entry->sendfile);
                 else if (read_tls_key(f.key(), f.value(), fkey, entry->tls))
@@ -212,6 +231,9 @@ void apply_listeners(config& cfg, const json& v) {
 // Authentication settings that only make sense together.
 void check_auth_listeners(const config& cfg) {
     for (const auto& l : cfg.listeners) {
+        if (!l.admin_users.empty() && cfg.auth_opts.password_file.empty())
+            fail("config key listeners." + l.name +
+                 ".admin_users: needs auth.password_file (the users are its users)");
         if (!l.use_identity_as_username) continue;
         const std::string key = "config key listeners." + l.name + ".use_identity_as_username";
         if (!speaks_tls(l.kind)) fail(key + ": needs \"type\": \"tls\" or \"wss\"");
@@ -462,7 +484,9 @@ std::string usage_text() {
       << d.listener("kafka")->address.host << ":" << d.listener("kafka")->address.port
       << ")\n"
          "  --http HOST:PORT    HTTP listener: /health, /ready, /metrics, the admin API and\n"
-         "                      the dashboard; loopback only unless allow_remote (default "
+         "                      the dashboard; authenticated when auth.password_file or\n"
+         "                      admin_token_file is set, else loopback only unless\n"
+         "                      allow_anonymous_admin (default "
       << d.listener("http")->address.host << ":" << d.listener("http")->address.port
       << ")\n"
          "  --mqtts HOST:PORT   MQTT over TLS listener \"mqtts\" (off by default; 8883 when any\n"
@@ -544,6 +568,7 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
     bool wss_flag = false;  // --wss given: --tls-* flags alone do not make an mqtts listener
     for (const auto& f : flags) wss_flag = wss_flag || f.flag == "--wss";
     if (config_path) {
+        cfg.config_file = *config_path;
         std::ifstream in(*config_path, std::ios::binary);
         if (!in) fail("--config: cannot read " + *config_path);
         std::ostringstream text;

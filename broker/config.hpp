@@ -19,6 +19,7 @@ namespace sluice::broker {
 struct listen_address {
     std::string host;
     std::uint16_t port = 0;  // 0 binds a free port
+    bool operator==(const listen_address&) const = default;
 };
 
 // What a listener speaks. Kafka and HTTP listeners are reserved: validated, not opened yet.
@@ -39,6 +40,7 @@ struct tls_settings {
     std::string ciphers;       // TLS 1.2 cipher list (OpenSSL syntax); empty: OpenSSL default
     std::string ciphersuites;  // TLS 1.3 suites; empty: OpenSSL default
     std::string groups;        // key exchange groups ("X25519:P-256"); empty: OpenSSL default
+    bool operator==(const tls_settings&) const = default;
 };
 
 // One entry of the listener registry (docs/configuration.md, "Listeners"): a name for log
@@ -49,9 +51,13 @@ struct listener_settings {
     listener_kind kind = listener_kind::mqtt_tcp;
     listen_address address;
     std::uint32_t max_connections = 0;  // open connections at once on this listener; 0 = no cap
-    // kind http only: the admin API has no authentication yet, so it refuses to start on an
-    // address other than loopback unless this says so (docs/operations.md).
-    bool allow_remote = false;
+    // kind http only (docs/operations.md, "Authentication"). The users of the password file
+    // who may use the admin API (HTTP Basic), and a file holding a bearer token; with neither a
+    // password file nor a token the admin API is anonymous, and the listener refuses to start
+    // on an address other than loopback unless allow_anonymous_admin says so.
+    std::vector<std::string> admin_users{};
+    std::string admin_token_file{};
+    bool allow_anonymous_admin = false;
     // kind kafka only: record bytes go from the segment file to the socket with sendfile(2);
     // false copies them through user space (pread + send) instead, a diagnostic to measure
     // what sendfile saves (docs/kafka-protocol.md, "The listener").
@@ -63,6 +69,7 @@ struct listener_settings {
     std::optional<bool> allow_anonymous{};
     // TLS: a verified client certificate's name (CN, else SAN) is the user name, no password.
     bool use_identity_as_username = false;
+    bool operator==(const listener_settings&) const = default;
 };
 
 // True when the listener accepts clients without a user name: its allow_anonymous, else
@@ -74,6 +81,7 @@ bool listener_allows_anonymous(const listener_settings& l);
 struct auth_settings {
     std::string password_file;  // users and password hashes (`sluice passwd`)
     std::string acl_file;       // access control rules
+    bool operator==(const auth_settings&) const = default;
 };
 
 // Limits and features of the MQTT side (the "mqtt" object of the config file).
@@ -95,6 +103,7 @@ struct mqtt_settings {
     // Bytes all connections that have not completed their CONNECT may hold buffered, together
     // (a half-sent CONNECT pins memory before anyone is authenticated).
     std::uint64_t unauthenticated_bytes = 64ull * 1024 * 1024;
+    bool operator==(const mqtt_settings&) const = default;
 };
 
 // The commit log the broker writes publishes to (the "store" object of the config file,
@@ -107,9 +116,13 @@ struct store_settings {
     // After a failed write (disk full, I/O error) the log is reopened by the first logged
     // publish at least this long after the last attempt (docs/configuration.md).
     std::uint32_t reopen_interval_ms = 1000;
+    bool operator==(const store_settings&) const = default;
 };
 
 struct config {
+    // The --config file, empty without one: SIGHUP parses the command line again to re-read it
+    // (broker/config_reload.hpp).
+    std::string config_file;
     std::string data_dir = "./data";
     std::string log_level = "info";
     std::string log_format = "text";  // "text" or "json" lines on stderr

@@ -19,6 +19,43 @@ std::unique_ptr<durable_log> durable_log::open(options opts, std::string& error,
     return log;
 }
 
+durable_log::durable_log(options opts) : opts_(std::move(opts)), rules_(opts_.rules.get()) {
+    rule_sets_.push_back(opts_.rules);
+}
+
+std::string durable_log::ensure_log_topics(store::store& s, const ingest::ingest_rules& rules,
+                                           bool& config_problem) {
+    for (const auto& t : rules.log_topics()) {
+        const int have = s.partition_count(t.name);
+        if (have == 0) {
+            if (auto c = s.create_topic(t.name, t.partitions, t.config); c != store::errc::ok)
+                return "cannot create log topic " + t.name + ": " + store::to_string(c);
+        } else if (have != t.partitions) {
+            config_problem = true;
+            return "config key ingest_rules: log topic \"" + t.name + "\" exists with " +
+                   std::to_string(have) + " partitions, the rules say " +
+                   std::to_string(t.partitions);
+        } else if (auto existing = s.topic_config(t.name);
+                   existing && existing->flush != t.config.flush) {
+            log_warn("log topic ", t.name, " keeps its durability ",
+                     store::to_string(existing->flush), " (the rules say ",
+                     store::to_string(t.config.flush), ")");
+        }
+    }
+    return {};
+}
+
+std::vector<std::vector<std::shared_ptr<store::partition>>> durable_log::rule_table(
+    store::store& s, const ingest::ingest_rules& rules) {
+    std::vector<std::vector<std::shared_ptr<store::partition>>> table;
+    for (const auto& r : rules.rules()) {
+        auto& parts = table.emplace_back();
+        if (!r.logged) continue;
+        for (int i = 0; i < r.partitions; ++i) parts.push_back(s.get(r.log_topic, i));
+    }
+    return table;
+}
+
 std::shared_ptr<durable_log::open_store> durable_log::open_store_locked(std::string& error,
                                                                         bool& config_problem) {
     store::store_options so;
@@ -32,35 +69,33 @@ std::shared_ptr<durable_log::open_store> durable_log::open_store_locked(std::str
         error = "cannot open the log in " + opts_.data_dir + ": " + store::to_string(e);
         return nullptr;
     }
-    for (const auto& t : rules().log_topics()) {
-        const int have = st->s->partition_count(t.name);
-        if (have == 0) {
-            if (auto c = st->s->create_topic(t.name, t.partitions, t.config);
-                c != store::errc::ok) {
-                error = "cannot create log topic " + t.name + ": " + store::to_string(c);
-                return nullptr;
-            }
-        } else if (have != t.partitions) {
-            error = "config key ingest_rules: log topic \"" + t.name + "\" exists with " +
-                    std::to_string(have) + " partitions, the rules say " +
-                    std::to_string(t.partitions);
-            config_problem = true;
-            return nullptr;
-        } else if (auto existing = st->s->topic_config(t.name);
-                   existing && existing->flush != t.config.flush) {
-            log_warn("log topic ", t.name, " keeps its durability ",
-                     store::to_string(existing->flush), " (the rules say ",
-                     store::to_string(t.config.flush), ")");
-        }
-    }
-    for (const auto& r : rules().rules()) {
-        auto& parts = st->by_rule.emplace_back();
-        if (!r.logged) continue;
-        for (int i = 0; i < r.partitions; ++i) parts.push_back(st->s->get(r.log_topic, i));
-    }
+    const auto& rules = this->rules();
+    error = ensure_log_topics(*st->s, rules, config_problem);
+    if (!error.empty()) return nullptr;
+    st->rules_of = &rules;
+    st->by_rule = rule_table(*st->s, rules);
     st->ids = producer_ids::open(*st->s, error);
     if (!st->ids) return nullptr;
     return st;
+}
+
+bool durable_log::replace_rules(std::shared_ptr<const ingest::ingest_rules> fresh,
+                                std::string& error) {
+    std::lock_guard lock(mu_);
+    if (closed_ || !current_ || failed_.load(std::memory_order_relaxed)) {
+        error = "the log is not open (a failed write is being recovered)";
+        return false;
+    }
+    bool config_problem = false;
+    error = ensure_log_topics(*current_->s, *fresh, config_problem);
+    if (!error.empty()) return false;
+    auto next = std::make_shared<open_store>(*current_);
+    next->rules_of = fresh.get();
+    next->by_rule = rule_table(*next->s, *fresh);
+    rule_sets_.push_back(fresh);
+    rules_.store(fresh.get(), std::memory_order_release);
+    current_ = std::move(next);
+    return true;
 }
 
 durable_log::~durable_log() {
@@ -110,13 +145,19 @@ std::shared_ptr<durable_log::open_store> durable_log::current() {
 std::shared_ptr<store::partition> durable_log::partition(const ingest::ingest_rule& rule,
                                                          int index) {
     auto st = current();
-    if (!st) return nullptr;
-    const auto& all = rules().rules();
-    const auto at = static_cast<std::size_t>(&rule - all.data());
-    if (at >= st->by_rule.size() || index < 0 ||
-        static_cast<std::size_t>(index) >= st->by_rule[at].size())
-        return nullptr;
-    return st->by_rule[at][static_cast<std::size_t>(index)];
+    if (!st || index < 0) return nullptr;
+    const auto& all = st->rules_of->rules();
+    const auto p = reinterpret_cast<std::uintptr_t>(&rule);
+    const auto first = reinterpret_cast<std::uintptr_t>(all.data());
+    if (p >= first && p < first + all.size() * sizeof(ingest::ingest_rule)) {
+        const auto at = (p - first) / sizeof(ingest::ingest_rule);
+        if (static_cast<std::size_t>(index) >= st->by_rule[at].size()) return nullptr;
+        return st->by_rule[at][static_cast<std::size_t>(index)];
+    }
+    // A rule of an earlier rule set: the publish matched it before a reload, and appends
+    // where that rule said (one lookup in the store's table, rare).
+    if (!rule.logged || index >= rule.partitions) return nullptr;
+    return st->s->get(rule.log_topic, index);
 }
 
 std::shared_ptr<store::store> durable_log::store_handle() {

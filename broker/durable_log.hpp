@@ -48,7 +48,15 @@ class durable_log {
     durable_log(const durable_log&) = delete;
     durable_log& operator=(const durable_log&) = delete;
 
-    const ingest::ingest_rules& rules() const { return *opts_.rules; }
+    // The ingest rules in force. A reference stays valid for the log's life: replace_rules
+    // keeps every rule set it ever installed (a few hundred bytes each, one per SIGHUP that
+    // changed them), so a publish that matched a rule before a reload appends where that rule
+    // said, and no io thread pays for reference counting per publish.
+    const ingest::ingest_rules& rules() const { return *rules_.load(std::memory_order_acquire); }
+    // SIGHUP (broker/config_reload.hpp): creates the log topics `fresh` writes that do not
+    // exist yet, then swaps the rule set in for new publishes. False with `error` (nothing
+    // swapped) when the log is not open or a log topic exists with another partition count.
+    bool replace_rules(std::shared_ptr<const ingest::ingest_rules> fresh, std::string& error);
 
     // The partition `index` of the log topic of `rule` (one of rules().rules()), or null while
     // the log is failed and could not be reopened yet.
@@ -79,18 +87,28 @@ class durable_log {
     void close();
 
   private:
+    // Immutable once published in current_; a rule reload publishes a copy with a new table
+    // (sharing the store and the producer ids).
     struct open_store {
-        std::unique_ptr<store::store> s;
+        std::shared_ptr<store::store> s;
+        const ingest::ingest_rules* rules_of = nullptr;  // the rule set by_rule was made for
         std::vector<std::vector<std::shared_ptr<store::partition>>> by_rule;  // per rule index
-        std::unique_ptr<producer_ids> ids;
+        std::shared_ptr<producer_ids> ids;
     };
-    explicit durable_log(options opts) : opts_(std::move(opts)) {}
+    // The log topics of the current rules created (checked) in `s`; empty on success.
+    std::string ensure_log_topics(store::store& s, const ingest::ingest_rules& rules,
+                                  bool& config_problem);
+    static std::vector<std::vector<std::shared_ptr<store::partition>>> rule_table(
+        store::store& s, const ingest::ingest_rules& rules);
+    explicit durable_log(options opts);
     // Opens the store and fills the table; null with `error` on failure.
     std::shared_ptr<open_store> open_store_locked(std::string& error, bool& config_problem);
     std::shared_ptr<open_store> current();  // reopens after a failure when it is time
 
     options opts_;
-    std::mutex mu_;  // guards current_, last_attempt_, closed_
+    std::atomic<const ingest::ingest_rules*> rules_;  // the last of rule_sets_
+    std::mutex mu_;  // guards current_, last_attempt_, closed_, rule_sets_
+    std::vector<std::shared_ptr<const ingest::ingest_rules>> rule_sets_;
     std::shared_ptr<open_store> current_;
     std::chrono::steady_clock::time_point last_attempt_{};
     bool closed_ = false;

@@ -274,12 +274,33 @@ std::optional<json> consumer_groups_json(ops_sources& src) {
 
 http_api::http_api(ops_sources& src) : src_(src) {}
 
-http_response http_api::handle(const http_request& req) {
-    if (authorize_ && !authorize_(req)) {
-        auto r = json_error(401, "authentication required");
-        r.headers.emplace_back("WWW-Authenticate", "Bearer, Basic realm=\"sluice\"");
-        return r;
+bool http_api::needs_authentication(const http_request& req) const {
+    if (!admin_ || !admin_->required()) return false;
+    return req.path != "/health" && req.path != "/ready" && req.path != "/metrics";
+}
+
+http_response http_api::refusal(admin_verdict v) {
+    switch (v) {
+        case admin_verdict::allowed:
+            break;
+        case admin_verdict::unauthenticated: {
+            auto r = json_error(401, "authentication required: HTTP Basic with a user of "
+                                     "admin_users, or the admin bearer token");
+            r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"sluice\"");
+            return r;
+        }
+        case admin_verdict::forbidden:
+            return json_error(403, "this user may not use the admin API (not in admin_users)");
+        case admin_verdict::busy:
+            break;
     }
+    auto r = json_error(503, "cannot check credentials now (starting, or too many checks "
+                             "queued); retry");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+}
+
+http_response http_api::handle(const http_request& req) {
     try {
         return route(req);
     } catch (const std::exception& e) {
@@ -684,6 +705,12 @@ json egress_rules_json(const ops_sources& src) {
     return out;
 }
 
+// The ingest rules in force: the log's (SIGHUP may have replaced them), else the start's.
+const ingest::ingest_rules& live_rules(ops_sources& src) {
+    auto* log = src.log.load(std::memory_order_acquire);
+    return log ? log->rules() : *src.cfg->ingest;
+}
+
 json config_json(const config& cfg) {
     json listeners = json::object();
     for (const auto& l : cfg.listeners) {
@@ -698,7 +725,11 @@ json config_json(const config& cfg) {
         json e{{"type", kind},
                {"address", l.address.host + ":" + std::to_string(l.address.port)},
                {"max_connections", l.max_connections}};
-        if (l.kind == listener_kind::http) e["allow_remote"] = l.allow_remote;
+        if (l.kind == listener_kind::http) {
+            e["allow_anonymous_admin"] = l.allow_anonymous_admin;
+            e["admin_users"] = l.admin_users;
+            if (!l.admin_token_file.empty()) e["admin_token_file"] = l.admin_token_file;
+        }
         if (!l.tls.cert.empty()) {
             // Paths are not secrets, but the private key's location is left out all the same.
             e["cert"] = l.tls.cert;
@@ -797,12 +828,20 @@ http_response http_api::route(const http_request& req) {
     if (what == "rules" && parts.size() == 3)
         return get_only([&] {
             json ingest_rules = json::array();
-            for (const auto& r : src_.cfg->ingest->rules()) ingest_rules.push_back(rule_json(r));
+            for (const auto& r : live_rules(src_).rules()) ingest_rules.push_back(rule_json(r));
             return json_ok({{"ingest", std::move(ingest_rules)},
                             {"egress", egress_rules_json(src_)}});
         });
     if (what == "config" && parts.size() == 3)
-        return get_only([&] { return json_ok(config_json(*src_.cfg)); });
+        return get_only([&] {
+            // What SIGHUP changes (broker/config_reload.hpp) is shown as in force now.
+            auto j = config_json(*src_.cfg);
+            json rules = json::array();
+            for (const auto& r : live_rules(src_).rules()) rules.push_back(rule_json(r));
+            j["ingest_rules"] = std::move(rules);
+            j["log_level"] = std::string(to_string(current_log_level()));
+            return json_ok(j);
+        });
     if (what == "groups" && parts.size() == 3)
         return get_only([&] {
             auto groups = consumer_groups_json(src_);

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "broker/admin_auth.hpp"
 #include "broker/config.hpp"
 #include "broker/metrics.hpp"
 
@@ -77,12 +78,17 @@ class http_api {
   public:
     explicit http_api(ops_sources& src);
 
-    // Who may call the API. Until authentication exists every request on the (loopback by
-    // default) listener is allowed; a token or basic-auth check plugs in here: return false
-    // and the request gets 401 with `WWW-Authenticate: Bearer, Basic`.
-    using authorizer = std::function<bool(const http_request&)>;
-    void set_authorizer(authorizer fn) { authorize_ = std::move(fn); }
+    // Who may call the API (broker/admin_auth.hpp); null or not required(): anyone. Set
+    // before the listener starts.
+    void set_admin_auth(admin_auth* a) { admin_ = a; }
+    admin_auth* admin() const { return admin_; }
+    // True when `req` must pass admin_auth before handle(): every path but /health, /ready and
+    // /metrics (probes and Prometheus stay open), when authentication is required.
+    bool needs_authentication(const http_request& req) const;
+    // The JSON answer to a request that did not pass (401 with WWW-Authenticate, 403, 503).
+    static http_response refusal(admin_verdict v);
 
+    // Answers a request that passed authentication (or needs none).
     http_response handle(const http_request& req);
     // One `data:` line of the live stream (JSON), with rates since `prev`, which it updates.
     std::string live_event(live_state& prev);
@@ -90,7 +96,7 @@ class http_api {
   private:
     http_response route(const http_request& req);
     ops_sources& src_;
-    authorizer authorize_;
+    admin_auth* admin_ = nullptr;
 };
 
 // A JSON error response {"error": message}.
@@ -104,8 +110,8 @@ bool parse_target(std::string_view target, std::string& path,
 std::optional<nlohmann::json> consumer_groups_json(ops_sources& src);
 // Registers the broker's own collectors (broker/broker_metrics.cpp) on src.metrics.
 void add_broker_metrics(ops_sources& src);
-// True for 127.0.0.0/8, ::1 and "localhost": where the admin API may listen without
-// "allow_remote" while it has no authentication.
+// True for 127.0.0.0/8, ::1 and "localhost": where an anonymous admin API may listen without
+// "allow_anonymous_admin".
 bool is_loopback_host(std::string_view host);
 
 }  // namespace sluice::broker

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <list>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -33,11 +34,29 @@ constexpr std::size_t max_connections_default = 256;
 
 class http_connection;
 
+// Where answers computed on other threads (password checks) are posted back to: the
+// listener's io_context until stop() closes the gate, then nowhere (the check's result is
+// dropped with the connection).
+struct post_gate {
+    std::mutex mu;  // guards ctx
+    asio::io_context* ctx = nullptr;
+    template <class Fn>
+    void post(Fn fn) {
+        std::lock_guard lock(mu);
+        if (ctx) asio::post(*ctx, std::move(fn));
+    }
+    void close() {
+        std::lock_guard lock(mu);
+        ctx = nullptr;
+    }
+};
+
 // What every connection of the listener shares.
 struct shared_state {
     http_api& api;
     std::size_t max_connections;
     std::list<std::weak_ptr<http_connection>> connections;  // listener thread only
+    std::shared_ptr<post_gate> gate;
 };
 
 // One HTTP/1.1 connection: read a request, answer it, repeat while keep-alive; or turn into a
@@ -88,11 +107,48 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
             in.authorization = std::string(it->value());
         if (!parse_target(req.target(), in.path, in.query))
             return send(json_error(400, "bad request target"), false, req.version());
+        if (!shared_.api.needs_authentication(in)) return answer(in);
+        // Held for the failed-login limiter's delay first (a guesser waits, not the CPU), then
+        // checked, maybe on a verifier thread; nothing is read meanwhile.
+        const auto delay = shared_.api.admin()->delay_for(peer());
+        if (delay > std::chrono::steady_clock::duration::zero()) {
+            log_debug("admin API: delaying the request of ", peer(), " for ",
+                      std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(),
+                      " ms (failed logins)");
+            timer_.expires_after(delay);
+            timer_.async_wait([self = shared_from_this(), in = std::move(in)](beast::error_code ec) {
+                if (!ec) self->authenticate(in);
+            });
+            return;
+        }
+        authenticate(in);
+    }
+
+    void authenticate(const http_request& in) {
+        shared_.api.admin()->check(
+            in.authorization, peer(),
+            [self = shared_from_this(), gate = shared_.gate, in](admin_verdict v) mutable {
+                gate->post([self, v, in = std::move(in)] {
+                    if (v == admin_verdict::allowed) return self->answer(in);
+                    self->send(http_api::refusal(v), self->parser_->get().keep_alive(),
+                               self->parser_->get().version());
+                });
+            });
+    }
+
+    void answer(const http_request& in) {
+        auto& req = parser_->get();
         auto out = shared_.api.handle(in);
         if (out.event_stream) return start_stream();
         const bool head = req.method() == http::verb::head;
         if (head) out.body.clear();
         send(std::move(out), req.keep_alive(), req.version());
+    }
+
+    std::string peer() {
+        beast::error_code ec;
+        auto ep = stream_.socket().remote_endpoint(ec);
+        return ec ? std::string("unknown") : ep.address().to_string();
     }
 
     void send(http_response r, bool keep_alive, unsigned version) {
@@ -157,7 +213,10 @@ struct http_server::impl {
 
     impl(const listener_settings& s, http_api& api)
         : settings(s),
-          shared{api, s.max_connections ? s.max_connections : max_connections_default, {}} {}
+          shared{api, s.max_connections ? s.max_connections : max_connections_default, {},
+                 std::make_shared<post_gate>()} {
+        shared.gate->ctx = &ctx;
+    }
 
     void do_accept() {
         acceptor.async_accept([this](beast::error_code ec, tcp::socket s) {
@@ -216,6 +275,7 @@ void http_server::start() {
 
 void http_server::stop() {
     auto& d = *impl_;
+    d.shared.gate->close();  // password checks finishing later post nowhere
     if (!d.thread.joinable()) return;
     asio::post(d.ctx, [&d] {
         beast::error_code ec;

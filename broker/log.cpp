@@ -80,6 +80,10 @@ std::optional<log_format> parse_log_format(std::string_view name) {
     return std::nullopt;
 }
 
+log_level current_log_level() {
+    return static_cast<log_level>(current_level.load(std::memory_order_relaxed));
+}
+
 void set_log_level(log_level level) {
     current_level.store(static_cast<int>(level));
 }

@@ -21,6 +21,7 @@ std::string_view to_string(log_level level);
 std::optional<log_format> parse_log_format(std::string_view name);
 
 void set_log_level(log_level level);
+log_level current_log_level();
 void set_log_format(log_format format);
 bool log_enabled(log_level level);
 

@@ -43,6 +43,11 @@ int main(int argc, char** argv) {
             return 1;
         }
         server srv(cfg);
+        srv.set_reload_source([argc, argv] {
+            config fresh;
+            parse_command_line(argc, argv, fresh);
+            return fresh;
+        });
         srv.start();
         srv.run();
     } catch (const config_error& e) {

@@ -10,7 +10,9 @@
 
 #include <boost/asio/post.hpp>
 
+#include "broker/admin_auth.hpp"
 #include "broker/auth_service.hpp"
+#include "broker/config_reload.hpp"
 #include "broker/broker_core.hpp"
 #include "broker/io_pool.hpp"
 #include "broker/kafka_connection.hpp"
@@ -91,22 +93,24 @@ struct server::impl {
     // The operations surface (docs/operations.md), on its own thread: opened before the log
     // so /health answers (and /ready says 503) while it recovers; stopped first at shutdown.
     ops_sources ops;
-    std::unique_ptr<http_api> api;
+    // One API (and its admin authentication) per http listener, as each has its own admin
+    // settings. The verifier threads that call into admin_auth stop before it goes.
+    std::vector<std::unique_ptr<admin_auth>> admins;
+    std::vector<std::unique_ptr<http_api>> apis;
     std::vector<std::unique_ptr<http_server>> http;
 
     void open_http() {
         ops.cfg = &cfg;
         ops.core = core.get();
         ops.listeners = &states;
-        api = std::make_unique<http_api>(ops);
         add_broker_metrics(ops);
         for (const auto& l : cfg.listeners) {
             if (l.kind != listener_kind::http) continue;
-            if (!l.allow_remote && !is_loopback_host(l.address.host))
-                throw config_error{"listeners." + l.name + ": the admin API has no authentication "
-                                   "yet, so it listens on loopback only unless the listener says "
-                                   "\"allow_remote\": true (not " + l.address.host + ")"};
-            auto& h = *http.emplace_back(std::make_unique<http_server>(l, *api));
+            auto& admin = *admins.emplace_back(
+                admin_auth::for_listener(l, !cfg.auth_opts.password_file.empty()));
+            auto& api = *apis.emplace_back(std::make_unique<http_api>(ops));
+            api.set_admin_auth(&admin);
+            auto& h = *http.emplace_back(std::make_unique<http_server>(l, api));
             h.start();
             auto ep = h.local_endpoint();
             std::string host = ep.address().to_string();
@@ -121,31 +125,45 @@ struct server::impl {
         for (auto& h : http) h->stop();
     }
 
+    // SIGHUP (docs/operations.md, "Reloading"): TLS certificates, the password and ACL files,
+    // and what the config file may change at runtime (broker/config_reload.hpp); one summary
+    // line says what was reloaded and what needs a restart.
+    std::unique_ptr<config_reloader> reloader;  // null without a config file
     void wait_for_reload() {
         reload_signal.async_wait([this](const boost::system::error_code& ec, int) {
             if (ec) return;
-            reload_tls();
-            if (auth) auth->reload();
+            std::vector<std::string> reloaded, needs_restart;
+            if (reload_tls()) reloaded.push_back("TLS certificates");
+            if (auth)
+                for (auto& what : auth->reload()) reloaded.push_back(std::move(what));
+            if (reloader) {
+                reload_targets targets{log.get(), {}};
+                for (std::size_t i = 0; i < http.size(); ++i)
+                    targets.admins.emplace_back(http[i]->name(), admins[i].get());
+                reloader->reload(targets, reloaded, needs_restart);
+            }
+            log_info(reload_summary(reloaded, needs_restart));
             wait_for_reload();
         });
     }
     // Main thread: rebuilds every TLS listener's context from its files; new handshakes use
     // it, live connections keep theirs. A listener whose files do not load keeps the old one.
-    void reload_tls() {
+    // True when some TLS listener reloaded.
+    bool reload_tls() {
         bool any = false;
         for (auto& s : states) {
             if (!s->tls) continue;
-            any = true;
             try {
                 s->tls->replace(make_tls_context(s->settings));
                 log_info(s->settings.name, " listener: reloaded TLS certificate ",
                          s->settings.tls.cert, " and key ", s->settings.tls.key);
+                any = true;
             } catch (const config_error& e) {
                 log_warn(s->settings.name, " listener: TLS certificates not reloaded (", e.message,
                          "); keeping the previous ones");
             }
         }
-        if (!any && !auth) log_info("SIGHUP: no TLS listener to reload");
+        return any;
     }
 
     explicit impl(config c)
@@ -156,6 +174,11 @@ struct server::impl {
 };
 
 server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+
+void server::set_reload_source(std::function<config()> parse) {
+    if (impl_->cfg.config_file.empty()) return;
+    impl_->reloader = std::make_unique<config_reloader>(std::move(parse), impl_->cfg);
+}
 
 server::~server() {
     if (impl_->egress) impl_->egress->stop();
@@ -196,6 +219,7 @@ void server::start() {
         // thread, and a login storm leaves the other half to the connections already in.
         const unsigned verifiers = std::max(1u, std::thread::hardware_concurrency() / 2);
         d.auth = std::make_unique<auth_service>(d.cfg.auth_opts, verifiers);
+        for (auto& a : d.admins) a->set_service(d.auth.get());
     }
     for (const auto& l : d.cfg.listeners) {
         auto& state = *d.states.emplace_back(std::make_unique<listener_state>(l, *d.core));

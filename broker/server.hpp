@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -21,6 +22,9 @@ class server {
     void start();
     // Blocks until SIGINT or SIGTERM, then shuts down cleanly.
     void run();
+    // How SIGHUP gets the configuration again (parsing the same command line); without it
+    // (no config file) SIGHUP reloads only TLS certificates and the password and ACL files.
+    void set_reload_source(std::function<config()> parse);
 
   private:
     struct impl;

@@ -1,6 +1,7 @@
 """The HTTP operations surface (docs/operations.md): /health, /ready, /metrics (checked with
 promtool, Debian's `prometheus` package, and against MQTT traffic), every /api/v1 endpoint,
-the live-stats stream, and the errors (404, 400, 405, 409, the loopback rule)."""
+the live-stats stream, and the errors (404, 400, 405, 409, the loopback rule). Deleting
+topics: test_topic_delete.py; authentication: test_admin_auth.py."""
 import json
 import os
 import shutil
@@ -327,7 +328,7 @@ class HttpApiTest(unittest.TestCase):
         self.assertEqual(rules["egress"], [])
         cfg = self.http.json("GET", "/api/v1/config")
         self.assertIn("http", cfg["listeners"])
-        self.assertEqual(cfg["listeners"]["http"]["allow_remote"], False)
+        self.assertEqual(cfg["listeners"]["http"]["allow_anonymous_admin"], False)
         self.assertIn("max_packet_size", cfg["mqtt"])
         self.assertEqual(cfg["data_dir"], self.broker.data_dir)
 
@@ -425,18 +426,19 @@ def _expiry(seconds):
 
 
 class HttpListenerRulesTest(unittest.TestCase):
-    def test_non_loopback_refused_without_allow_remote(self):
+    def test_non_loopback_refused_without_allow_anonymous_admin(self):
         data = tempfile.mkdtemp(prefix="sluice-test-")
         try:
             r = run_cli([SLUICE_BIN, "--data-dir", data, "--mqtt", "127.0.0.1:0",
                          "--kafka", "127.0.0.1:0", "--http", "0.0.0.0:0"], timeout=30)
             self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
-            self.assertIn("allow_remote", r.stderr)
+            self.assertIn("allow_anonymous_admin", r.stderr)
             self.assertNotIn("listening", r.stdout)
         finally:
             shutil.rmtree(data, ignore_errors=True)
 
-    def test_allow_remote_opens_it(self):
+    def test_allow_remote_still_opens_it(self):
+        # allow_remote: the older name of allow_anonymous_admin.
         config = '{"listeners": {"http": {"allow_remote": true}}}'
         with Broker("--http", "0.0.0.0:0", config=config, listeners=("mqtt", "http")) as b:
             self.assertIn("listening http 0.0.0.0:", b.output())
