@@ -56,6 +56,7 @@ std::vector<std::string> keys_needing_restart(const config& running, const confi
     compare(out, "store.writer_threads", s.writer_threads, t.writer_threads);
     compare(out, "store.pending_bytes_budget", s.pending_bytes_budget, t.pending_bytes_budget);
     compare(out, "store.reopen_interval_ms", s.reopen_interval_ms, t.reopen_interval_ms);
+    compare(out, "egress_rules", running.egress->rules(), fresh.egress->rules());
     compare(out, "auth.password_file", running.auth_opts.password_file,
             fresh.auth_opts.password_file);
     compare(out, "auth.acl_file", running.auth_opts.acl_file, fresh.auth_opts.acl_file);

@@ -24,7 +24,7 @@ class durable_log;
 // Keys whose value differs between `running` and `fresh` and that take effect only at start,
 // in the order of docs/configuration.md: `data_dir`, `threads`, `listeners.<name>` (added,
 // removed, or changed in anything but its admin keys), `mqtt.<key>`, `store.<key>`,
-// `auth.<key>`, `kafka_groups.<key>`.
+// `egress_rules`, `auth.<key>`, `kafka_groups.<key>`.
 std::vector<std::string> keys_needing_restart(const config& running, const config& fresh);
 
 struct reload_targets {
