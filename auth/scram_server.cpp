@@ -122,7 +122,10 @@ scram_step scram_server::client_final(std::string_view message) {
     // Without channel binding the c= attribute is exactly the gs2 header.
     if (!constant_time_equal(*binding, as_bytes(gs2_header_)))
         return fail(scram_error::channel_binding_mismatch);
-    if (a[1].value != nonce_) return fail(scram_error::nonce_mismatch);
+    const std::string_view sent = a[1].value;
+    const bool nonce_ok = sent == nonce_ || (options_.nonce_suffix_match && sent.size() > nonce_.size() &&
+                                              sent.substr(sent.size() - nonce_.size()) == nonce_);
+    if (!nonce_ok) return fail(scram_error::nonce_mismatch);
     const auto proof = base64_decode(a.back().value);
     if (!proof || proof->size() != 32) return fail(scram_error::malformed);
 

@@ -67,6 +67,10 @@ struct scram_server_options {
     std::function<std::string()> nonce;
     // Longest client message accepted.
     std::size_t max_message_size = 4096;
+    // Accept a client-final nonce that merely ends with the exchange's nonce, as Kafka's own
+    // server does: librdkafka 2.0.2 sends its client nonce twice ("r=<client><client><server>").
+    // The proof still covers the message as sent. Off for MQTT, on for the Kafka listener.
+    bool nonce_suffix_match = false;
 };
 
 class scram_server {
