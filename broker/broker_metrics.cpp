@@ -84,7 +84,8 @@ void collect_broker(ops_sources& src, family_list& out) {
         for (const auto& l : *src.listeners) {
             const auto& name = l->settings.name;
             open.add(l->open.load(std::memory_order_relaxed), {{"listener", name}});
-            if (l->settings.kind == listener_kind::kafka) continue;  // no MQTT versions there
+            if (l->settings.kind == listener_kind::kafka || l->settings.kind == listener_kind::kafka_tls)
+                continue;  // no MQTT versions there
             for (std::size_t v = 0; v < 3; ++v) {
                 const auto labels = metrics::labels{{"listener", name}, {"protocol", protocol_name(v)}};
                 current.add(static_cast<double>(l->connected[v].load(std::memory_order_relaxed)), labels);

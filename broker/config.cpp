@@ -74,8 +74,9 @@ listener_kind read_kind(const json& value, const std::string& key) {
     if (t == "tls") return listener_kind::mqtt_tls;
     if (t == "ws") return listener_kind::mqtt_ws;
     if (t == "wss") return listener_kind::mqtt_wss;
+    if (t == "kafka-tls") return listener_kind::kafka_tls;
     fail("config key " + key + ": unknown listener type \"" + t +
-         "\" (tcp, tls, ws, wss, kafka, http)");
+         "\" (tcp, tls, ws, wss, kafka, kafka-tls, http)");
 }
 
 tls_client_auth parse_client_auth(std::string_view v, const std::string& what) {
@@ -117,7 +118,8 @@ bool read_tls_key(const std::string& k, const json& v, const std::string& key, t
 }
 
 bool speaks_tls(listener_kind k) {
-    return k == listener_kind::mqtt_tls || k == listener_kind::mqtt_wss;
+    return k == listener_kind::mqtt_tls || k == listener_kind::mqtt_wss ||
+           k == listener_kind::kafka_tls;
 }
 
 // A WebSocket listener's "path": absolute, without a query or spaces.
@@ -134,7 +136,9 @@ void check_tls_listeners(const config& cfg) {
     for (const auto& l : cfg.listeners) {
         if (!speaks_tls(l.kind)) continue;
         const std::string key = "listeners." + l.name;
-        const char* type = l.kind == listener_kind::mqtt_wss ? "wss" : "tls";
+        const char* type = l.kind == listener_kind::mqtt_wss    ? "wss"
+                           : l.kind == listener_kind::kafka_tls ? "kafka-tls"
+                                                                : "tls";
         if (l.tls.cert.empty())
             fail("config key " + key + ".cert: a " + type + " listener needs a certificate");
         if (l.tls.key.empty())
@@ -210,7 +214,8 @@ void apply_listeners(config& cfg, const json& v) {
                     fail("unknown config key " + fkey);
             }
             if (has_tls_key && !speaks_tls(entry->kind))
-                fail("config key " + key + ": TLS keys need \"type\": \"tls\" or \"wss\"");
+                fail("config key " + key +
+                     ": TLS keys need \"type\": \"tls\", \"wss\" or \"kafka-tls\"");
             if (has_path && entry->kind != listener_kind::mqtt_ws &&
                 entry->kind != listener_kind::mqtt_wss)
                 fail("config key " + key + ".path: needs \"type\": \"ws\" or \"wss\"");
@@ -223,6 +228,8 @@ void apply_listeners(config& cfg, const json& v) {
                 fresh.address = {"127.0.0.1", 8083};
             if (fresh.address.host.empty() && fresh.kind == listener_kind::mqtt_wss)
                 fresh.address = {"127.0.0.1", 8084};
+            if (fresh.address.host.empty() && fresh.kind == listener_kind::kafka_tls)
+                fresh.address = {"127.0.0.1", 9093};
             cfg.listeners.push_back(std::move(fresh));
         }
     }
@@ -236,7 +243,7 @@ void check_auth_listeners(const config& cfg) {
                  ".admin_users: needs auth.password_file (the users are its users)");
         if (!l.use_identity_as_username) continue;
         const std::string key = "config key listeners." + l.name + ".use_identity_as_username";
-        if (!speaks_tls(l.kind)) fail(key + ": needs \"type\": \"tls\" or \"wss\"");
+        if (!speaks_tls(l.kind)) fail(key + ": needs \"type\": \"tls\", \"wss\" or \"kafka-tls\"");
         if (l.tls.client_auth == tls_client_auth::none)
             fail(key + ": needs client_auth \"required\" or \"optional\" (no certificate, no identity)");
     }
@@ -272,21 +279,25 @@ void apply_auth(auth_settings& a, const json& obj) {
     }
 }
 
-// The listener a flag sets: "mqtts" (tls, 127.0.0.1:8883), "ws" (8083) or "wss" (8084), made
-// with its usual address when the config has none of that name.
+// The listener a flag sets: "mqtts" (tls, 127.0.0.1:8883), "ws" (8083), "wss" (8084) or
+// "kafka-tls" (9093), made with its usual address when the config has none of that name.
 listener_settings* flag_listener(config& cfg, const std::string& name, const std::string& flag) {
-    const listener_kind kind = name == "ws"    ? listener_kind::mqtt_ws
-                               : name == "wss" ? listener_kind::mqtt_wss
-                                               : listener_kind::mqtt_tls;
+    const listener_kind kind = name == "ws"          ? listener_kind::mqtt_ws
+                               : name == "wss"       ? listener_kind::mqtt_wss
+                               : name == "kafka-tls" ? listener_kind::kafka_tls
+                                                     : listener_kind::mqtt_tls;
     listener_settings* l = cfg.listener(name);
     if (!l) {
-        const std::uint16_t port = name == "ws" ? 8083 : name == "wss" ? 8084 : 8883;
+        const std::uint16_t port = name == "ws"          ? 8083
+                                   : name == "wss"       ? 8084
+                                   : name == "kafka-tls" ? 9093
+                                                         : 8883;
         cfg.listeners.push_back({name, kind, {"127.0.0.1", port}});
         l = &cfg.listeners.back();
     }
     if (l->kind != kind)
         fail("option " + flag + ": the config's " + name + " listener is not of type " +
-             (name == "mqtts" ? "tls" : name));
+             (name == "mqtts" ? std::string("tls") : name));
     return l;
 }
 
@@ -496,7 +507,12 @@ std::string usage_text() {
          "  --wss HOST:PORT     MQTT over secure WebSocket listener \"wss\" (off by default;\n"
          "                      usual port 8084); the --tls-* flags set its certificates, and\n"
          "                      with --wss they no longer turn mqtts on by themselves\n"
-         "  --tls-cert FILE     PEM server certificate (chain) of the mqtts and wss listeners\n"
+         "  --kafka-tls HOST:PORT\n"
+         "                      Kafka over TLS listener \"kafka-tls\" (off by default; usual\n"
+         "                      port 9093); the --tls-* flags set its certificates, and with\n"
+         "                      --kafka-tls they no longer turn mqtts on by themselves\n"
+         "  --tls-cert FILE     PEM server certificate (chain) of the mqtts, wss and kafka-tls\n"
+         "                      listeners\n"
          "  --tls-key FILE      PEM private key of that certificate\n"
          "  --tls-ca FILE       PEM CA bundle for client certificates\n"
          "  --tls-client-auth required|optional|none\n"
@@ -552,7 +568,7 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
             "--config",  "--data-dir",  "--mqtt",           "--kafka", "--http", "--log-format",
             "--threads", "--log-level", "--sys-interval",   "--mqtts", "--tls-cert", "--ws", "--wss",
             "--tls-key", "--tls-ca",    "--tls-client-auth", "--allow-anonymous", "--password-file",
-            "--acl-file"};
+            "--acl-file", "--kafka-tls"};
         bool is_known = false;
         for (const char* k : known) is_known = is_known || arg == k;
         if (!is_known) fail("unknown option " + arg + " (see sluice --help)");
@@ -565,8 +581,12 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
         else
             flags.push_back({arg, value});
     }
-    bool wss_flag = false;  // --wss given: --tls-* flags alone do not make an mqtts listener
-    for (const auto& f : flags) wss_flag = wss_flag || f.flag == "--wss";
+    // --wss or --kafka-tls given: --tls-* flags alone do not make an mqtts listener.
+    bool wss_flag = false, kafka_tls_flag = false;
+    for (const auto& f : flags) {
+        wss_flag = wss_flag || f.flag == "--wss";
+        kafka_tls_flag = kafka_tls_flag || f.flag == "--kafka-tls";
+    }
     if (config_path) {
         cfg.config_file = *config_path;
         std::ifstream in(*config_path, std::ios::binary);
@@ -594,7 +614,7 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
                                          : name == "kafka" ? listener_kind::kafka
                                                            : listener_kind::http,
                                          *addr});
-        } else if (flag == "--mqtts" || flag == "--ws" || flag == "--wss") {
+        } else if (flag == "--mqtts" || flag == "--ws" || flag == "--wss" || flag == "--kafka-tls") {
             auto addr = parse_listen_address(value);
             if (!addr)
                 fail("option " + flag + ": bad address \"" + value +
@@ -604,8 +624,11 @@ cli_action parse_command_line(int argc, const char* const* argv, config& cfg) {
             // The TLS settings of the `mqtts` listener, made by the first of these flags unless
             // --wss asks for a wss listener only, and of the `wss` listener when there is one.
             std::vector<listener_settings*> targets;
-            if (cfg.listener("mqtts") || !wss_flag) targets.push_back(flag_listener(cfg, "mqtts", flag));
+            if (cfg.listener("mqtts") || (!wss_flag && !kafka_tls_flag))
+                targets.push_back(flag_listener(cfg, "mqtts", flag));
             if (cfg.listener("wss") || wss_flag) targets.push_back(flag_listener(cfg, "wss", flag));
+            if (cfg.listener("kafka-tls") || kafka_tls_flag)
+                targets.push_back(flag_listener(cfg, "kafka-tls", flag));
             for (listener_settings* l : targets) {
                 if (flag == "--tls-cert")
                     l->tls.cert = value;

@@ -23,8 +23,8 @@ struct listen_address {
 };
 
 // What a listener speaks. Kafka and HTTP listeners are reserved: validated, not opened yet.
-// mqtt_ws and mqtt_wss: MQTT over WebSocket, on TCP and on TLS.
-enum class listener_kind { mqtt_tcp, kafka, http, mqtt_tls, mqtt_ws, mqtt_wss };
+// mqtt_ws and mqtt_wss: MQTT over WebSocket, on TCP and on TLS. kafka_tls: Kafka over TLS.
+enum class listener_kind { mqtt_tcp, kafka, http, mqtt_tls, mqtt_ws, mqtt_wss, kafka_tls };
 
 // Whether a TLS listener asks for client certificates and refuses clients without a valid one.
 enum class tls_client_auth { none, optional, required };
@@ -62,7 +62,7 @@ struct listener_settings {
     // false copies them through user space (pread + send) instead, a diagnostic to measure
     // what sendfile saves (docs/kafka-protocol.md, "The listener").
     bool sendfile = true;
-    tls_settings tls{};                 // kind mqtt_tls and mqtt_wss only
+    tls_settings tls{};                 // kind mqtt_tls, mqtt_wss and kafka_tls only
     std::string path = "/mqtt";         // kind mqtt_ws and mqtt_wss: the upgrade's HTTP path
     // Clients without a user name (docs/security.md, "Anonymous clients"); unset: allowed on a
     // loopback address only (listener_allows_anonymous).

@@ -719,6 +719,7 @@ json config_json(const config& cfg) {
             case listener_kind::mqtt_tcp: kind = "tcp"; break;
             case listener_kind::mqtt_tls: kind = "tls"; break;
             case listener_kind::kafka: kind = "kafka"; break;
+            case listener_kind::kafka_tls: kind = "kafka-tls"; break;
             case listener_kind::http: kind = "http"; break;
             default: kind = "other"; break;  // kinds added since (ws, wss)
         }

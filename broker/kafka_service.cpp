@@ -2,7 +2,9 @@
 
 #include <boost/asio/post.hpp>
 
+#include "broker/auth_service.hpp"
 #include "broker/durable_log.hpp"
+#include "broker/kafka_acl.hpp"
 #include "broker/kafka_connection.hpp"
 #include "broker/kafka_produce.hpp"
 #include "broker/log.hpp"
@@ -46,6 +48,24 @@ std::shared_ptr<store::store> kafka_service::store_for_fetch() {
 
 bool kafka_service::handle(kafka::request req, const context& ctx, done_fn done) {
     requests_.count(static_cast<int>(req.header.key));
+    if (ctx.auth && ctx.auth->has_acl()) {
+        const kafka_topic_access access(ctx.auth->acl(), ctx.client_id, ctx.user);
+        std::size_t denied = 0;
+        if (auto fix = apply_topic_acl(req, access, denied)) {
+            done = [fix = std::move(fix), done = std::move(done)](kafka::response_body b) {
+                fix(b);
+                done(std::move(b));
+            };
+        }
+        std::uint64_t suppressed = 0;
+        if (denied && ctx.auth->should_log_denied_publish(suppressed))
+            log_warn("kafka client '", ctx.client_id, "'",
+                     ctx.user ? " (user " + *ctx.user + ")" : std::string(" (anonymous)"), " from ",
+                     ctx.client_host, ": ", kafka::to_string(req.header.key), " of ", denied,
+                     " topic(s) denied by the ACL",
+                     suppressed ? " (" + std::to_string(suppressed) + " more denials not logged)"
+                                : std::string());
+    }
     const auto version = req.header.api_version;
     if (groups_.handles && groups_.handles(req.body)) {
         kafka_group_context g{req.header.client_id.value_or(""), ctx.client_host, ctx.self.host,

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -26,6 +27,7 @@
 // home). The reader pool has its own threads. conns_mu_ guards conns_.
 namespace sluice::broker {
 
+class auth_service;
 class durable_log;
 class kafka_connection;
 
@@ -48,14 +50,20 @@ class kafka_service {
         boost::asio::io_context& home;  // the connection's io thread
         std::string client_id, client_host;
         kafka_node_address self;  // the address the client reached
+        std::optional<std::string> user;  // the authenticated user (the ACL's %u); nullopt: anonymous
+        auth_service* auth = nullptr;     // the broker's users and ACL (null: none configured)
     };
     using done_fn = std::function<void(kafka::response_body)>;
 
-    // Answers `req`: returns false when no response is due (Produce with acks 0); otherwise
+    // Answers `req` (topics the ACL denies the user taken out first and answered
+    // TOPIC_AUTHORIZATION_FAILED, kafka_acl.hpp): returns false when no response is due (Produce with acks 0); otherwise
     // `done` is called exactly once, from any thread.
     bool handle(kafka::request req, const context& ctx, done_fn done);
 
     void set_groups(kafka_group_handler h) { groups_ = std::move(h); }
+
+    // Counts a request the connection answers itself (SaslHandshake, SaslAuthenticate).
+    void count_request(kafka::api_key key) { requests_.count(static_cast<int>(key)); }
 
     void add_connection(const std::shared_ptr<kafka_connection>& c);
     void remove_connection(const kafka_connection* c);

@@ -241,6 +241,9 @@ void server::start() {
                     d.listeners.push_back(mqtt_listener<wss_connection>(state, d.pool));
                 break;
             case listener_kind::kafka:
+            case listener_kind::kafka_tls:
+                if (l.kind == listener_kind::kafka_tls)
+                    state.tls = std::make_shared<tls_context_holder>(make_tls_context(l));
                 if (!d.kafka) {
                     d.kafka = std::make_unique<kafka_service>(*d.log, 2);
                     d.ops.kafka_requests.store(&d.kafka->request_counts(), std::memory_order_release);
@@ -253,8 +256,10 @@ void server::start() {
                 d.listeners.push_back(std::make_shared<tcp_listener>(
                     state, d.pool, [&state, svc = d.kafka.get()](tcp_socket s) {
                         auto ex = s.get_executor();
-                        asio::post(ex, [&state, svc, s = std::move(s)]() mutable {
-                            std::make_shared<kafka_connection>(*svc, state, std::move(s))->start();
+                        auto ctx = state.tls ? state.tls->current() : nullptr;  // kafka-tls
+                        asio::post(ex, [&state, svc, s = std::move(s), ctx = std::move(ctx)]() mutable {
+                            std::make_shared<kafka_connection>(*svc, state, std::move(s), std::move(ctx))
+                                ->start();
                         });
                     }));
                 break;
