@@ -9,7 +9,8 @@
   connection of an unauthenticated Metadata request;
 - a `kafka-tls` listener with the development PKI (certs/make-dev-pki.sh): kcat with
   SASL_SSL and PLAIN produces and consumes, confluent-kafka with SASL_SSL and SCRAM-SHA-256
-  reads back records larger than one TLS write, and SIGHUP reloads its certificate.
+  reads back records larger than one TLS write, a client certificate's name is the user
+  (use_identity_as_username) for the ACL, and SIGHUP reloads its certificate.
 
 No sleeps: every wait is a poll loop with a deadline.
 """
@@ -197,20 +198,25 @@ class KafkaTls(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="sluice-kafka-tls-")
         pki = os.path.join(cls.tmp, "pki")
-        subprocess.run(["bash", os.path.join(ROOT, "certs", "make-dev-pki.sh"), pki],
+        subprocess.run(["bash", os.path.join(ROOT, "certs", "make-dev-pki.sh"), pki, "device-7"],
                        check=True, capture_output=True, timeout=120)
         cls.ca = os.path.join(pki, "ca.crt")
         write_password_file(os.path.join(cls.tmp, "passwd"), USERS)
         with open(os.path.join(cls.tmp, "acl"), "w") as f:
-            f.write("default deny\nallow readwrite user=alice kafka:#\n")
-        cls.broker = Broker("--tls-cert", os.path.join(pki, "server.crt"),
-                            "--tls-key", os.path.join(pki, "server.key"),
+            f.write("default deny\nallow readwrite user=alice kafka:#\n"
+                    "allow readwrite user=device-7 kafka:tls-cert\n")
+        cls.pki = staticmethod(lambda name: os.path.join(pki, name))
+        cls.broker = Broker("--tls-cert", cls.pki("server.crt"), "--tls-key", cls.pki("server.key"),
+                            "--tls-ca", cls.ca, "--tls-client-auth", "optional",
                             "--password-file", os.path.join(cls.tmp, "passwd"),
                             "--acl-file", os.path.join(cls.tmp, "acl"),
-                            listeners=("mqtt", "kafka-tls")).start()
+                            listeners=("mqtt", "kafka-tls"),
+                            config='{"listeners": {"kafka-tls": {"type": "kafka-tls", '
+                                   '"use_identity_as_username": true}}}').start()
         cls.bootstrap = "127.0.0.1:%d" % cls.broker.ports["kafka-tls"]
         admin = AdminClient(cls.scram())
-        fs = admin.create_topics([NewTopic("tls-kcat", 1, 1), NewTopic("tls-big", 1, 1)])
+        fs = admin.create_topics([NewTopic("tls-kcat", 1, 1), NewTopic("tls-big", 1, 1),
+                                  NewTopic("tls-cert", 1, 1)])
         for f in fs.values():
             f.result(timeout=WAIT)
 
@@ -246,6 +252,22 @@ class KafkaTls(unittest.TestCase):
         self.assertEqual(produce_all(self.scram(), "tls-big", values), [None] * 100)
         got = read_partition(self.scram(), "tls-big", values)
         self.assertEqual(got, values)
+
+    def test_client_certificate_name_is_the_user(self):
+        # use_identity_as_username: no SASL; the certificate's CN (device-7) meets the ACL.
+        cert = ["-X", "security.protocol=SSL", "-X", "ssl.ca.location=" + self.ca,
+                "-X", "ssl.certificate.location=" + self.pki("client.crt"),
+                "-X", "ssl.key.location=" + self.pki("client.key")]
+        r = subprocess.run(["kcat", "-b", self.bootstrap] + cert + ["-P", "-t", "tls-cert", "-p", "0"],
+                           input="from-device-7\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([x["value"] for x in log_dump(self.broker.data_dir, "tls-cert")],
+                         ["from-device-7"])
+        # The same certificate gives no rights on another topic.
+        r = subprocess.run(["kcat", "-b", self.bootstrap] + cert + ["-P", "-t", "tls-kcat", "-p", "0"],
+                           input="denied\n", capture_output=True, text=True, timeout=60)
+        self.assertIn("authorization failed", r.stderr.lower())
+        self.assertNotIn("denied", [x["value"] for x in log_dump(self.broker.data_dir, "tls-kcat")])
 
     def test_sighup_reloads_the_certificate(self):
         self.broker.proc.send_signal(signal.SIGHUP)
