@@ -66,11 +66,12 @@ void partition::drain() {
             continue;
         }
         auto& p = group[i];
+        const std::size_t size = p.batch.size();  // the log takes the batch's bytes
         results[i] = p.follower ? log_->append_as_follower(p.batch) : log_->append(p.batch, epoch_);
         if (results[i].error == errc::ok && !results[i].duplicate) {
             wrote = true;
             batches_.fetch_add(1, std::memory_order_relaxed);
-            bytes_.fetch_add(p.batch.size(), std::memory_order_relaxed);
+            bytes_.fetch_add(size, std::memory_order_relaxed);
         }
     }
     errc e = log_closed_ ? errc::ok : log_->flush_writes();

@@ -102,6 +102,11 @@ TEST_CASE("partition: under `always` one fdatasync covers many appends (group co
     REQUIRE(counter.wait_for(100));
     CHECK(p->groups_written() == 1);
     CHECK(p->syncs() == 1);
+    // The counters behind /metrics: every batch and every byte appended.
+    std::uint64_t bytes = 0;
+    for (int i = 0; i < 100; ++i) bytes += make_batch(1, std::to_string(i)).size();
+    CHECK(p->batches_appended() == 100);
+    CHECK(p->bytes_appended() == bytes);
     auto results = counter.results();
     for (std::size_t i = 0; i < results.size(); ++i)
         CHECK(results[i].base_offset == offset{static_cast<std::int64_t>(i)});
