@@ -71,7 +71,11 @@ class Mosquitto:
 class Sluice:
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="bench-smoke-")
-        self.proc = subprocess.Popen([SLUICE, "--mqtt", "127.0.0.1:0", "--data-dir", self.dir],
+        self.proc = subprocess.Popen([SLUICE, "--mqtt", "127.0.0.1:0", "--data-dir", self.dir,
+                                      # The Kafka and HTTP listeners open by default on fixed
+                                      # ports: free ones, so tests running side by side never
+                                      # collide.
+                                      "--kafka", "127.0.0.1:0", "--http", "127.0.0.1:0"],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      bufsize=1, preexec_fn=raise_fd_limit)
         lines = queue.Queue()

@@ -90,7 +90,10 @@ class SluiceListeners:
         self.proc = subprocess.Popen(
             [SLUICE, "--mqtt", "127.0.0.1:0", "--mqtts", "127.0.0.1:0", "--ws", "127.0.0.1:0",
              "--wss", "127.0.0.1:0", "--tls-cert", pki("server.crt"), "--tls-key", pki("server.key"),
-             "--tls-ca", pki("ca.crt"), "--tls-client-auth", self.client_auth, "--data-dir", self.dir],
+             "--tls-ca", pki("ca.crt"), "--tls-client-auth", self.client_auth, "--data-dir", self.dir,
+             # Free ports for the listeners that open by default (Kafka 9092, HTTP 8080), so
+             # this never collides with another broker started by a test running beside it.
+             "--kafka", "127.0.0.1:0", "--http", "127.0.0.1:0"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
             preexec_fn=raise_fd_limit)
         lines = queue.Queue()
