@@ -69,13 +69,21 @@ class Mosquitto:
 
 
 class Sluice:
+    """sluice on free loopback ports; waits for the `listening <name>` line of every listener in
+    NAMES (its name -> the key in self.ports). Subclasses add listeners through extra_args."""
+    NAMES = {"mqtt": "tcp"}
+
+    def extra_args(self):
+        return []
+
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="bench-smoke-")
         self.proc = subprocess.Popen([SLUICE, "--mqtt", "127.0.0.1:0", "--data-dir", self.dir,
                                       # The Kafka and HTTP listeners open by default on fixed
                                       # ports: free ones, so tests running side by side never
                                       # collide.
-                                      "--kafka", "127.0.0.1:0", "--http", "127.0.0.1:0"],
+                                      "--kafka", "127.0.0.1:0", "--http", "127.0.0.1:0",
+                                      *self.extra_args()],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      bufsize=1, preexec_fn=raise_fd_limit)
         lines = queue.Queue()
@@ -86,18 +94,21 @@ class Sluice:
             lines.put(None)
 
         threading.Thread(target=pump, daemon=True).start()
+        self.ports = {}
         deadline = time.monotonic() + START_TIMEOUT
-        while True:
+        while len(self.ports) < len(self.NAMES):
             try:
                 line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 line = None
             if line is None:
                 self.proc.kill()
-                raise RuntimeError("sluice did not report its MQTT listener")
-            if line.startswith("listening mqtt "):
-                self.port = int(line.strip().rsplit(":", 1)[1])
-                return self
+                raise RuntimeError("sluice did not report its listeners")
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "listening" and parts[1] in self.NAMES:
+                self.ports[self.NAMES[parts[1]]] = int(parts[2].rsplit(":", 1)[1])
+        self.port = self.ports["tcp"]
+        return self
 
     def __exit__(self, *exc):
         self.proc.terminate()

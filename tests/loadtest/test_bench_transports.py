@@ -6,17 +6,14 @@ certificate from another CA, TLS options without a TLS transport). No timing is 
 SLUICE_BENCH names the sluice-bench binary; SLUICE_BIN the sluice binary (optional).
 """
 import os
-import queue
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_bench_smoke import (BENCH, MOSQUITTO, SLUICE, START_TIMEOUT, bench, free_port,  # noqa: E402
+from test_bench_smoke import (BENCH, MOSQUITTO, SLUICE, START_TIMEOUT, Sluice, bench, free_port,  # noqa: E402
                               raise_fd_limit, wait_accepting)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -78,52 +75,17 @@ class MosquittoListeners:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class SluiceListeners:
+class SluiceListeners(Sluice):
     """sluice with mqtt, mqtts, ws and wss listeners; client certificates optional (or as told)."""
     NAMES = {"mqtt": "tcp", "mqtts": "tls", "ws": "ws", "wss": "wss"}
 
     def __init__(self, client_auth="optional"):
         self.client_auth = client_auth
 
-    def __enter__(self):
-        self.dir = tempfile.mkdtemp(prefix="bench-transports-")
-        self.proc = subprocess.Popen(
-            [SLUICE, "--mqtt", "127.0.0.1:0", "--mqtts", "127.0.0.1:0", "--ws", "127.0.0.1:0",
-             "--wss", "127.0.0.1:0", "--tls-cert", pki("server.crt"), "--tls-key", pki("server.key"),
-             "--tls-ca", pki("ca.crt"), "--tls-client-auth", self.client_auth, "--data-dir", self.dir,
-             # Free ports for the listeners that open by default (Kafka 9092, HTTP 8080), so
-             # this never collides with another broker started by a test running beside it.
-             "--kafka", "127.0.0.1:0", "--http", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-            preexec_fn=raise_fd_limit)
-        lines = queue.Queue()
-
-        def pump():
-            for line in self.proc.stdout:
-                lines.put(line)
-            lines.put(None)
-
-        threading.Thread(target=pump, daemon=True).start()
-        self.ports = {}
-        deadline = time.monotonic() + START_TIMEOUT
-        while len(self.ports) < len(self.NAMES):
-            try:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                line = None
-            if line is None:
-                self.proc.kill()
-                raise RuntimeError("sluice did not report its listeners")
-            parts = line.split()
-            if len(parts) == 3 and parts[0] == "listening" and parts[1] in self.NAMES:
-                self.ports[self.NAMES[parts[1]]] = int(parts[2].rsplit(":", 1)[1])
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        self.proc.wait(timeout=15)
-        self.proc.stdout.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+    def extra_args(self):
+        return ["--mqtts", "127.0.0.1:0", "--ws", "127.0.0.1:0", "--wss", "127.0.0.1:0",
+                "--tls-cert", pki("server.crt"), "--tls-key", pki("server.key"),
+                "--tls-ca", pki("ca.crt"), "--tls-client-auth", self.client_auth]
 
 
 class TransportChecks:

@@ -14,7 +14,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import SLUICE_BIN, Broker, run_cli  # noqa: E402
+from harness import SLUICE_BIN, Broker, BrokerTestCase, run_cli  # noqa: E402
 from auth_helpers import write_password_file  # noqa: E402
 from test_http_api import Http  # noqa: E402
 
@@ -29,7 +29,7 @@ def bearer(token):
     return {"Authorization": "Bearer " + token}
 
 
-class AdminAuthTest(unittest.TestCase):
+class AdminAuthTest(BrokerTestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="sluice-admin-auth-")
@@ -54,9 +54,8 @@ class AdminAuthTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         try:
-            cls.broker.stop_checked()
+            super().tearDownClass()
         finally:
-            cls.broker.cleanup()
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def status(self, path, headers=None, method="GET"):

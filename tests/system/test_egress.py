@@ -27,7 +27,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from clients import Paho, props
-from harness import Broker, SLUICE_BIN, run_cli
+from harness import Broker, BrokerTestCase, SLUICE_BIN, run_cli
 
 WAIT = 30
 
@@ -90,18 +90,11 @@ def get_text(port, path):
         return r.read().decode()
 
 
-class Egress(unittest.TestCase):
+class Egress(BrokerTestCase):
     @classmethod
     def setUpClass(cls):
         cls.broker = Broker(config=RULES, listeners=("mqtt", "kafka", "http")).start()
         cls.bootstrap = "127.0.0.1:%d" % cls.broker.ports["kafka"]
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.broker.stop_checked()
-        finally:
-            cls.broker.cleanup()
 
     def sub(self, topic, qos=2, **kw):
         c = Paho(self.broker.mqtt_port, **kw)

@@ -29,7 +29,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition, OFFS
 from confluent_kafka.admin import AdminClient, NewTopic
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Broker, SLUICE_BIN  # noqa: E402
+from harness import Broker, BrokerTestCase, SLUICE_BIN  # noqa: E402
 from auth_helpers import write_password_file  # noqa: E402
 import kafka_wire as wire  # noqa: E402
 
@@ -89,7 +89,7 @@ def read_partition(conf, topic, want, partition=0):
     return got
 
 
-class KafkaSecurity(unittest.TestCase):
+class KafkaSecurity(BrokerTestCase):
     @classmethod
     def setUpClass(cls):
         cls.broker = Broker(
@@ -107,13 +107,6 @@ class KafkaSecurity(unittest.TestCase):
         fs = admin.create_topics([NewTopic("sec-alice", 1, 1), NewTopic("sec-shared", 1, 1)])
         for f in fs.values():
             f.result(timeout=WAIT)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.broker.stop_checked()
-        finally:
-            cls.broker.cleanup()
 
     def test_scram_sha_256_produce_and_consume(self):
         conf = sasl(self.bootstrap, "alice")
@@ -193,7 +186,7 @@ class KafkaSecurity(unittest.TestCase):
         s.close()
 
 
-class KafkaTls(unittest.TestCase):
+class KafkaTls(BrokerTestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="sluice-kafka-tls-")
@@ -227,9 +220,8 @@ class KafkaTls(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         try:
-            cls.broker.stop_checked()
+            super().tearDownClass()
         finally:
-            cls.broker.cleanup()
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def kcat(self, *args, stdin=None):

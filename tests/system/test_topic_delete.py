@@ -9,7 +9,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Broker  # noqa: E402
+from harness import Broker, BrokerTestCase  # noqa: E402
 from test_http_api import Http, metric, wait_for  # noqa: E402
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
@@ -17,19 +17,12 @@ from kafka.admin import NewTopic  # noqa: E402
 import kafka.errors as Errors  # noqa: E402
 
 
-class TopicDeleteTest(unittest.TestCase):
+class TopicDeleteTest(BrokerTestCase):
     @classmethod
     def setUpClass(cls):
         cls.broker = Broker(listeners=("mqtt", "http", "kafka")).start()
         cls.http = Http(cls.broker.ports["http"])
         cls.bootstrap = "127.0.0.1:%d" % cls.broker.ports["kafka"]
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.broker.stop_checked()
-        finally:
-            cls.broker.cleanup()
 
     def produce(self, topic, partitions, count):
         p = KafkaProducer(bootstrap_servers=self.bootstrap, api_version=(2, 0, 0))
