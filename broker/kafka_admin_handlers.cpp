@@ -362,18 +362,4 @@ kafka::describe_configs_response describe_configs_answer(
     return resp;
 }
 
-kafka::sasl_handshake_response sasl_handshake_answer(const kafka::sasl_handshake_request&) {
-    kafka::sasl_handshake_response r;
-    r.error = error_code::unsupported_sasl_mechanism;  // and the (empty) list of enabled ones
-    return r;
-}
-
-kafka::sasl_authenticate_response sasl_authenticate_answer(
-    const kafka::sasl_authenticate_request&) {
-    kafka::sasl_authenticate_response r;
-    r.error = error_code::illegal_sasl_state;
-    r.error_message = "SASL is not enabled on this listener";
-    return r;
-}
-
 }  // namespace sluice::broker

@@ -46,12 +46,6 @@ kafka::delete_topics_response delete_topics_answer(const kafka::delete_topics_re
 kafka::describe_configs_response describe_configs_answer(
     const kafka::describe_configs_request& req, std::int16_t version, const store::store& s);
 
-// No SASL on this listener: a handshake names no mechanism (UNSUPPORTED_SASL_MECHANISM), an
-// authenticate without a handshake is out of order (ILLEGAL_SASL_STATE), as Kafka answers.
-kafka::sasl_handshake_response sasl_handshake_answer(const kafka::sasl_handshake_request& req);
-kafka::sasl_authenticate_response sasl_authenticate_answer(
-    const kafka::sasl_authenticate_request& req);
-
 // Topic settings under Kafka's config names, as CreateTopics accepts and DescribeConfigs
 // reports them: cleanup.policy, retention.ms, retention.bytes, segment.bytes, segment.ms,
 // max.message.bytes, index.interval.bytes, flush.ms, and sluice.durability (always, interval,

@@ -145,12 +145,14 @@ bool kafka_service::handle(kafka::request req, const context& ctx, done_fn done)
                 done(describe_configs_answer(d, version, *st));
                 return true;
             },
-            [&](const kafka::sasl_handshake_request& s) {
-                done(sasl_handshake_answer(s));
+            // SaslHandshake and SaslAuthenticate never get here: kafka_connection answers them
+            // itself, with the connection's kafka_sasl (kafka_connection_auth.cpp).
+            [&](const kafka::sasl_handshake_request&) {
+                done(kafka::error_response(req, error_code::illegal_sasl_state));
                 return true;
             },
-            [&](const kafka::sasl_authenticate_request& s) {
-                done(sasl_authenticate_answer(s));
+            [&](const kafka::sasl_authenticate_request&) {
+                done(kafka::error_response(req, error_code::illegal_sasl_state));
                 return true;
             },
             [&](const auto&) {
