@@ -18,8 +18,8 @@ partition::partition(std::unique_ptr<partition_log> log, writer_pool& pool, std:
     if (auto e = log_->epochs().latest_epoch()) epoch_ = leader_epoch{*e};
 }
 
-void partition::append(record_batch batch, append_callback done) {
-    enqueue({std::move(batch), std::move(done), false});
+partition::ticket partition::append(record_batch batch, append_callback done) {
+    return enqueue({std::move(batch), std::move(done), false});
 }
 
 std::future<append_result> partition::append(record_batch batch) {
@@ -29,14 +29,26 @@ std::future<append_result> partition::append(record_batch batch) {
     return f;
 }
 
-void partition::append_as_follower(record_batch batch, append_callback done) {
-    enqueue({std::move(batch), std::move(done), true});
+partition::ticket partition::append_as_follower(record_batch batch, append_callback done) {
+    return enqueue({std::move(batch), std::move(done), true});
 }
 
-void partition::enqueue(pending p) {
+partition::ticket partition::mark(mark_callback done) {
+    // A queue entry like an append, so it takes its place among them; its completion carries
+    // the log end it saw as the base offset.
+    return enqueue({record_batch{},
+                    [done = std::move(done)](const append_result& r) {
+                        done(mark_result{r.error, r.base_offset});
+                    },
+                    false, true});
+}
+
+partition::ticket partition::enqueue(pending p) {
     bool post = false;
+    ticket t = 0;
     {
         std::lock_guard lock(mu_);
+        t = ++last_ticket_;  // under the queue's lock: ticket order is queue (offset) order
         if (!closed_) {
             queue_.push_back(std::move(p));
             post = !std::exchange(scheduled_, true);
@@ -45,9 +57,10 @@ void partition::enqueue(pending p) {
     }
     if (p.done) {  // closed: complete at once, on the caller's thread
         p.done(append_result{errc::closed});
-        return;
+        return t;
     }
     if (post) pool_.post(worker_, [self = shared_from_this()] { self->drain(); });
+    return t;
 }
 
 void partition::drain() {
@@ -66,6 +79,10 @@ void partition::drain() {
             continue;
         }
         auto& p = group[i];
+        if (p.marker) {  // the log end between the appends before and after it
+            results[i].base_offset = log_->log_end_offset();
+            continue;
+        }
         const std::size_t size = p.batch.size();  // the log takes the batch's bytes
         results[i] = p.follower ? log_->append_as_follower(p.batch) : log_->append(p.batch, epoch_);
         if (results[i].error == errc::ok && !results[i].duplicate) {

@@ -57,16 +57,35 @@ class commit_hook {
 class partition : public std::enable_shared_from_this<partition> {
   public:
     using append_callback = std::function<void(const append_result&)>;
+    // A place in this partition's queue to the writer: every append and every marker takes
+    // the next one under the lock that queues it, so ticket order is offset order. Tickets
+    // start at 1 for each partition object (a reopened store starts again).
+    using ticket = std::uint64_t;
+    // What a marker saw on the writer: every append with a smaller ticket has an offset below
+    // `log_end`, every one with a larger ticket an offset at or above it. `error` is ok, the
+    // error of the group it was drained with (its appends failed), or closed.
+    struct mark_result {
+        errc error = errc::ok;
+        offset log_end{-1};
+    };
+    using mark_callback = std::function<void(const mark_result&)>;
 
     static std::shared_ptr<partition> open(const std::string& dir, const log_config& config,
                                            writer_pool& pool, clock_fn clock, errc& error);
 
     // Leader append: offsets and the current leader epoch are stamped into the batch.
-    void append(record_batch batch, append_callback done);
+    // Returns the append's ticket.
+    ticket append(record_batch batch, append_callback done);
     std::future<append_result> append(record_batch batch);
     // Follower append: the batch keeps the leader's offsets and epoch; its base offset must
     // be the log end offset.
-    void append_as_follower(record_batch batch, append_callback done);
+    ticket append_as_follower(record_batch batch, append_callback done);
+    // A marker: takes a ticket like an append and, on the writer, reads the log end offset
+    // between the appends queued before it and those queued after it, so a caller that knows
+    // an append's ticket knows on which side of the marker its offset lies before the offset
+    // exists. `done` runs on the writer (at once, on the caller's thread, with closed once the
+    // partition is closed); it is not ordered with the completions of the appends before it.
+    ticket mark(mark_callback done);
 
     read_result read(offset from, std::uint64_t max_bytes) const {
         return log_->read(from, max_bytes);
@@ -121,8 +140,9 @@ class partition : public std::enable_shared_from_this<partition> {
         record_batch batch;
         append_callback done;
         bool follower;
+        bool marker = false;  // no batch: `done` gets the log end as its base offset
     };
-    void enqueue(pending p);
+    ticket enqueue(pending p);
     void drain();
     void schedule_interval_flush();
     // Runs fn on the writer after every append queued before it. Once the partition is
@@ -134,8 +154,9 @@ class partition : public std::enable_shared_from_this<partition> {
     writer_pool& pool_;
     const std::size_t worker_;
 
-    std::mutex mu_;  // guards queue_, scheduled_, closed_
+    std::mutex mu_;  // guards queue_, scheduled_, closed_, last_ticket_
     std::vector<pending> queue_;
+    ticket last_ticket_ = 0;
     bool scheduled_ = false;
     bool closed_ = false;
 

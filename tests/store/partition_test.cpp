@@ -153,3 +153,82 @@ TEST_CASE("partition: truncate, leader epoch and flush run in order with appends
     CHECK(end->second == offset{3});
     CHECK(p->close() == errc::ok);
 }
+
+TEST_CASE("partition: a marker's log end separates the appends with smaller and larger tickets") {
+    // Appends and markers race from several threads; whatever the interleaving, each append
+    // whose ticket is below a marker's has an offset below that marker's log end, and each one
+    // above it an offset at or above it.
+    temp_dir dir;
+    writer_pool pool(2);
+    errc e = errc::ok;
+    std::int64_t now = 0;
+    log_config cfg;
+    cfg.flush = durability::never;
+    auto p = partition::open(dir.path(), cfg, pool, fixed_clock(&now), e);
+    REQUIRE(p);
+    struct seen_append {
+        partition::ticket t;
+        offset base;
+        offset last;
+    };
+    struct seen_mark {
+        partition::ticket t;
+        partition::mark_result r;
+    };
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<seen_append> appends;
+    std::vector<seen_mark> marks;
+    constexpr int threads = 4;
+    constexpr int per_thread = 150;
+    std::vector<std::thread> producers;
+    for (int th = 0; th < threads; ++th)
+        producers.emplace_back([&, th] {
+            for (int i = 0; i < per_thread; ++i) {
+                // `mu` is held while the ticket is taken, so the callback (which takes it
+                // too) always finds the ticket stored.
+                auto t = std::make_shared<partition::ticket>(0);
+                std::lock_guard lock(mu);
+                if (i % 5 == th % 5) {
+                    *t = p->mark([&, t](const partition::mark_result& r) {
+                        std::lock_guard l(mu);
+                        marks.push_back({*t, r});
+                        cv.notify_all();
+                    });
+                } else {
+                    *t = p->append(make_batch(1 + i % 3, "x"), [&, t](const append_result& r) {
+                        std::lock_guard l(mu);
+                        appends.push_back({*t, r.base_offset, r.last_offset});
+                        cv.notify_all();
+                    });
+                }
+            }
+        });
+    for (auto& t : producers) t.join();
+    {
+        std::unique_lock lock(mu);
+        REQUIRE(cv.wait_for(lock, std::chrono::seconds(60), [&] {
+            return appends.size() + marks.size() == std::size_t{threads * per_thread};
+        }));
+    }
+    REQUIRE(!marks.empty());
+    std::set<partition::ticket> tickets;
+    for (const auto& a : appends) tickets.insert(a.t);
+    for (const auto& m : marks) tickets.insert(m.t);
+    CHECK(tickets.size() == std::size_t{threads * per_thread});  // every ticket unique
+    for (const auto& m : marks) {
+        REQUIRE(m.r.error == errc::ok);
+        for (const auto& a : appends) {
+            if (a.t < m.t)
+                CHECK(a.last < m.r.log_end);
+            else
+                CHECK(a.base >= m.r.log_end);
+        }
+    }
+    CHECK(p->close() == errc::ok);
+    // Once closed, a marker answers at once with `closed`.
+    std::optional<partition::mark_result> late;
+    p->mark([&](const partition::mark_result& r) { late = r; });
+    REQUIRE(late);
+    CHECK(late->error == errc::closed);
+}
