@@ -614,7 +614,7 @@ http_response topics(ctx& c, const std::vector<std::string>& parts) {
         if (c.req.method == "DELETE") {
             auto* log = c.src.log.load(std::memory_order_acquire);
             if (!log) return json_error(503, "the commit log is not open");
-            auto r = delete_log_topic(*log, name, "an operator (admin API)");
+            auto r = delete_log_topic(*log, *c.src.cfg->egress, name, "an operator (admin API)");
             switch (r.outcome) {
                 case topic_deletion::deleted:
                     return json_ok({{"deleted", name}});
@@ -622,6 +622,7 @@ http_response topics(ctx& c, const std::vector<std::string>& parts) {
                     return json_error(404, r.message);
                 case topic_deletion::internal:
                 case topic_deletion::ingest_rule:
+                case topic_deletion::egress_rule:
                     return json_error(409, r.message);
                 case topic_deletion::failed:
                     break;

@@ -293,13 +293,14 @@ kafka::create_topics_response create_topics_answer(const kafka::create_topics_re
 }
 
 kafka::delete_topics_response delete_topics_answer(const kafka::delete_topics_request& req,
-                                                   durable_log& log) {
+                                                   durable_log& log,
+                                                   const ingest::egress_rules& egress) {
     kafka::delete_topics_response resp;
     for (const auto& name : req.topic_names) {
         auto& r = resp.responses.emplace_back();
         r.name = name;
         // DeleteTopics 0-3 carry no error message: the reason goes to the broker's log.
-        auto result = delete_log_topic(log, name, "a Kafka client (DeleteTopics)");
+        auto result = delete_log_topic(log, egress, name, "a Kafka client (DeleteTopics)");
         switch (result.outcome) {
             case topic_deletion::deleted:
                 break;
@@ -310,6 +311,7 @@ kafka::delete_topics_response delete_topics_answer(const kafka::delete_topics_re
                 r.error = error_code::invalid_topic_exception;
                 break;
             case topic_deletion::ingest_rule:
+            case topic_deletion::egress_rule:
                 log_info("DeleteTopics refused: ", result.message);
                 r.error = policy_violation;
                 break;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "ingest/egress_rules.hpp"
 #include "kafka/error_response.hpp"
 #include "store/store.hpp"
 
@@ -38,10 +39,11 @@ kafka::list_offsets_response list_offsets_answer(const kafka::list_offsets_reque
 kafka::create_topics_response create_topics_answer(const kafka::create_topics_request& req,
                                                    store::store& s);
 
-// Deletes each topic through delete_log_topic (broker/topic_deletion.hpp): closes partitions
-// and syncs folders, so it runs on the reader pool.
+// Deletes each topic through delete_log_topic (broker/topic_deletion.hpp; `egress`: the egress
+// rules in force): closes partitions and syncs folders, so it runs on the reader pool.
 kafka::delete_topics_response delete_topics_answer(const kafka::delete_topics_request& req,
-                                                   durable_log& log);
+                                                   durable_log& log,
+                                                   const ingest::egress_rules& egress);
 
 kafka::describe_configs_response describe_configs_answer(
     const kafka::describe_configs_request& req, std::int16_t version, const store::store& s);

@@ -138,7 +138,9 @@ bool kafka_service::handle(kafka::request req, const context& ctx, done_fn done)
                 return true;
             },
             [&](const kafka::delete_topics_request& d) {
-                on_readers([this, d] { return kafka::response_body(delete_topics_answer(d, log_)); });
+                on_readers([this, d] {
+                    return kafka::response_body(delete_topics_answer(d, log_, *egress_));
+                });
                 return true;
             },
             [&](const kafka::describe_configs_request& d) {

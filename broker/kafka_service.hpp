@@ -16,6 +16,7 @@
 #include "broker/kafka_admin_handlers.hpp"
 #include "broker/kafka_fetch.hpp"
 #include "broker/kafka_group_seam.hpp"
+#include "ingest/egress_rules.hpp"
 #include "kafka/error_response.hpp"
 
 // What every connection of the Kafka listener shares (docs/kafka-protocol.md, "The
@@ -61,6 +62,8 @@ class kafka_service {
     bool handle(kafka::request req, const context& ctx, done_fn done);
 
     void set_groups(kafka_group_handler h) { groups_ = std::move(h); }
+    // The egress rules in force, whose log topics DeleteTopics refuses (before any connection).
+    void set_egress_rules(std::shared_ptr<const ingest::egress_rules> r) { egress_ = std::move(r); }
 
     // Counts a request the connection answers itself (SaslHandshake, SaslAuthenticate).
     void count_request(kafka::api_key key) { requests_.count(static_cast<int>(key)); }
@@ -84,6 +87,8 @@ class kafka_service {
     boost::asio::thread_pool readers_;
     fetch_waiters waiters_;
     kafka_group_handler groups_ = kafka_group_handler::unavailable();
+    std::shared_ptr<const ingest::egress_rules> egress_ =
+        std::make_shared<const ingest::egress_rules>();
 
     std::mutex observed_mu_;  // guards observed_
     const store::store* observed_ = nullptr;  // the store whose commits wake Fetches

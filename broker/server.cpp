@@ -246,6 +246,7 @@ void server::start() {
                     state.tls = std::make_shared<tls_context_holder>(make_tls_context(l));
                 if (!d.kafka) {
                     d.kafka = std::make_unique<kafka_service>(*d.log, 2);
+                    d.kafka->set_egress_rules(d.cfg.egress);
                     d.ops.kafka_requests.store(&d.kafka->request_counts(), std::memory_order_release);
                     d.groups = std::make_unique<kafka_group_service>(
                         d.pool.context(d.pool.size() - 1), *d.log, d.cfg.kafka_groups);

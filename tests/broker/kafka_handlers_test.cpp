@@ -12,6 +12,7 @@
 #include "broker/kafka_admin_handlers.hpp"
 #include "broker/kafka_fetch.hpp"
 #include "broker/kafka_produce.hpp"
+#include "broker/topic_deletion.hpp"
 #include "store/batch_builder.hpp"
 
 using namespace sluice;
@@ -144,7 +145,7 @@ TEST_CASE("kafka create topics: configs, refusals, validate only") {
     CHECK(t.s->partition_count("checked") == 0);
 }
 
-TEST_CASE("kafka delete topics deletes, and refuses internal and ingest-rule topics") {
+TEST_CASE("kafka delete topics deletes, and refuses internal, ingest-rule and egress-rule topics") {
     auto dir = std::filesystem::temp_directory_path() /
                ("sluice-kafka-delete-" + std::to_string(std::random_device{}()));
     durable_log::options o;
@@ -157,16 +158,29 @@ TEST_CASE("kafka delete topics deletes, and refuses internal and ingest-rule top
     auto st = log->store_handle();
     REQUIRE(st->create_topic("t", 2, {}) == store::errc::ok);
     REQUIRE(st->create_topic("__x", 1, {}) == store::errc::ok);
+    REQUIRE(st->create_topic("commands", 1, {}) == store::errc::ok);
     append(*st, "t", 1, make_batch({"a", "b"}));
+    std::string parse_error;
+    auto egress = ingest::egress_rules::parse(
+        nlohmann::json::parse(R"([{"log_topic": "commands", "mqtt_topic": "devices/{key}"}])"),
+        parse_error);
+    REQUIRE(egress);
     kafka::delete_topics_request req;
-    req.topic_names = {"t", "__x", "mqtt", "none"};
-    auto r = delete_topics_answer(req, *log);
-    REQUIRE(r.responses.size() == 4);
+    req.topic_names = {"t", "__x", "mqtt", "none", "commands"};
+    auto r = delete_topics_answer(req, *log, *egress);
+    REQUIRE(r.responses.size() == 5);
     CHECK(r.responses[0].name == "t");
     CHECK(r.responses[0].error == error_code::none);
     CHECK(r.responses[1].error == error_code::invalid_topic_exception);
     CHECK(static_cast<int>(r.responses[2].error) == 44);  // POLICY_VIOLATION: a rule writes it
     CHECK(r.responses[3].error == error_code::unknown_topic_or_partition);
+    CHECK(static_cast<int>(r.responses[4].error) == 44);  // POLICY_VIOLATION: egress reads it
+    CHECK(st->partition_count("commands") == 1);
+    // The operator's message names the rule.
+    auto why = delete_log_topic(*log, *egress, "commands", "a test");
+    CHECK(why.outcome == topic_deletion::egress_rule);
+    CHECK(why.message.find("egress_rules[0]") != std::string::npos);
+    CHECK(why.message.find("devices/{key}") != std::string::npos);
     CHECK(st->partition_count("t") == 0);
     CHECK(st->partition_count("__x") == 1);
     CHECK(st->partition_count("mqtt") > 0);

@@ -1,9 +1,14 @@
 """Deleting log topics (docs/operations.md, "Log topics"; docs/kafka-protocol.md, DeleteTopics):
 through the admin API and through kafka-python's KafkaAdminClient; the topic disappears from
 /api/v1/topics (what the dashboard shows), from /metrics and from Kafka Metadata; a topic
-created again is empty; internal and ingest-rule topics are refused; a consumer reading the
-topic while it is deleted does not bring the broker down."""
+created again is empty; internal, ingest-rule and egress-rule topics are refused (the rules in
+force: an ingest rule added by SIGHUP counts, an egress rule dropped from the file keeps its topic
+until a restart); a consumer reading the topic while it is deleted does not bring the broker
+down."""
+import json
 import os
+import shutil
+import signal
 import sys
 import threading
 import unittest
@@ -132,6 +137,80 @@ class TopicDeleteTest(BrokerTestCase):
         t.join(timeout=15)
         self.assertEqual(self.http.json("GET", "/health"), {"status": "ok"})
 
+
+EGRESS = {"egress_rules": [{"log_topic": "commands", "mqtt_topic": "devices/{key}/commands"}]}
+WAIT = 30
+
+
+class EgressTopicDeleteTest(BrokerTestCase):
+    """A topic an egress rule reads is refused through both doors, naming the rule."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = Broker(config=json.dumps(EGRESS), listeners=("mqtt", "http", "kafka")).start()
+        cls.http = Http(cls.broker.ports["http"])
+        cls.bootstrap = "127.0.0.1:%d" % cls.broker.ports["kafka"]
+
+    def topic_names(self):
+        return [t["name"] for t in self.http.json("GET", "/api/v1/topics")["topics"]]
+
+    def reload(self, cfg):
+        with open(os.path.join(self.broker.data_dir, "test-config.json"), "w") as f:
+            f.write(json.dumps(cfg))
+        self.broker.proc.send_signal(signal.SIGHUP)
+        line = self.broker.wait_line(
+            lambda l: any(k in l for k in ("SIGHUP: reloaded", "SIGHUP: needs restart",
+                                           "SIGHUP: nothing to reload")), WAIT)
+        self.assertIsNotNone(line, self.broker.output())
+        return line
+
+    def test_refused_through_the_admin_api_and_kafka(self):
+        self.assertIn("commands", self.topic_names())  # egress created it
+        err = self.http.json("DELETE", "/api/v1/topics/commands", expect=409)
+        self.assertIn("egress rule egress_rules[0]", err["error"])
+        self.assertIn("devices/{key}/commands", err["error"])
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, api_version=(2, 0, 0))
+        try:
+            with self.assertRaises(Errors.PolicyViolationError):
+                admin.delete_topics(["commands"])
+            self.assertIn("commands", admin.list_topics())
+        finally:
+            admin.close()
+        self.assertIsNotNone(self.broker.wait_line(
+            lambda l: "DeleteTopics refused: topic commands is read by the egress rule" in l, WAIT),
+            self.broker.output())
+        self.assertIn("commands", self.topic_names())
+
+    def test_rules_in_force_after_sighup(self):
+        # An ingest rule added by SIGHUP protects its new topic at once; the egress rule taken
+        # out of the file still protects its topic: egress rules change only at a restart, and
+        # egress keeps following the topic until then.
+        self.http.json("POST", "/api/v1/topics", {"name": "plain", "partitions": 1}, expect=201)
+        line = self.reload({"ingest_rules": [{"filter": "sensors/#", "log_topic": "sensors"},
+                                             {"filter": "#", "log_topic": "mqtt", "partitions": 4}]})
+        self.assertIn("reloaded ingest_rules", line)
+        self.assertIn("needs restart: egress_rules", line)
+        err = self.http.json("DELETE", "/api/v1/topics/sensors", expect=409)
+        self.assertIn("ingest rule sensors/#", err["error"])
+        err = self.http.json("DELETE", "/api/v1/topics/commands", expect=409)
+        self.assertIn("egress rule", err["error"])
+        self.assertEqual(self.http.json("DELETE", "/api/v1/topics/plain"), {"deleted": "plain"})
+
+
+class EgressTopicDeleteAfterRestartTest(unittest.TestCase):
+    """Once a restart has dropped the rule, the topic may be deleted."""
+
+    def test_deleted_once_the_rule_is_gone(self):
+        with Broker(config=json.dumps(EGRESS), listeners=("mqtt", "http", "kafka")) as b:
+            Http(b.ports["http"]).json("DELETE", "/api/v1/topics/commands", expect=409)
+            data_dir = b.data_dir
+            b.own_data_dir = False  # kept for the restart below
+        try:
+            with Broker(data_dir=data_dir, config="{}", listeners=("mqtt", "http", "kafka")) as b:
+                self.assertEqual(Http(b.ports["http"]).json("DELETE", "/api/v1/topics/commands"),
+                                 {"deleted": "commands"})
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
