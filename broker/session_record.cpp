@@ -10,10 +10,12 @@ namespace sluice::broker {
 
 namespace {
 
-// Version 1 of the __sessions value. A new layout takes a new version byte; a reader that
+// Versions of the __sessions value. A new layout takes a new version byte; a reader that
 // meets a version it does not know drops the record (the session is not restored) rather than
-// misreading it.
+// misreading it. Format 2 is format 1 followed by the backlog cursors; a session without
+// cursors is still written as format 1.
 constexpr std::uint8_t session_format = 1;
+constexpr std::uint8_t session_format_cursors = 2;
 
 constexpr std::string_view h_qos = "sluice.qos";          // the QoS this subscriber gets
 constexpr std::string_view h_retain = "sluice.retain";    // the RETAIN flag to send
@@ -144,7 +146,7 @@ std::optional<T> number(std::string_view s) {
 
 std::string encode_session(const persisted_session& s) {
     writer w;
-    w.u8(session_format);
+    w.u8(s.cursors.empty() ? session_format : session_format_cursors);
     w.u32(s.expiry);
     w.u64(static_cast<std::uint64_t>(s.offline_since_ms));
     w.u64(static_cast<std::uint64_t>(s.producer_id));
@@ -163,12 +165,21 @@ std::string encode_session(const persisted_session& s) {
         w.u64(static_cast<std::uint64_t>(s.will_at_ms));
         w.str(encode_will(*s.will));
     }
+    if (!s.cursors.empty()) {
+        w.u32(static_cast<std::uint32_t>(s.cursors.size()));
+        for (const auto& c : s.cursors) {
+            w.str(c.log_topic);
+            w.u32(static_cast<std::uint32_t>(c.partition));
+            w.u64(static_cast<std::uint64_t>(c.next));
+        }
+    }
     return w.take();
 }
 
 std::optional<persisted_session> decode_session(std::string_view bytes) {
     reader r(bytes);
-    if (r.u8() != session_format) return std::nullopt;
+    const std::uint8_t format = r.u8();
+    if (format != session_format && format != session_format_cursors) return std::nullopt;
     persisted_session s;
     s.expiry = r.u32();
     s.offline_since_ms = static_cast<std::int64_t>(r.u64());
@@ -195,6 +206,19 @@ std::optional<persisted_session> decode_session(std::string_view bytes) {
         if (!r.ok() || !will) return std::nullopt;
         if (delay) will->props.will_delay_interval = delay;
         s.will = std::move(will);
+    }
+    if (format == session_format_cursors) {
+        const std::uint32_t n = r.u32();
+        for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+            log_cursor c;
+            c.log_topic = r.str();
+            const std::uint32_t partition = r.u32();
+            c.next = static_cast<std::int64_t>(r.u64());
+            if (partition > 0x7FFFFFFF || c.next < 0) return std::nullopt;
+            c.partition = static_cast<int>(partition);
+            s.cursors.push_back(std::move(c));
+        }
+        if (n == 0) return std::nullopt;  // written only with cursors
     }
     if (!r.ok() || !r.at_end()) return std::nullopt;
     return s;

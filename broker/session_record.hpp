@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/backlog_replay.hpp"
 #include "broker/session.hpp"
 #include "mqtt/packet.hpp"
 #include "store/record.hpp"
@@ -50,6 +51,10 @@ struct persisted_session {
     // connection was lost then).
     std::optional<mqtt::will_message> will;
     std::int64_t will_at_ms = 0;
+    // An offline session's backlog: where it stands in each logged partition (what it has
+    // not had from there is read back from the log on reconnect). Empty: none recorded
+    // (written as format 1, which has no cursors).
+    std::vector<log_cursor> cursors;
     bool operator==(const persisted_session&) const = default;
 };
 

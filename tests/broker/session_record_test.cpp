@@ -61,9 +61,24 @@ TEST_CASE("session record: truncated, extended or unknown versions are refused")
     for (std::size_t n = 0; n < bytes.size(); ++n) CHECK(!decode_session(bytes.substr(0, n)));
     CHECK(!decode_session(bytes + "x"));
     std::string other = bytes;
-    other[0] = 2;
+    other[0] = 3;
+    CHECK(!decode_session(other));
+    other[0] = 2;  // format 2 without its cursors
     CHECK(!decode_session(other));
     CHECK(!decode_session(""));
+}
+
+TEST_CASE("session record: backlog cursors survive the round trip as format 2") {
+    persisted_session s = full_session();
+    CHECK(encode_session(s)[0] == 1);  // no cursors: still format 1
+    s.cursors = {{"mqtt", 0, 1234}, {"mqtt", 3, 0}, {"sensors", 11, 0x7FFFFFFFFFFF}};
+    const std::string bytes = encode_session(s);
+    CHECK(bytes[0] == 2);
+    auto back = decode_session(bytes);
+    REQUIRE(back);
+    CHECK(*back == s);
+    for (std::size_t n = 0; n < bytes.size(); ++n) CHECK(!decode_session(bytes.substr(0, n)));
+    CHECK(!decode_session(bytes + "x"));
 }
 
 TEST_CASE("session queue key: client id and sequence, in sequence order") {

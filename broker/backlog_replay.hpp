@@ -1,0 +1,89 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "broker/session.hpp"
+#include "store/partition.hpp"
+
+// An offline persistent session's backlog read back from the log (docs/mqtt.md, "Offline
+// backlogs as cursors"): where the session stands in each logged partition (a cursor), and
+// one step of its replay: records from the cursor, mapped back to publishes
+// (ingest::from_record) and matched against the session's own subscriptions with their
+// options, as the router does for live messages.
+//
+// One step reads at most `max_read_bytes` of log and returns at most `room` deliveries, so the
+// caller paces the replay by the session's queue (pause when full, resume on drain). Records
+// below the partition's log start (removed by retention before the session read them), older
+// than the age limit, or past the count and byte limits are skipped and counted.
+//
+// Thread: pure functions over a partition, which may be read from any thread; call them off
+// the io threads (they read the disk).
+namespace sluice::broker {
+
+// Where a session stands in one partition of a log topic: the first offset it has not had.
+struct log_cursor {
+    std::string log_topic;
+    int partition = 0;
+    std::int64_t next = 0;
+    bool operator==(const log_cursor&) const = default;
+};
+
+// Per session; 0 means no limit. The defaults let a session fall behind as far as retention
+// allows.
+struct backlog_limits {
+    std::uint64_t max_messages = 0;  // messages replayed at most, the rest skipped
+    std::uint64_t max_bytes = 0;     // payload bytes replayed at most
+    std::int64_t max_age_ms = 0;     // records older than this (by their timestamp) skipped
+};
+
+// What a replay needs of a session, copied under its lock: its client id (for No Local) and
+// its non-shared subscriptions with their options.
+struct backlog_subscriber {
+    std::string client_id;
+    std::vector<std::pair<std::string, subscription_record>> subscriptions;
+};
+
+// The delivery the session's subscriptions make of `msg`, published by `publisher` (the
+// record's client id): the highest granted QoS among the matching subscriptions, RETAIN kept
+// when one of them has Retain As Published, every matching subscription identifier; nullopt
+// when none matches (or only No Local ones do). Shared subscriptions ("$share/...") are not
+// the session's own backlog and never match here.
+std::optional<delivery> match_backlog(const message_ptr& msg, std::string_view publisher,
+                                      const backlog_subscriber& sub);
+
+// What a replay has used of its limits so far (kept across steps of one replay).
+struct backlog_usage {
+    std::uint64_t messages = 0;
+    std::uint64_t bytes = 0;
+};
+
+struct replay_step {
+    // In log order; each with the offset of its record (the cursor goes back to the first
+    // one not acknowledged if the session disconnects during the replay).
+    std::vector<std::pair<std::int64_t, delivery>> deliveries;
+    std::int64_t next = 0;                // where the next step starts
+    bool done = false;                    // reached `until`
+    std::uint64_t lost_to_retention = 0;  // records removed before the session read them
+    std::uint64_t over_limits = 0;        // matching records skipped by the limits
+    std::uint64_t unreadable = 0;         // records that are not an MQTT publish (or expired)
+    store::errc error = store::errc::ok;  // a read failed: retry from `next` later
+};
+
+struct replay_request {
+    std::int64_t from = 0;   // the cursor
+    std::int64_t until = 0;  // first offset not to read (a marker's log end, or the watermark)
+    std::size_t room = 0;    // deliveries the session may take now
+    std::uint64_t max_read_bytes = 1 << 20;
+    std::int64_t now_ms = 0;  // wall clock (message expiry, the age limit)
+};
+
+replay_step replay_backlog(const store::partition& p, const replay_request& req,
+                           const backlog_subscriber& sub, const backlog_limits& limits,
+                           backlog_usage& used);
+
+}  // namespace sluice::broker
