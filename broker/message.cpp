@@ -2,8 +2,9 @@
 
 namespace sluice::broker {
 
-message::message(mqtt::publish pkt, const void* origin, steady_clock::time_point now)
-    : pkt_(std::move(pkt)), origin_(origin), received_at_(now) {
+message::message(mqtt::publish pkt, const void* origin, steady_clock::time_point now,
+                 log_position logged)
+    : pkt_(std::move(pkt)), origin_(origin), logged_(std::move(logged)), received_at_(now) {
     pkt_.dup = false;
     pkt_.packet_id = 0;
     pkt_.props.topic_alias.reset();

@@ -498,8 +498,9 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
             if (bad_payload)
                 return disconnect(reason_code::payload_format_invalid, "payload is not UTF-8");
             if (refused) return;
-            if (const auto* rule = logging_rule(p.topic)) log_publish(p, *rule, nullptr);
-            route(p);
+            log_position logged;
+            if (const auto* rule = logging_rule(p.topic)) logged = log_publish(p, *rule, nullptr);
+            route(p, nullptr, std::move(logged));
             return;
         case qos::at_least_once: {
             if (session_->qos2_pending(id))
@@ -519,9 +520,9 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
                     if (auto first = session_->find_inbound(this, id); first && !first->failed())
                         return first->wait(ack_when_logged(t, true));
                 std::shared_ptr<append_outcome> outcome = std::make_shared<append_outcome>();
-                log_publish(p, *rule, outcome);
+                auto logged = log_publish(p, *rule, outcome);
                 std::vector<std::shared_ptr<append_outcome>> durable;  // allocates only if used
-                const bool matched = route(p, &durable);
+                const bool matched = route(p, &durable, std::move(logged));
                 if (!durable.empty()) {
                     durable.push_back(std::move(outcome));
                     outcome = join_outcomes(std::move(durable));
@@ -565,8 +566,8 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
                     durable.push_back(std::move(rec));
             if (rule) {
                 std::shared_ptr<append_outcome> outcome = std::make_shared<append_outcome>();
-                log_publish(p, *rule, outcome);
-                const bool matched = route(p, &durable);
+                auto logged = log_publish(p, *rule, outcome);
+                const bool matched = route(p, &durable, std::move(logged));
                 if (!durable.empty()) {
                     durable.push_back(std::move(outcome));
                     outcome = join_outcomes(std::move(durable));
@@ -590,11 +591,12 @@ const ingest::ingest_rule* mqtt_protocol::logging_rule(const std::string& topic)
     return log ? log->rules().logging_rule(topic) : nullptr;
 }
 
-void mqtt_protocol::log_publish(const mqtt::publish& p, const ingest::ingest_rule& rule,
-                                const std::shared_ptr<append_outcome>& outcome) {
+log_position mqtt_protocol::log_publish(const mqtt::publish& p, const ingest::ingest_rule& rule,
+                                        const std::shared_ptr<append_outcome>& outcome) {
     durable_log& log = *core().log();
     auto fail = [&](reason_code rc) {
         if (outcome) outcome->finish(rc);
+        return log_position{};
     };
     auto& link = rare().link;
     if (!link) {
@@ -617,7 +619,8 @@ void mqtt_protocol::log_publish(const mqtt::publish& p, const ingest::ingest_rul
     link->outstanding.fetch_add(1);
     // Runs on the store's writer thread: touches only the log's atomics, the session (its own
     // lock) and the outcome, whose waiters post to their connections.
-    part->append(std::move(*batch), [logp = &log, link, outcome, bytes, id = *id,
+    log_position logged{part, 0};
+    logged.ticket = part->append(std::move(*batch), [logp = &log, link, outcome, bytes, id = *id,
                                      s = session_](const store::append_result& res) {
         logp->release_pending(bytes);
         logp->report_result(res.error);
@@ -631,6 +634,7 @@ void mqtt_protocol::log_publish(const mqtt::publish& p, const ingest::ingest_rul
                 c->transport_post([](mqtt_protocol& self, std::uintptr_t) { self.on_log_progress(); },
                                   0);
     });
+    return logged;
 }
 
 append_outcome::waiter mqtt_protocol::ack_when_logged(ack_queue::ticket t, bool matched) {
@@ -684,13 +688,15 @@ bool mqtt_protocol::log_wants_pause() {
     return false;
 }
 
-bool mqtt_protocol::route(mqtt::publish& p, std::vector<std::shared_ptr<append_outcome>>* durable) {
+bool mqtt_protocol::route(mqtt::publish& p, std::vector<std::shared_ptr<append_outcome>>* durable,
+                          log_position logged) {
     auto& slot = core().stats().local();
     broker_stats::add(slot.messages_in, 1);
     broker_stats::add(slot.messages_in_qos[static_cast<int>(p.qos_level) % 3], 1);
     bool congested = false;
     bool matched =
-        core().publish(make_message(std::move(p), session_.get()), &congested, durable, client_id()) > 0;
+        core().publish(make_message(std::move(p), session_.get(), steady_clock::now(), std::move(logged)),
+                       &congested, durable, client_id()) > 0;
     if (congested)
         throttled_ = true;
     else

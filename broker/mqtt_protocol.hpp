@@ -139,8 +139,10 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     void on_publish(mqtt::publish& p);
     // True when some session matched. `durable` gets the appends its acknowledgement waits
     // for besides its ingest record (retained record, persistent receivers' queues).
+    // `logged`: where its record was queued (log_publish), for backlog cursors.
     bool route(mqtt::publish& p,
-               std::vector<std::shared_ptr<append_outcome>>* durable = nullptr);
+               std::vector<std::shared_ptr<append_outcome>>* durable = nullptr,
+               log_position logged = {});
     void on_puback(const mqtt::puback& p);
     void on_pubrec(const mqtt::pubrec& p);
     void on_pubrel(const mqtt::pubrel& p);
@@ -183,10 +185,11 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     };
     // Appends the publish to the log topic of `rule` (QoS 0: `outcome` null, nobody waits).
     // The record is built here, before routing takes the payload. On any failure `outcome`
-    // is finished with the failure reason code.
+    // is finished with the failure reason code (and the position is empty). Returns where the
+    // record was queued.
     const ingest::ingest_rule* logging_rule(const std::string& topic) const;
-    void log_publish(const mqtt::publish& p, const ingest::ingest_rule& rule,
-                     const std::shared_ptr<append_outcome>& outcome);
+    log_position log_publish(const mqtt::publish& p, const ingest::ingest_rule& rule,
+                             const std::shared_ptr<append_outcome>& outcome);
     // A waiter for `outcome` that completes acknowledgement `t` on this thread; `matched`: some
     // session got the message (else a 5.0 success is 0x10, no matching subscribers).
     append_outcome::waiter ack_when_logged(ack_queue::ticket t, bool matched);

@@ -124,6 +124,22 @@ session::offer_result session::offer(delivery d, const queue_limits& limits) {
         return owner_ && progressing(now) ? offer_result::dropped_congested
                                           : offer_result::dropped;
     }
+    // Offline with cursors: a logged message queued at or after the marker of its partition
+    // is in the log past the cursor; nothing is stored (docs/offline-backlog-design.md).
+    if (!owner_ && rare_ && rare_->backlog && d.msg && d.msg->logged().partition) {
+        auto& b = *rare_->backlog;
+        const auto& at = d.msg->logged();
+        for (const auto& m : b.marks) {
+            if (m.partition != at.partition) continue;
+            if (at.ticket < m.from) break;  // raced the disconnect: queued below
+            ++b.covered;
+            // No PUBACK before the cursor that covers it is durable.
+            if (b.offline && !b.offline->durable->finished())
+                if (auto* j = journal.load(std::memory_order_relaxed))
+                    j->wait_for(b.offline->durable);
+            return offer_result::queued;
+        }
+    }
     const std::uint64_t bytes = d.msg ? d.msg->payload_size() : 0;
     if (!fits_limits(bytes, limits)) {
         return owner_ && progressing(now) ? offer_result::dropped_congested
@@ -449,9 +465,27 @@ void session::kick_owner(mqtt::reason_code reason, bool session_continues) {
 }
 
 std::optional<std::uint32_t> session::detach(const session_owner* owner, std::uint32_t expiry,
-                                             std::unique_ptr<mqtt::will_message>& delayed_will) {
+                                             std::unique_ptr<mqtt::will_message>& delayed_will,
+                                             const std::vector<logged_partition>* logged,
+                                             std::shared_ptr<offline_cursors> cursors) {
     std::lock_guard lock(mu_);
     if (owner_ != owner || !owner) return std::nullopt;
+    if (expiry != 0 && logged && cursors) {
+        // In the lock section that takes it offline: an offer that saw it online had its
+        // append queued before these markers (docs/offline-backlog-design.md).
+        auto& r = rare();
+        if (!r.backlog) r.backlog = std::make_unique<rare_fields::backlog_state>();
+        auto& b = *r.backlog;
+        b.marks.clear();
+        for (const auto& where : *logged) {
+            const auto t = where.partition->mark(
+                [cursors, where](const store::partition::mark_result& res) {
+                    cursors->reported(where, res);
+                });
+            b.marks.push_back({where.partition, t});
+        }
+        b.offline = std::move(cursors);
+    }
     owner_ = nullptr;
     online_.store(false, std::memory_order_relaxed);
     ++generation_;
@@ -568,6 +602,8 @@ persisted_session session::snapshot(std::int64_t now_ms,
         for (const auto& [f, rec] : r->subscriptions) st.subscriptions.push_back({f, rec});
         for (auto id : rare_->incoming_qos2) st.incoming_qos2.push_back(id);
     }
+    if (!owner_ && r && r->backlog && r->backlog->offline)
+        st.cursors = r->backlog->offline->cursors();  // a leaf lock
     if (owner_) {
         if (connection_will) st.will = *connection_will;
     } else if (r && r->pending_will) {
@@ -579,6 +615,11 @@ persisted_session session::snapshot(std::int64_t now_ms,
         st.will_at_ms = st.offline_since_ms + static_cast<std::int64_t>(delay) * 1000;
     }
     return st;
+}
+
+std::uint64_t session::covered() const {
+    std::lock_guard lock(mu_);
+    return rare_ && rare_->backlog ? rare_->backlog->covered : 0;
 }
 
 std::uint32_t session::restore(const persisted_session& st,

@@ -14,6 +14,7 @@
 #include "broker/compact_mutex.hpp"
 #include "broker/fifo.hpp"
 #include "broker/message.hpp"
+#include "broker/offline_cursors.hpp"
 #include "ingest/delivery_id.hpp"
 #include "mqtt/packet.hpp"
 #include "mqtt/reason_code.hpp"
@@ -121,6 +122,9 @@ class session_journal {
     // PUBREL waits for this record (so a restart never delivers the message again).
     virtual void released(const std::string& client_id, std::uint64_t seq,
                           std::uint16_t packet_id) = 0;
+    // Any thread, with the session's mu held: the publisher's acknowledgement must wait for
+    // `outcome` too (an offline session's cursor snapshot that covers the message).
+    virtual void wait_for(std::shared_ptr<append_outcome> outcome) = 0;
 
   protected:
     ~session_journal() = default;
@@ -245,8 +249,17 @@ class session {
     // sees the will and cancels it, or comes after and cannot be undone by it). Returns the
     // new generation, or nullopt (leaving `delayed_will` with the caller) when `owner` no
     // longer owns the session.
+    // A persistent session (expiry above 0) given `logged` partitions and `cursors` places a
+    // marker on each of them in the same lock section (docs/offline-backlog-design.md): from
+    // then on, a logged QoS 1/2 message whose ticket is at or above the marker of its
+    // partition is covered by the cursors and not queued; the caller arms `cursors` after this
+    // returns (its snapshot is saved once every marker has reported).
     std::optional<std::uint32_t> detach(const session_owner* owner, std::uint32_t expiry,
-                                        std::unique_ptr<mqtt::will_message>& delayed_will);
+                                        std::unique_ptr<mqtt::will_message>& delayed_will,
+                                        const std::vector<logged_partition>* logged = nullptr,
+                                        std::shared_ptr<offline_cursors> cursors = nullptr);
+    // Logged messages not queued because the cursors of an offline period covered them.
+    std::uint64_t covered() const;
     // Drops a will waiting for its delay (a new connection came in time).
     void drop_will();
     // The delayed will, if the session is still in `generation` and not ended.
@@ -346,6 +359,18 @@ class session {
         std::unique_ptr<ingest::session_producer> producer;  // made by the first logged publish
         fifo<inbound_entry> inbound_logged;  // logged inbound QoS 1/2, oldest first
         std::int64_t offline_since_ms = 0;   // wall clock of the last detach (persistence)
+        // The offline backlog (docs/offline-backlog-design.md): made at the first detach
+        // with logged partitions (one pointer until then).
+        struct backlog_state {
+            struct mark {
+                std::shared_ptr<store::partition> partition;
+                store::partition::ticket from = 0;  // the marker's ticket
+            };
+            std::vector<mark> marks;  // one per logged partition, placed at detach
+            std::shared_ptr<offline_cursors> offline;  // the cursors they give
+            std::uint64_t covered = 0;  // messages not queued: the cursors cover them
+        };
+        std::unique_ptr<backlog_state> backlog;
     };
     std::unique_ptr<rare_fields> rare_;
     rare_fields& rare();  // made if needed (mu_ held)

@@ -117,6 +117,10 @@ void session_log::released(const std::string& client_id, std::uint64_t seq,
     pending().push_back(std::move(outcome));  // the PUBREL waits for it
 }
 
+void session_log::wait_for(std::shared_ptr<append_outcome> outcome) {
+    pending().push_back(std::move(outcome));
+}
+
 std::vector<std::shared_ptr<append_outcome>> session_log::take_pending() {
     std::vector<std::shared_ptr<append_outcome>> out;
     out.swap(pending());

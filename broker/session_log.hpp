@@ -47,6 +47,7 @@ class session_log final : public session_journal {
     void done(const std::string& client_id, std::uint64_t seq) override;
     void released(const std::string& client_id, std::uint64_t seq,
                   std::uint16_t packet_id) override;
+    void wait_for(std::shared_ptr<append_outcome> outcome) override;
 
     // The appends queued() made on this thread since the last call (the caller waits for them).
     static std::vector<std::shared_ptr<append_outcome>> take_pending();

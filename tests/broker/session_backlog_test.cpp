@@ -1,0 +1,152 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "broker/session.hpp"
+#include "store/batch_builder.hpp"
+#include "tests/store/test_util.hpp"
+
+using namespace sluice;
+using namespace sluice::broker;
+using sluice::store::test::temp_dir;
+
+namespace {
+
+struct fake_owner final : session_owner {
+    void wake() override {}
+    void kick(mqtt::reason_code, bool) override {}
+};
+
+delivery logged_delivery(int n, log_position at) {
+    mqtt::publish p;
+    p.topic = "t";
+    p.qos_level = mqtt::qos::at_least_once;
+    p.payload = mqtt::shared_bytes(std::string_view(std::to_string(n)));
+    delivery d;
+    d.msg = make_message(std::move(p), nullptr, steady_clock::now(), std::move(at));
+    d.qos_level = mqtt::qos::at_least_once;
+    return d;
+}
+
+int number_of(const delivery& d) {
+    const auto v = d.msg->packet().payload.view();
+    return std::stoi(std::string(reinterpret_cast<const char*>(v.data()), v.size()));
+}
+
+}  // namespace
+
+TEST_CASE("offline backlog: every message raced with the disconnect is queued or under the cursor, never both") {
+    // Publishers append then offer (as mqtt_protocol does) while the session goes offline
+    // with a marker on the partition: each message must end up exactly once, either in the
+    // session's queue (it saw the session online, or raced the marker) or at or above the
+    // cursor (the replay's part).
+    temp_dir dir;
+    store::writer_pool pool(1);
+    std::int64_t now = 0;
+    store::errc e = store::errc::ok;
+    store::log_config cfg;
+    cfg.flush = store::durability::never;
+    auto part = store::partition::open(dir.path(), cfg, pool, [&now] { return now; }, e);
+    REQUIRE(part);
+
+    for (int round = 0; round < 20; ++round) {
+        session s("c" + std::to_string(round));
+        fake_owner owner;
+        s.attach(&owner, false, 3600);
+
+        std::mutex mu;
+        std::condition_variable cv;
+        std::map<int, std::int64_t> offset_of;  // message -> offset of its record
+        std::atomic<bool> go{false};
+        constexpr int per_thread = 100;
+        std::vector<std::thread> publishers;
+        for (int th = 0; th < 2; ++th)
+            publishers.emplace_back([&, th] {
+                while (!go.load()) std::this_thread::yield();
+                for (int i = 0; i < per_thread; ++i) {
+                    const int n = th * per_thread + i;
+                    store::batch_builder b;
+                    b.add(0, std::nullopt, std::string_view(std::to_string(n)));
+                    log_position at{part, 0};
+                    at.ticket = part->append(*b.build(), [&, n](const store::append_result& r) {
+                        std::lock_guard lock(mu);
+                        offset_of[n] = r.base_offset.value;
+                        cv.notify_all();
+                    });
+                    s.offer(logged_delivery(n, std::move(at)), queue_limits(100000));
+                }
+            });
+        go.store(true);
+        std::this_thread::yield();
+        const std::vector<logged_partition> logged{{"mqtt", 0, part}};
+        auto cursors = std::make_shared<offline_cursors>(logged.size());
+        std::unique_ptr<mqtt::will_message> no_will;
+        REQUIRE(s.detach(&owner, 3600, no_will, &logged, cursors));
+        std::atomic<bool> ready{false};
+        cursors->arm([&] { ready.store(true); });
+        for (auto& t : publishers) t.join();
+        {
+            std::unique_lock lock(mu);
+            REQUIRE(cv.wait_for(lock, std::chrono::seconds(60),
+                                [&] { return offset_of.size() == 2u * per_thread; }));
+        }
+        // The marker reported (it ran after the appends queued before it).
+        part->flush().get();
+        REQUIRE(ready.load());
+        const auto cs = cursors->cursors();
+        REQUIRE(cs.size() == 1);
+        const std::int64_t cursor = cs[0].next;
+
+        std::set<int> queued;
+        for (const auto& d : s.take_queued()) queued.insert(number_of(d));
+        std::size_t covered = 0;
+        for (const auto& [n, off] : offset_of) {
+            const bool in_queue = queued.count(n) > 0;
+            const bool under_cursor = off >= cursor;
+            INFO("message " << n << " offset " << off << " cursor " << cursor);
+            CHECK(in_queue != under_cursor);
+            covered += under_cursor ? 1 : 0;
+        }
+        CHECK(s.covered() == covered);
+
+        // The snapshot of the offline session carries the cursor.
+        auto st = s.snapshot(0, nullptr);
+        REQUIRE(st.cursors.size() == 1);
+        CHECK(st.cursors[0] == log_cursor{"mqtt", 0, cursor});
+    }
+    part->close();
+}
+
+TEST_CASE("offline backlog: messages of partitions without a marker, and unlogged ones, are queued") {
+    temp_dir dir_a, dir_b;
+    store::writer_pool pool(1);
+    std::int64_t now = 0;
+    store::errc e = store::errc::ok;
+    auto a = store::partition::open(dir_a.path(), store::log_config{}, pool, [&now] { return now; }, e);
+    auto b = store::partition::open(dir_b.path(), store::log_config{}, pool, [&now] { return now; }, e);
+    REQUIRE(a);
+    REQUIRE(b);
+    session s("c");
+    fake_owner owner;
+    s.attach(&owner, false, 3600);
+    const std::vector<logged_partition> logged{{"mqtt", 0, a}};
+    auto cursors = std::make_shared<offline_cursors>(1);
+    std::unique_ptr<mqtt::will_message> no_will;
+    REQUIRE(s.detach(&owner, 3600, no_will, &logged, cursors));
+    cursors->arm([] {});
+    s.offer(logged_delivery(1, {a, 1000}), queue_limits(100));  // covered
+    s.offer(logged_delivery(2, {b, 1000}), queue_limits(100));  // no marker on b
+    s.offer(logged_delivery(3, {}), queue_limits(100));         // not logged
+    CHECK(s.covered() == 1);
+    auto q = s.take_queued();
+    REQUIRE(q.size() == 2);
+    CHECK(number_of(q[0]) == 2);
+    CHECK(number_of(q[1]) == 3);
+    a->close();
+    b->close();
+}
