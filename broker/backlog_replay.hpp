@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/log_cursor.hpp"
 #include "broker/session.hpp"
 #include "store/partition.hpp"
 
@@ -24,14 +25,6 @@
 // Thread: pure functions over a partition, which may be read from any thread; call them off
 // the io threads (they read the disk).
 namespace sluice::broker {
-
-// Where a session stands in one partition of a log topic: the first offset it has not had.
-struct log_cursor {
-    std::string log_topic;
-    int partition = 0;
-    std::int64_t next = 0;
-    bool operator==(const log_cursor&) const = default;
-};
 
 // Per session; 0 means no limit. The defaults let a session fall behind as far as retention
 // allows.

@@ -494,7 +494,7 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
     const std::uint16_t id = p.packet_id;
 
     switch (p.qos_level) {
-        case qos::at_most_once:
+        case qos::at_most_once: {
             if (bad_payload)
                 return disconnect(reason_code::payload_format_invalid, "payload is not UTF-8");
             if (refused) return;
@@ -502,6 +502,7 @@ void mqtt_protocol::on_publish(mqtt::publish& p) {
             if (const auto* rule = logging_rule(p.topic)) logged = log_publish(p, *rule, nullptr);
             route(p, nullptr, std::move(logged));
             return;
+        }
         case qos::at_least_once: {
             if (session_->qos2_pending(id))
                 return disconnect(reason_code::protocol_error,

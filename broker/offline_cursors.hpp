@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "broker/append_outcome.hpp"
-#include "broker/backlog_replay.hpp"
+#include "broker/log_cursor.hpp"
 #include "store/partition.hpp"
 
 // One offline period of a persistent session, as cursors into the logged partitions

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "broker/backlog_replay.hpp"
+#include "broker/log_cursor.hpp"
 #include "broker/session.hpp"
 #include "mqtt/packet.hpp"
 #include "store/record.hpp"
