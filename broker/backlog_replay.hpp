@@ -34,13 +34,6 @@ struct backlog_limits {
     std::int64_t max_age_ms = 0;     // records older than this (by their timestamp) skipped
 };
 
-// What a replay needs of a session, copied under its lock: its client id (for No Local) and
-// its non-shared subscriptions with their options.
-struct backlog_subscriber {
-    std::string client_id;
-    std::vector<std::pair<std::string, subscription_record>> subscriptions;
-};
-
 // The delivery the session's subscriptions make of `msg`, published by `publisher` (the
 // record's client id): the highest granted QoS among the matching subscriptions, RETAIN kept
 // when one of them has Retain As Published, every matching subscription identifier; nullopt

@@ -1,11 +1,14 @@
 #include "broker/broker_core.hpp"
 #include "broker/internal_topic.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "broker/backlog_reader.hpp"
+#include "broker/durable_log.hpp"
 #include "broker/log.hpp"
 #include "broker/retained_log.hpp"
 #include "broker/version.hpp"
@@ -87,6 +90,7 @@ broker_core::opened broker_core::open_session(const std::string& client_id, bool
         if (resumable) {
             // Reconnected within the will delay: the delayed will is never sent (MQTT-3.1.3-9).
             existing->attach(owner, /*cancel_will=*/true, expiry);
+            if (backlog_ && existing->has_backlog()) backlog_->watch(existing);
             return {existing, true, save_session(existing, will)};
         }
         // A new connection within the will delay means no will, even when it starts a clean
@@ -116,8 +120,9 @@ void broker_core::end_session_locked(const std::shared_ptr<session>& s) {
     router_.remove_session(*s, s->subscription_filters());
     cancel_deadlines_locked(s.get());
     auto ending = s->end();
-    if (session_log_ && (ending.was_recorded || !ending.recorded.empty()))
-        session_log_->erase(s->client_id, ending.recorded, ending.was_recorded);
+    if (session_log_ &&
+        (ending.was_recorded || !ending.recorded.empty() || !ending.cursors.empty()))
+        session_log_->erase(s->client_id, ending.recorded, ending.was_recorded, ending.cursors);
     // Unacknowledged shared-subscription messages go to another member of their group.
     for (auto& d : ending.orphans)
         router_.redeliver_shared(std::move(d), s.get(), limits_);
@@ -134,8 +139,27 @@ bool broker_core::close_session(const std::shared_ptr<session>& s, session_owner
     const std::uint32_t will_delay = will ? will->props.will_delay_interval.value_or(0) : 0;
     const bool delayed = will && will_delay > 0 && expiry > 0;
     std::unique_ptr<mqtt::will_message> none;
-    auto gen = s->detach(owner, expiry, delayed ? will : none);
+    // A persistent session's logged messages wait in the log from now on: a marker per
+    // partition, placed as it goes offline (docs/offline-backlog-design.md).
+    std::vector<logged_partition> logged;
+    std::shared_ptr<offline_cursors> cursors;
+    if (expiry != 0 && backlog_ && session_log_ && log_) {
+        logged = logged_partitions();
+        if (!logged.empty()) cursors = std::make_shared<offline_cursors>();
+    }
+    auto gen = s->detach(owner, expiry, delayed ? will : none, cursors ? &logged : nullptr, cursors);
     if (!gen) return false;  // taken over: `will` is left to the caller
+    if (cursors) {
+        // Once every marker reported: the snapshot with the cursors; publishers whose
+        // messages they cover wait for it.
+        cursors->arm([this, weak = std::weak_ptr<session>(s), c = cursors.get()] {
+            auto live = weak.lock();
+            if (!live) return c->durable->finish(mqtt::reason_code::success);
+            session_log_->save(*live, nullptr)->wait([d = c->durable](mqtt::reason_code rc) {
+                d->finish(rc);
+            });
+        });
+    }
     if (will) publish_will(std::move(*std::exchange(will, nullptr)));
     std::weak_ptr<session> weak = s;
     const auto now = steady_clock::now();
@@ -172,6 +196,20 @@ void broker_core::will_due_locked(const std::weak_ptr<session>& weak, std::uint3
     save_session(s, nullptr);  // the will is gone: a restart must not publish it again
 }
 
+std::vector<logged_partition> broker_core::logged_partitions() {
+    std::vector<logged_partition> out;
+    if (!log_) return out;
+    for (const auto& rule : log_->rules().rules()) {
+        if (!rule.logged) continue;
+        if (std::any_of(out.begin(), out.end(),
+                        [&](const logged_partition& p) { return p.log_topic == rule.log_topic; }))
+            continue;
+        for (int i = 0; i < rule.partitions; ++i)
+            if (auto p = log_->partition(rule, i)) out.push_back({rule.log_topic, i, std::move(p)});
+    }
+    return out;
+}
+
 std::size_t broker_core::restore_sessions(std::vector<session_log::replayed> all) {
     const auto now = steady_clock::now();
     const std::int64_t now_ms = wall_ms();
@@ -180,6 +218,7 @@ std::size_t broker_core::restore_sessions(std::vector<session_log::replayed> all
     };
     std::size_t restored = 0;
     std::vector<mqtt::will_message> wills;
+    std::optional<std::vector<logged_partition>> logged;  // read once, if a cursor needs it
     std::lock_guard reg(registry_mu_);
     for (auto& r : all) {
         auto& st = r.state;
@@ -192,7 +231,7 @@ std::size_t broker_core::restore_sessions(std::vector<session_log::replayed> all
             if (st.will) wills.push_back(std::move(*st.will));
             std::vector<std::uint64_t> seqs;
             for (const auto& m : r.messages) seqs.push_back(m.seq);
-            if (session_log_) session_log_->erase(r.client_id, seqs, true);
+            if (session_log_) session_log_->erase(r.client_id, seqs, true, st.cursors);
             log_debug("session ", r.client_id, " expired while the broker was down");
             continue;
         }
@@ -204,6 +243,17 @@ std::size_t broker_core::restore_sessions(std::vector<session_log::replayed> all
         }
         auto s = std::make_shared<session>(r.client_id);
         const std::uint32_t gen = s->restore(st, std::move(r.messages));
+        if (backlog_ && !st.cursors.empty()) {
+            // Its backlog is where its cursors point; every append of this process is after
+            // them (ticket 0), since no connection exists yet.
+            if (!logged) logged = logged_partitions();
+            std::vector<std::pair<logged_partition, std::int64_t>> marks;
+            for (auto& where : *logged)
+                for (const auto& c : st.cursors)
+                    if (c.log_topic == where.log_topic && c.partition == where.index)
+                        marks.emplace_back(where, c.next);
+            s->restore_backlog(std::move(marks));
+        }
         sessions_.insert(s);
         for (const auto& sub : st.subscriptions) router_.subscribe(*s, sub.filter, sub.rec);
         std::weak_ptr<session> weak = s;

@@ -32,6 +32,7 @@
 namespace sluice::broker {
 
 class durable_log;
+class backlog_reader;
 class retained_log;
 
 class broker_core {
@@ -54,6 +55,10 @@ class broker_core {
     // "What survives a restart"); null: in memory only. Set before any connection exists.
     void set_persistence(retained_log* retained, session_log* sessions);
     session_log* sessions_log() const { return session_log_; }
+    // Who refills persistent sessions from their cursors in the log
+    // (docs/offline-backlog-design.md); null: offline sessions keep copies in their queues.
+    // Set before any connection exists, with the log and the persistence.
+    void set_backlog_reader(backlog_reader* r) { backlog_ = r; }
 
     // Stores it if retained, then offers it to every matching session. Returns the number of
     // sessions matched; sets *congested as router::route does. `durable`, when given, gets the
@@ -174,6 +179,9 @@ class broker_core {
     durable_log* log_ = nullptr;
     retained_log* retained_log_ = nullptr;
     session_log* session_log_ = nullptr;
+    backlog_reader* backlog_ = nullptr;
+    // The partitions of the log topics the ingest rules write (each topic once).
+    std::vector<logged_partition> logged_partitions();
 
     // The registry is a set of the sessions themselves, found by their (immutable) client id:
     // the id is stored once, in the session, and a node is one pointer and the session's

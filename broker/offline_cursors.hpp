@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,7 +34,11 @@ struct logged_partition {
 
 class offline_cursors {
   public:
-    explicit offline_cursors(std::size_t markers) : waiting_(markers) {}
+    // Before placing a marker (the session's lock held): one more to wait for.
+    void expect_one() {
+        std::lock_guard lock(mu_);
+        ++waiting_;
+    }
 
     // A marker of `where` reported (writer thread, or the caller's thread when closed).
     void reported(const logged_partition& where, const store::partition::mark_result& r) {
@@ -41,7 +46,8 @@ class offline_cursors {
         {
             std::lock_guard lock(mu_);
             if (r.error == store::errc::ok)
-                cursors_.push_back({where.log_topic, where.index, r.log_end.value});
+                cursors_.push_back(
+                    {where.partition.get(), {where.log_topic, where.index, r.log_end.value}});
             if (--waiting_ == 0 && armed_) ready = std::move(on_ready_);
         }
         if (ready) ready();
@@ -61,10 +67,19 @@ class offline_cursors {
         on_ready();
     }
 
-    // The cursors known so far (leaf lock).
+    // The cursor the marker on `p` gave, if it has reported (leaf lock).
+    std::optional<log_cursor> find(const store::partition* p) const {
+        std::lock_guard lock(mu_);
+        for (const auto& [at, c] : cursors_)
+            if (at == p) return c;
+        return std::nullopt;
+    }
+    // Every cursor known so far (leaf lock).
     std::vector<log_cursor> cursors() const {
         std::lock_guard lock(mu_);
-        return cursors_;
+        std::vector<log_cursor> out;
+        for (const auto& e : cursors_) out.push_back(e.second);
+        return out;
     }
 
     // Finished once a snapshot holding every cursor is durable.
@@ -72,9 +87,9 @@ class offline_cursors {
 
   private:
     mutable std::mutex mu_;  // guards everything below
-    std::size_t waiting_;
+    std::size_t waiting_ = 0;
     bool armed_ = false;
-    std::vector<log_cursor> cursors_;
+    std::vector<std::pair<const store::partition*, log_cursor>> cursors_;
     std::function<void()> on_ready_;
 };
 

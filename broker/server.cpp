@@ -181,6 +181,7 @@ void server::set_reload_source(std::function<config()> parse) {
 }
 
 server::~server() {
+    impl_->persisted.stop();
     if (impl_->egress) impl_->egress->stop();
     if (impl_->auth) impl_->auth->stop();
     impl_->stop_http();
@@ -311,6 +312,7 @@ void server::run() {
     if (impl_->groups) impl_->groups->stop();
     if (!impl_->core->wait_for_connections(std::chrono::seconds(3)))
         log_warn("some connections did not close in time");
+    impl_->persisted.stop();  // the backlog reader wakes connections: before the pool stops
     if (impl_->auth) impl_->auth->stop();
     impl_->pool.stop();
     impl_->pool.join();

@@ -46,6 +46,8 @@ constexpr std::size_t budget_check_from = 16;
 
 // Where persistent sessions record their messages (session.hpp); set once at start.
 std::atomic<session_journal*> journal{nullptr};
+// Who refills backlogs (session.hpp); set once at start.
+std::atomic<backlog_waker*> waker{nullptr};
 
 
 // Tells the journal, outside the session's lock, which recorded deliveries left it.
@@ -63,6 +65,10 @@ std::size_t delivery_bytes(const delivery& d) {
 
 void set_session_journal(session_journal* j) {
     journal.store(j, std::memory_order_release);
+}
+
+void set_backlog_waker(backlog_waker* w) {
+    waker.store(w, std::memory_order_release);
 }
 
 session::rare_fields& session::rare() {
@@ -124,19 +130,21 @@ session::offer_result session::offer(delivery d, const queue_limits& limits) {
         return owner_ && progressing(now) ? offer_result::dropped_congested
                                           : offer_result::dropped;
     }
-    // Offline with cursors: a logged message queued at or after the marker of its partition
-    // is in the log past the cursor; nothing is stored (docs/offline-backlog-design.md).
-    if (!owner_ && rare_ && rare_->backlog && d.msg && d.msg->logged().partition) {
+    // With cursors: a logged message queued at or after the marker of its partition is in the
+    // log past the cursor, online or not; the backlog reader delivers it from there and
+    // nothing is stored here (docs/offline-backlog-design.md). Messages through a shared
+    // group are not the session's own backlog.
+    if (rare_ && rare_->backlog && d.share.empty() && d.msg && d.msg->logged().partition) {
         auto& b = *rare_->backlog;
         const auto& at = d.msg->logged();
         for (const auto& m : b.marks) {
-            if (m.partition != at.partition) continue;
+            if (m.where.partition != at.partition) continue;
             if (at.ticket < m.from) break;  // raced the disconnect: queued below
             ++b.covered;
             // No PUBACK before the cursor that covers it is durable.
-            if (b.offline && !b.offline->durable->finished())
+            if (m.source && !m.source->durable->finished())
                 if (auto* j = journal.load(std::memory_order_relaxed))
-                    j->wait_for(b.offline->durable);
+                    j->wait_for(m.source->durable);
             return offer_result::queued;
         }
     }
@@ -229,8 +237,11 @@ session::result session::take_deliveries(const session_owner* me, const take_lim
     }
     owner_saturated_ = saturated || room == 0;
     if (limits.drained || queue_.size() < queued_before) last_progress_ = now;
+    const bool room_for_backlog = queue_.size() < queued_before && rare_ && rare_->backlog;
     lock.unlock();
     journal_done(client_id, expired_recorded);
+    if (room_for_backlog)
+        if (auto* w = waker.load(std::memory_order_acquire)) w->backlog_room();
     return result::ok;
 }
 
@@ -472,17 +483,21 @@ std::optional<std::uint32_t> session::detach(const session_owner* owner, std::ui
     if (owner_ != owner || !owner) return std::nullopt;
     if (expiry != 0 && logged && cursors) {
         // In the lock section that takes it offline: an offer that saw it online had its
-        // append queued before these markers (docs/offline-backlog-design.md).
+        // append queued before these markers (docs/offline-backlog-design.md). Partitions
+        // that have a mark keep it: its cursor is past everything it did not deliver.
         auto& r = rare();
         if (!r.backlog) r.backlog = std::make_unique<rare_fields::backlog_state>();
         auto& b = *r.backlog;
-        b.marks.clear();
         for (const auto& where : *logged) {
+            if (std::any_of(b.marks.begin(), b.marks.end(),
+                            [&](const auto& m) { return m.where.partition == where.partition; }))
+                continue;
+            cursors->expect_one();
             const auto t = where.partition->mark(
                 [cursors, where](const store::partition::mark_result& res) {
                     cursors->reported(where, res);
                 });
-            b.marks.push_back({where.partition, t});
+            b.marks.push_back({where, t, -1, cursors});
         }
         b.offline = std::move(cursors);
     }
@@ -566,6 +581,14 @@ session::ending session::end() {
         rare_->subscriptions.clear();
         rare_->incoming_qos2.clear();
         e.will = std::move(rare_->pending_will);
+        if (rare_->backlog) {
+            for (const auto& d : rare_->backlog->held)
+                if (d.persist_seq) e.recorded.push_back(d.persist_seq);
+            rare_fields::resolve(*rare_->backlog);
+            for (const auto& m : rare_->backlog->marks)
+                e.cursors.push_back({m.where.log_topic, m.where.index, m.cursor});
+            rare_->backlog.reset();
+        }
     }
     return e;
 }
@@ -602,8 +625,11 @@ persisted_session session::snapshot(std::int64_t now_ms,
         for (const auto& [f, rec] : r->subscriptions) st.subscriptions.push_back({f, rec});
         for (auto id : rare_->incoming_qos2) st.incoming_qos2.push_back(id);
     }
-    if (!owner_ && r && r->backlog && r->backlog->offline)
-        st.cursors = r->backlog->offline->cursors();  // a leaf lock
+    if (rare_ && rare_->backlog) {
+        rare_fields::resolve(*rare_->backlog);
+        for (const auto& m : rare_->backlog->marks)
+            if (m.cursor >= 0) st.cursors.push_back({m.where.log_topic, m.where.index, m.cursor});
+    }
     if (owner_) {
         if (connection_will) st.will = *connection_will;
     } else if (r && r->pending_will) {
@@ -615,6 +641,86 @@ persisted_session session::snapshot(std::int64_t now_ms,
         st.will_at_ms = st.offline_since_ms + static_cast<std::int64_t>(delay) * 1000;
     }
     return st;
+}
+
+void session::rare_fields::resolve(backlog_state& b) {
+    for (auto& m : b.marks)
+        if (m.cursor < 0 && m.source)
+            if (auto c = m.source->find(m.where.partition.get())) m.cursor = c->next;
+}
+
+std::optional<session::backlog_job> session::take_backlog_job(std::size_t max_queued) {
+    std::lock_guard lock(mu_);
+    if (!owner_ || ended_ || !rare_ || !rare_->backlog) return std::nullopt;
+    auto& b = *rare_->backlog;
+    if (!b.held.empty() || queue_.size() >= max_queued) return std::nullopt;
+    rare_fields::resolve(b);
+    backlog_job job;
+    for (const auto& m : b.marks)
+        if (m.cursor >= 0) job.cursors.emplace_back(m.where, m.cursor);
+    if (job.cursors.empty()) return std::nullopt;
+    job.generation = generation_;
+    job.room = max_queued - queue_.size();
+    job.subscriber.client_id = client_id;
+    for (const auto& [f, rec] : rare_->subscriptions) job.subscriber.subscriptions.emplace_back(f, rec);
+    return job;
+}
+
+bool session::refill(std::uint32_t generation, const store::partition* partition,
+                     std::int64_t from, std::int64_t next, std::vector<delivery> ds,
+                     std::shared_ptr<append_outcome>& durable) {
+    std::lock_guard lock(mu_);
+    if (ended_ || generation != generation_ || !rare_ || !rare_->backlog) return false;
+    auto& b = *rare_->backlog;
+    auto m = std::find_if(b.marks.begin(), b.marks.end(), [&](const auto& x) {
+        return x.where.partition.get() == partition;
+    });
+    if (m == b.marks.end() || m->cursor != from) return false;
+    if (next == from && ds.empty()) return true;
+    // The deliveries and the cursor past them in one append: after a crash both are there
+    // or neither (then the replay reads them again from the old cursor).
+    if (expiry_interval_ != 0)
+        if (auto* j = journal.load(std::memory_order_relaxed))
+            durable = j->refilled(client_id, ds, log_cursor{m->where.log_topic, m->where.index, next});
+    m->cursor = next;
+    for (auto& d : ds) b.held.push_back(std::move(d));
+    return true;
+}
+
+void session::release_held() {
+    std::lock_guard lock(mu_);
+    if (ended_ || !rare_ || !rare_->backlog || rare_->backlog->held.empty()) return;
+    for (auto& d : rare_->backlog->held) {
+        add_queued_bytes(d.msg->payload_size());
+        queue_.push_back(std::move(d));
+    }
+    rare_->backlog->held.clear();
+    if (owner_ && !wake_posted_) {
+        wake_posted_ = true;
+        owner_->wake();
+    }
+}
+
+bool session::has_backlog() const {
+    std::lock_guard lock(mu_);
+    return rare_ && rare_->backlog && !rare_->backlog->marks.empty();
+}
+
+void session::restore_backlog(std::vector<std::pair<logged_partition, std::int64_t>> cursors) {
+    std::lock_guard lock(mu_);
+    if (cursors.empty()) return;
+    auto& r = rare();
+    if (!r.backlog) r.backlog = std::make_unique<rare_fields::backlog_state>();
+    for (auto& [where, next] : cursors) r.backlog->marks.push_back({std::move(where), 0, next, nullptr});
+}
+
+std::vector<log_cursor> session::backlog_cursors() const {
+    std::lock_guard lock(mu_);
+    std::vector<log_cursor> out;
+    if (rare_ && rare_->backlog)
+        for (const auto& m : rare_->backlog->marks)
+            if (m.cursor >= 0) out.push_back({m.where.log_topic, m.where.index, m.cursor});
+    return out;
 }
 
 std::uint64_t session::covered() const {

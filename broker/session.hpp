@@ -89,6 +89,13 @@ struct subscription_record {
     std::uint32_t subscription_id = 0;  // 0: none
 };
 
+// What a replay of the backlog needs of a session (broker/backlog_replay.hpp), copied under
+// its lock: its client id (for No Local) and its subscriptions with their options.
+struct backlog_subscriber {
+    std::string client_id;
+    std::vector<std::pair<std::string, subscription_record>> subscriptions;
+};
+
 // What a connection may send now, taken from its session under one short lock and encoded
 // after it (so publishers offering to this session never wait for the encoding).
 struct outgoing {
@@ -125,11 +132,29 @@ class session_journal {
     // Any thread, with the session's mu held: the publisher's acknowledgement must wait for
     // `outcome` too (an offline session's cursor snapshot that covers the message).
     virtual void wait_for(std::shared_ptr<append_outcome> outcome) = 0;
+    // Any thread, with the session's mu held: deliveries refilled from the log, read up to
+    // `cursor`; records them and the cursor in one append (sets each persist_seq).
+    // The outcome finishes once that append is durable (the deliveries wait for it).
+    virtual std::shared_ptr<append_outcome> refilled(const std::string& client_id,
+                                                     std::vector<delivery>& ds,
+                                                     const log_cursor& cursor) = 0;
 
   protected:
     ~session_journal() = default;
 };
 void set_session_journal(session_journal* j);
+
+// Who refills sessions from their backlogs in the log (broker/backlog_reader.hpp); told, with
+// no lock held, when a session with a backlog took messages from its queue (so it has room).
+// Process-wide; null: nobody.
+class backlog_waker {
+  public:
+    virtual void backlog_room() = 0;
+
+  protected:
+    ~backlog_waker() = default;
+};
+void set_backlog_waker(backlog_waker* w);
 
 // Limits on what may wait in sessions (docs/mqtt.md, Limits): per session, a message count
 // and payload bytes; for all sessions of the process together, payload bytes (the broker-wide
@@ -260,6 +285,31 @@ class session {
                                         std::shared_ptr<offline_cursors> cursors = nullptr);
     // Logged messages not queued because the cursors of an offline period covered them.
     std::uint64_t covered() const;
+
+    // --- backlog reader (broker/backlog_reader.hpp) ------------------------------------------
+    // What one replay pass needs, taken under the lock: nullopt when offline, without marks,
+    // or without room in the queue (`max_queued` messages).
+    struct backlog_job {
+        std::uint32_t generation = 0;
+        std::size_t room = 0;
+        backlog_subscriber subscriber;
+        std::vector<std::pair<logged_partition, std::int64_t>> cursors;  // known ones
+    };
+    std::optional<backlog_job> take_backlog_job(std::size_t max_queued);
+    // Refilled deliveries of one partition read from `from` up to `next`: journaled (one
+    // batch with the cursor, so a restart finds both or neither) and held until that batch is
+    // durable (`durable`, null when nothing was written); then release_held() queues them.
+    // False (nothing done) when the session moved on (other generation, cursor moved).
+    bool refill(std::uint32_t generation, const store::partition* partition, std::int64_t from,
+                std::int64_t next, std::vector<delivery> ds,
+                std::shared_ptr<append_outcome>& durable);
+    // The held deliveries go to the queue (in order), the owner is woken. No lock held.
+    void release_held();
+    bool has_backlog() const;
+    // At start: marks with ticket 0 (every append of this process is the log's) at `cursors`.
+    void restore_backlog(std::vector<std::pair<logged_partition, std::int64_t>> cursors);
+    // The cursors to erase when it ends (their records in __session_queue).
+    std::vector<log_cursor> backlog_cursors() const;
     // Drops a will waiting for its delay (a new connection came in time).
     void drop_will();
     // The delayed will, if the session is still in `generation` and not ended.
@@ -281,6 +331,7 @@ class session {
         std::unique_ptr<mqtt::will_message> will;
         std::vector<std::uint64_t> recorded;  // persist_seq of what it held (to erase)
         bool was_recorded = false;            // its state is in __sessions (to erase)
+        std::vector<log_cursor> cursors;      // its backlog cursors (to erase)
     };
     ending end();
     bool ended() const;
@@ -359,17 +410,24 @@ class session {
         std::unique_ptr<ingest::session_producer> producer;  // made by the first logged publish
         fifo<inbound_entry> inbound_logged;  // logged inbound QoS 1/2, oldest first
         std::int64_t offline_since_ms = 0;   // wall clock of the last detach (persistence)
-        // The offline backlog (docs/offline-backlog-design.md): made at the first detach
-        // with logged partitions (one pointer until then).
+        // The backlog in the log (docs/offline-backlog-design.md): made at the first detach
+        // with logged partitions, or at start from recorded cursors (one pointer until then).
         struct backlog_state {
             struct mark {
-                std::shared_ptr<store::partition> partition;
-                store::partition::ticket from = 0;  // the marker's ticket
+                logged_partition where;
+                store::partition::ticket from = 0;  // offers at or above it: the log's
+                std::int64_t cursor = -1;  // -1: its marker has not reported yet (`source`)
+                std::shared_ptr<offline_cursors> source;  // where its marker reports
             };
-            std::vector<mark> marks;  // one per logged partition, placed at detach
-            std::shared_ptr<offline_cursors> offline;  // the cursors they give
+            std::vector<mark> marks;  // one per logged partition
+            std::shared_ptr<offline_cursors> offline;  // the markers of the last detach
             std::uint64_t covered = 0;  // messages not queued: the cursors cover them
+            // Refilled, journaled, waiting for that append to be durable (so nothing is sent
+            // that a crash could replay as new).
+            std::vector<delivery> held;
         };
+        // Fills in the cursors whose markers have reported (mu_ held; a leaf lock each).
+        static void resolve(backlog_state& b);
         std::unique_ptr<backlog_state> backlog;
     };
     std::unique_ptr<rare_fields> rare_;

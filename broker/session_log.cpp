@@ -1,6 +1,7 @@
 #include "broker/session_log.hpp"
 #include "broker/internal_topic.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <unordered_map>
@@ -77,7 +78,7 @@ std::shared_ptr<append_outcome> session_log::save(session& s,
 }
 
 void session_log::erase(const std::string& client_id, const std::vector<std::uint64_t>& seqs,
-                        bool with_state) {
+                        bool with_state, const std::vector<log_cursor>& cursors) {
     const auto now = wall_ms();
     if (with_state) {
         std::lock_guard lock(write_mu_);
@@ -86,9 +87,10 @@ void session_log::erase(const std::string& client_id, const std::vector<std::uin
         r.key = client_id;
         append(*sessions_, r, nullptr);
     }
-    if (seqs.empty()) return;
+    if (seqs.empty() && cursors.empty()) return;
     store::batch_builder b(store::compression::none);
     for (auto seq : seqs) b.add(now, std::string_view(queue_key(client_id, seq)), std::nullopt);
+    for (const auto& c : cursors) b.add(now, std::string_view(cursor_key(client_id, c)), std::nullopt);
     if (auto batch = b.build()) queue_->append(std::move(*batch), [](const store::append_result&) {});
 }
 
@@ -117,6 +119,40 @@ void session_log::released(const std::string& client_id, std::uint64_t seq,
     pending().push_back(std::move(outcome));  // the PUBREL waits for it
 }
 
+std::shared_ptr<append_outcome> session_log::refilled(const std::string& client_id,
+                                                      std::vector<delivery>& ds,
+                                                      const log_cursor& cursor) {
+    const auto now = steady_clock::now();
+    const auto now_ms = wall_ms();
+    store::batch_builder b(store::compression::none);
+    auto add = [&](const store::record& r) {
+        if (r.value)
+            b.add(now_ms, r.key, std::string_view(*r.value), r.headers);
+        else
+            b.add(now_ms, r.key, std::nullopt, r.headers);
+    };
+    for (auto& d : ds) {
+        if (d.qos_level == mqtt::qos::at_most_once) continue;
+        d.persist_seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
+        add(delivery_to_record(client_id, d.persist_seq, d, now, now_ms));
+    }
+    add(cursor_record(client_id, cursor));
+    auto outcome = std::make_shared<append_outcome>();
+    auto batch = b.build();
+    if (!batch) {
+        outcome->finish(mqtt::reason_code::unspecified_error);
+        return outcome;
+    }
+    queue_->append(std::move(*batch), [outcome](const store::append_result& res) {
+        if (res.error != store::errc::ok)
+            log_warn("a session backlog record could not be written: ",
+                     store::to_string(res.error));
+        outcome->finish(res.error == store::errc::ok ? mqtt::reason_code::success
+                                                     : failure_reason(res.error));
+    });
+    return outcome;
+}
+
 void session_log::wait_for(std::shared_ptr<append_outcome> outcome) {
     pending().push_back(std::move(outcome));
 }
@@ -143,9 +179,15 @@ std::vector<session_log::replayed> session_log::replay(std::string& error) {
         return {};
     }
     std::unordered_map<std::string, std::map<std::uint64_t, store::record>> queues;
+    // Backlog cursors written with refills: the latest per key (-1: erased).
+    std::unordered_map<std::string, std::map<std::pair<std::string, int>, std::int64_t>> cursors;
     std::uint64_t highest = 0;
     e = queue_->for_each_record(queue_->log_start_offset(), [&](const store::record& r) {
         if (!r.key) return true;
+        if (auto c = parse_cursor_record(r)) {
+            cursors[c->first][{c->second.log_topic, c->second.partition}] = c->second.next;
+            return true;
+        }
         auto k = parse_queue_key(*r.key);
         if (!k) return true;
         highest = std::max(highest, k->second);
@@ -176,6 +218,21 @@ std::vector<session_log::replayed> session_log::replay(std::string& error) {
         replayed r;
         r.client_id = id;
         r.state = std::move(*st);
+        if (auto it = cursors.find(id); it != cursors.end()) {
+            // Cursors only move forward: the larger of the snapshot's and the refill's.
+            for (const auto& [where, next] : it->second) {
+                if (next < 0) continue;
+                auto c = std::find_if(r.state.cursors.begin(), r.state.cursors.end(),
+                                      [&](const log_cursor& x) {
+                                          return x.log_topic == where.first &&
+                                                 x.partition == where.second;
+                                      });
+                if (c == r.state.cursors.end())
+                    r.state.cursors.push_back({where.first, where.second, next});
+                else
+                    c->next = std::max(c->next, next);
+            }
+        }
         if (auto it = queues.find(id); it != queues.end()) {
             std::vector<std::uint64_t> gone;
             for (auto& [seq, rec] : it->second) {

@@ -40,7 +40,7 @@ class session_log final : public session_journal {
     std::shared_ptr<append_outcome> save(session& s, const mqtt::will_message* connection_will);
     // The session ended: erases its state (when `with_state`) and the messages it held.
     void erase(const std::string& client_id, const std::vector<std::uint64_t>& seqs,
-               bool with_state);
+               bool with_state, const std::vector<log_cursor>& cursors = {});
 
     // session_journal
     std::uint64_t queued(const std::string& client_id, const delivery& d) override;
@@ -48,6 +48,9 @@ class session_log final : public session_journal {
     void released(const std::string& client_id, std::uint64_t seq,
                   std::uint16_t packet_id) override;
     void wait_for(std::shared_ptr<append_outcome> outcome) override;
+    std::shared_ptr<append_outcome> refilled(const std::string& client_id,
+                                             std::vector<delivery>& ds,
+                                             const log_cursor& cursor) override;
 
     // The appends queued() made on this thread since the last call (the caller waits for them).
     static std::vector<std::shared_ptr<append_outcome>> take_pending();

@@ -240,6 +240,44 @@ std::optional<std::pair<std::string, std::uint64_t>> parse_queue_key(std::string
     return std::pair{std::string(key.substr(0, key.size() - 9)), seq};
 }
 
+std::string cursor_key(std::string_view client_id, const log_cursor& c) {
+    std::string k(client_id);
+    k.push_back('\0');
+    k += "cursor:";
+    k += std::to_string(c.partition);
+    k.push_back(':');
+    k += c.log_topic;
+    return k;
+}
+
+store::record cursor_record(std::string_view client_id, const log_cursor& c) {
+    store::record r;
+    r.key = cursor_key(client_id, c);
+    r.value = std::to_string(c.next);
+    return r;
+}
+
+std::optional<std::pair<std::string, log_cursor>> parse_cursor_record(const store::record& r) {
+    if (!r.key) return std::nullopt;
+    const std::string_view key = *r.key;
+    const auto zero = key.find('\0');
+    if (zero == std::string_view::npos) return std::nullopt;
+    std::string_view rest = key.substr(zero + 1);
+    if (!rest.starts_with("cursor:")) return std::nullopt;
+    rest.remove_prefix(7);
+    const auto colon = rest.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    auto partition = number<int>(rest.substr(0, colon));
+    if (!partition || *partition < 0 || colon + 1 >= rest.size()) return std::nullopt;
+    log_cursor c{std::string(rest.substr(colon + 1)), *partition, -1};
+    if (r.value) {
+        auto next = number<std::int64_t>(*r.value);
+        if (!next || *next < 0) return std::nullopt;
+        c.next = *next;
+    }
+    return std::pair{std::string(key.substr(0, zero)), std::move(c)};
+}
+
 store::record delivery_to_record(std::string_view client_id, std::uint64_t seq,
                                  const delivery& d, steady_clock::time_point now,
                                  std::int64_t now_ms) {

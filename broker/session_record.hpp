@@ -76,6 +76,16 @@ store::record delivery_to_record(std::string_view client_id, std::uint64_t seq,
 store::record released_to_record(std::string_view client_id, std::uint64_t seq,
                                  std::uint16_t packet_id);
 
+// A persistent session's backlog cursor in __session_queue (written with the messages a
+// refill put in its queue, in the same batch): key = client id, a 0 byte, "cursor:",
+// the partition, ':', the log topic; value = the next offset in decimal. The __sessions
+// snapshot also carries cursors; at start the larger one wins (cursors only move forward).
+std::string cursor_key(std::string_view client_id, const log_cursor& c);
+store::record cursor_record(std::string_view client_id, const log_cursor& c);
+// The client id and cursor (next = -1 for a tombstone) of a cursor record; nullopt when the
+// key is not a cursor key.
+std::optional<std::pair<std::string, log_cursor>> parse_cursor_record(const store::record& r);
+
 // A __session_queue value read back.
 struct queued_entry {
     enum class kind { message, released, expired, invalid } what = kind::invalid;

@@ -8,7 +8,14 @@
 
 namespace sluice::broker {
 
+void persistent_state::stop() {
+    if (hooked) hooked->set_commit_observer(backlog.get(), nullptr);
+    hooked.reset();
+    if (backlog) backlog->stop();
+}
+
 persistent_state::~persistent_state() {
+    stop();
     if (sessions) set_session_journal(nullptr);
 }
 
@@ -26,6 +33,13 @@ void restore_persistent_state(durable_log& log, broker_core& core, persistent_st
     auto sessions = into.sessions->replay(error);
     if (!error.empty()) throw std::runtime_error(error);
     core.set_persistence(into.retained.get(), into.sessions.get());
+    // Offline persistent sessions keep cursors into the log (docs/offline-backlog-design.md).
+    into.backlog = std::make_unique<backlog_reader>(core.limits().max_messages, backlog_limits{});
+    core.set_backlog_reader(into.backlog.get());
+    st->set_commit_observer(into.backlog.get(),
+                            [r = into.backlog.get()](const store::partition&) { r->wake(); });
+    into.hooked = st;
+    into.backlog->start();
     const std::size_t restored = core.restore_sessions(std::move(sessions));
     if (restored || retained)
         log_info("restored ", restored, " session(s) and ", retained,

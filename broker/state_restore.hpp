@@ -2,8 +2,10 @@
 
 #include <memory>
 
+#include "broker/backlog_reader.hpp"
 #include "broker/retained_log.hpp"
 #include "broker/session_log.hpp"
+#include "store/store.hpp"
 
 // Start-up: what survives a restart comes back before any listener opens (docs/mqtt.md,
 // "What survives a restart"). Opens `__retained`, `__sessions` and `__session_queue` in the
@@ -19,6 +21,11 @@ class durable_log;
 struct persistent_state {
     std::unique_ptr<retained_log> retained;
     std::unique_ptr<session_log> sessions;
+    // Refills persistent sessions from their cursors (started here, stopped by stop()).
+    std::unique_ptr<backlog_reader> backlog;
+    std::shared_ptr<store::store> hooked;  // where the reader's commit observer is set
+    // Stops the backlog reader (before the io pool stops: it wakes connections).
+    void stop();
     ~persistent_state();  // unhooks the session journal first
 };
 

@@ -84,7 +84,7 @@ TEST_CASE("offline backlog: every message raced with the disconnect is queued or
         go.store(true);
         std::this_thread::yield();
         const std::vector<logged_partition> logged{{"mqtt", 0, part}};
-        auto cursors = std::make_shared<offline_cursors>(logged.size());
+        auto cursors = std::make_shared<offline_cursors>();
         std::unique_ptr<mqtt::will_message> no_will;
         REQUIRE(s.detach(&owner, 3600, no_will, &logged, cursors));
         std::atomic<bool> ready{false};
@@ -135,7 +135,7 @@ TEST_CASE("offline backlog: messages of partitions without a marker, and unlogge
     fake_owner owner;
     s.attach(&owner, false, 3600);
     const std::vector<logged_partition> logged{{"mqtt", 0, a}};
-    auto cursors = std::make_shared<offline_cursors>(1);
+    auto cursors = std::make_shared<offline_cursors>();
     std::unique_ptr<mqtt::will_message> no_will;
     REQUIRE(s.detach(&owner, 3600, no_will, &logged, cursors));
     cursors->arm([] {});

@@ -1,0 +1,153 @@
+#include "broker/backlog_reader.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "broker/internal_topic.hpp"
+#include "broker/log.hpp"
+
+namespace sluice::broker {
+
+namespace {
+// A watched session whose records are not committed yet is looked at again after this, in
+// case no commit hook reaches us (a store reopened after a failure has a new hook).
+constexpr auto idle_poll = std::chrono::milliseconds(200);
+constexpr std::uint64_t step_bytes = 1 << 20;
+}  // namespace
+
+backlog_reader::backlog_reader(std::size_t max_queued, backlog_limits limits)
+    : max_queued_(std::max<std::size_t>(max_queued, 1)), limits_(limits) {}
+
+backlog_reader::~backlog_reader() { stop(); }
+
+void backlog_reader::start() {
+    set_backlog_waker(this);
+    thread_ = std::thread([this] { run(); });
+}
+
+void backlog_reader::stop() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    set_backlog_waker(nullptr);
+}
+
+void backlog_reader::watch(const std::shared_ptr<session>& s) {
+    {
+        std::lock_guard lock(mu_);
+        if (std::none_of(watched_.begin(), watched_.end(),
+                         [&](const std::weak_ptr<session>& w) { return w.lock() == s; }))
+            watched_.push_back(s);
+        woken_ = true;
+    }
+    cv_.notify_one();
+}
+
+void backlog_reader::wake() {
+    {
+        std::lock_guard lock(mu_);
+        if (woken_ || watched_.empty()) return;
+        woken_ = true;
+    }
+    cv_.notify_one();
+}
+
+void backlog_reader::refill_durable(std::weak_ptr<session> s) {
+    {
+        std::lock_guard lock(mu_);
+        durable_.push_back(std::move(s));
+        woken_ = true;
+    }
+    cv_.notify_one();
+}
+
+void backlog_reader::run() {
+    std::vector<std::shared_ptr<session>> batch;
+    std::vector<std::weak_ptr<session>> released;
+    while (true) {
+        {
+            std::unique_lock lock(mu_);
+            cv_.wait_for(lock, idle_poll, [&] { return woken_ || stopping_; });
+            if (stopping_) return;
+            woken_ = false;
+            batch.clear();
+            released.swap(durable_);
+            // Sessions that went away, ended or have no backlog left leave the set; offline
+            // ones too (attach watches them again).
+            std::erase_if(watched_, [&](const std::weak_ptr<session>& w) {
+                auto s = w.lock();
+                if (!s || s->ended() || !s->online() || !s->has_backlog()) return true;
+                batch.push_back(std::move(s));
+                return false;
+            });
+        }
+        // Refills whose records are durable go to their queues first (no lock held).
+        for (auto& w : released)
+            if (auto s = w.lock()) s->release_held();
+        released.clear();
+        bool moved = false;
+        for (auto& s : batch) moved = serve(s) || moved;
+        if (moved) {
+            std::lock_guard lock(mu_);
+            woken_ = true;  // more may be there: another pass without waiting
+        }
+    }
+}
+
+bool backlog_reader::serve(const std::shared_ptr<session>& sp) {
+    session& s = *sp;
+    auto job = s.take_backlog_job(max_queued_);
+    if (!job) return false;
+    bool moved = false;
+    std::size_t room = job->room;
+    for (auto& [where, cursor] : job->cursors) {
+        if (room == 0) break;
+        replay_request req;
+        req.from = cursor;
+        req.until = where.partition->high_watermark().value;
+        req.room = room;
+        req.max_read_bytes = step_bytes;
+        req.now_ms = wall_ms();
+        backlog_usage used;  // the limits count per pass (docs/offline-backlog-design.md)
+        auto step = replay_backlog(*where.partition, req, job->subscriber, limits_, used);
+        if (step.error != store::errc::ok) {
+            log_warn("session ", s.client_id, ": cannot read ", where.log_topic, "/",
+                     where.index, " at offset ", cursor, ": ", store::to_string(step.error));
+            continue;
+        }
+        if (step.lost_to_retention) {
+            lost_.fetch_add(step.lost_to_retention, std::memory_order_relaxed);
+            log_warn("session ", s.client_id, ": ", step.lost_to_retention,
+                     " record(s) of ", where.log_topic, "/", where.index,
+                     " were removed by retention before it read them");
+        }
+        if (step.next == cursor && step.deliveries.empty()) continue;
+        std::vector<delivery> ds;
+        ds.reserve(step.deliveries.size());
+        for (auto& [offset, d] : step.deliveries) ds.push_back(std::move(d));
+        const std::size_t n = ds.size();
+        std::shared_ptr<append_outcome> durable;
+        if (!s.refill(job->generation, where.partition.get(), cursor, step.next, std::move(ds),
+                      durable))
+            break;  // the session moved on (offline, or taken over)
+        replayed_.fetch_add(n, std::memory_order_relaxed);
+        room = room > n ? room - n : 0;
+        moved = true;
+        // One refill held at a time per session: the next pass waits for this one.
+        if (n > 0) {
+            if (durable) {
+                durable->wait([this, w = std::weak_ptr<session>(sp)](mqtt::reason_code) {
+                    refill_durable(w);
+                });
+                return false;  // woken by refill_durable
+            }
+            s.release_held();
+        }
+    }
+    return moved;
+}
+
+}  // namespace sluice::broker

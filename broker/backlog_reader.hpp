@@ -1,0 +1,68 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "broker/backlog_replay.hpp"
+#include "broker/session.hpp"
+
+// Refills online persistent sessions from their backlogs in the log
+// (docs/offline-backlog-design.md): for each session that has cursors, reads from each cursor
+// with replay_backlog as far as the session's queue has room and hands the deliveries to
+// session::refill (journaled together with the advanced cursor). Pull only: a session with
+// a mark on a partition takes its logged QoS 1/2 messages from there, online or not.
+//
+// Woken by attach (watch()), by a session that took messages from its queue
+// (backlog_waker), and by the store's commit hook (new records readable); a pass that made
+// progress runs again at once. Disk reads happen here, never on an io thread.
+//
+// Threads: its own thread; watch() and the wake-ups from any thread. `mu_` (a leaf lock)
+// guards the watched set and the wake flag.
+namespace sluice::broker {
+
+class backlog_reader final : public backlog_waker {
+  public:
+    backlog_reader(std::size_t max_queued, backlog_limits limits);
+    ~backlog_reader();
+    backlog_reader(const backlog_reader&) = delete;
+    backlog_reader& operator=(const backlog_reader&) = delete;
+
+    void start();
+    void stop();  // joins the thread; idempotent
+
+    // A session with a backlog attached: refill it from now on (until it goes offline).
+    void watch(const std::shared_ptr<session>& s);
+    // New records may be readable (the store's commit hook; any thread, short).
+    void wake();
+    void backlog_room() override { wake(); }
+
+    // Offsets removed by retention before a watched session read them (all sessions).
+    std::uint64_t lost_to_retention() const { return lost_.load(std::memory_order_relaxed); }
+    std::uint64_t replayed() const { return replayed_.load(std::memory_order_relaxed); }
+
+  private:
+    void run();
+    // One pass over `s`; true when it moved (worth another pass at once).
+    bool serve(const std::shared_ptr<session>& s);
+    // A refill of `s` is durable: its held deliveries may go (any thread; a leaf lock).
+    void refill_durable(std::weak_ptr<session> s);
+
+    const std::size_t max_queued_;
+    const backlog_limits limits_;
+    std::mutex mu_;  // guards watched_, durable_, woken_, stopping_
+    std::condition_variable cv_;
+    std::vector<std::weak_ptr<session>> watched_;
+    std::vector<std::weak_ptr<session>> durable_;  // refills whose records are durable
+    bool woken_ = false;
+    bool stopping_ = false;
+    std::thread thread_;
+    std::atomic<std::uint64_t> lost_{0};
+    std::atomic<std::uint64_t> replayed_{0};
+};
+
+}  // namespace sluice::broker
