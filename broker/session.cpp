@@ -134,7 +134,8 @@ session::offer_result session::offer(delivery d, const queue_limits& limits) {
     // log past the cursor, online or not; the backlog reader delivers it from there and
     // nothing is stored here (docs/offline-backlog-design.md). Messages through a shared
     // group are not the session's own backlog.
-    if (rare_ && rare_->backlog && d.share.empty() && d.msg && d.msg->logged().partition) {
+    if (rare_ && rare_->backlog && d.qos_level != mqtt::qos::at_most_once && d.share.empty() &&
+        d.msg && d.msg->logged().partition) {
         auto& b = *rare_->backlog;
         const auto& at = d.msg->logged();
         for (const auto& m : b.marks) {
