@@ -7,7 +7,9 @@
 #include <set>
 #include <thread>
 
+#include "broker/backlog_replay.hpp"
 #include "broker/session.hpp"
+#include "ingest/record_mapping.hpp"
 #include "store/batch_builder.hpp"
 #include "tests/store/test_util.hpp"
 
@@ -149,4 +151,75 @@ TEST_CASE("offline backlog: messages of partitions without a marker, and unlogge
     CHECK(number_of(q[1]) == 3);
     a->close();
     b->close();
+}
+
+TEST_CASE("offline backlog: a resumed session is refilled from its cursor, held until journaled") {
+    temp_dir dir;
+    store::writer_pool pool(1);
+    std::int64_t now = 0;
+    store::errc e = store::errc::ok;
+    store::log_config cfg;
+    cfg.flush = store::durability::never;
+    auto part = store::partition::open(dir.path(), cfg, pool, [&now] { return now; }, e);
+    REQUIRE(part);
+    session s("c");
+    fake_owner owner;
+    s.attach(&owner, false, 3600);
+    s.set_subscription("t", subscription_record{});  // QoS 0 granted: nothing to refill
+    subscription_record q1;
+    q1.options.max_qos = mqtt::qos::at_least_once;
+    s.set_subscription("t", q1);
+
+    const std::vector<logged_partition> logged{{"mqtt", 0, part}};
+    auto cursors = std::make_shared<offline_cursors>();
+    std::unique_ptr<mqtt::will_message> no_will;
+    REQUIRE(s.detach(&owner, 3600, no_will, &logged, cursors));
+    cursors->arm([] {});
+    // Records as the ingest writes them, published while it is away.
+    for (int i = 0; i < 3; ++i) {
+        mqtt::publish p;
+        p.topic = "t";
+        p.qos_level = mqtt::qos::at_least_once;
+        p.payload = mqtt::shared_bytes(std::string_view(std::to_string(i)));
+        store::batch_builder b;
+        const auto r = ingest::to_record(p, "pub", 1000, ingest::delivery_id{1, 0, i}, std::nullopt);
+        b.add(r.timestamp, r.key, r.value, r.headers);
+        log_position at{part, 0};
+        at.ticket = part->append(*b.build(), [](const store::append_result&) {});
+        s.offer(logged_delivery(i, std::move(at)), queue_limits(100));
+    }
+    part->flush().get();
+    CHECK(s.covered() == 3);
+    CHECK(s.queued() == 0);
+    CHECK(!s.take_backlog_job(100));  // offline: nothing to refill
+
+    fake_owner back;
+    s.attach(&back, true, 3600);
+    auto job = s.take_backlog_job(100);
+    REQUIRE(job);
+    REQUIRE(job->cursors.size() == 1);
+    CHECK(job->room == 100);
+    replay_request req;
+    req.from = job->cursors[0].second;
+    req.until = part->high_watermark().value;
+    req.room = job->room;
+    req.now_ms = 1000;
+    backlog_usage used;
+    auto step = replay_backlog(*part, req, job->subscriber, {}, used);
+    REQUIRE(step.deliveries.size() == 3);
+    std::vector<delivery> ds;
+    for (auto& [off, d] : step.deliveries) ds.push_back(std::move(d));
+    std::shared_ptr<append_outcome> durable;
+    REQUIRE(s.refill(job->generation, part.get(), req.from, step.next, std::move(ds), durable));
+    CHECK(!durable);  // no journal in this test: nothing to wait for
+    CHECK(s.queued() == 0);  // held until released
+    CHECK(!s.take_backlog_job(100));  // one refill at a time
+    s.release_held();
+    auto q = s.take_queued();
+    REQUIRE(q.size() == 3);
+    for (int i = 0; i < 3; ++i) CHECK(number_of(q[static_cast<std::size_t>(i)]) == i);
+    // The cursor moved past them: a stale refill is refused.
+    std::shared_ptr<append_outcome> none;
+    CHECK(!s.refill(job->generation, part.get(), req.from, step.next, {}, none));
+    part->close();
 }

@@ -139,3 +139,22 @@ TEST_CASE("session queue record: released QoS 2 messages keep only their packet 
     CHECK(queued_from_record(tombstone, steady_clock::now(), 0).what ==
           queued_entry::kind::invalid);
 }
+
+TEST_CASE("session queue record: backlog cursors have keys of their own") {
+    const log_cursor c{"mqtt", 7, 12345};
+    const auto r = cursor_record("client/1", c);
+    auto back = parse_cursor_record(r);
+    REQUIRE(back);
+    CHECK(back->first == "client/1");
+    CHECK(back->second == c);
+    CHECK(!parse_queue_key(*r.key));  // never taken for a queued message
+    store::record tomb;
+    tomb.key = cursor_key("client/1", c);
+    auto gone = parse_cursor_record(tomb);
+    REQUIRE(gone);
+    CHECK(gone->second.next == -1);
+    store::record queued;
+    queued.key = queue_key("client/1", 5);
+    queued.value = "x";
+    CHECK(!parse_cursor_record(queued));
+}
