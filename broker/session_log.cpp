@@ -220,15 +220,17 @@ std::vector<session_log::replayed> session_log::replay(std::string& error) {
         r.state = std::move(*st);
         if (auto it = cursors.find(id); it != cursors.end()) {
             // Cursors only move forward: the larger of the snapshot's and the refill's.
-            for (const auto& [where, next] : it->second) {
+            for (const auto& entry : it->second) {
+                const auto& topic = entry.first.first;
+                const int partition = entry.first.second;
+                const std::int64_t next = entry.second;
                 if (next < 0) continue;
                 auto c = std::find_if(r.state.cursors.begin(), r.state.cursors.end(),
                                       [&](const log_cursor& x) {
-                                          return x.log_topic == where.first &&
-                                                 x.partition == where.second;
+                                          return x.log_topic == topic && x.partition == partition;
                                       });
                 if (c == r.state.cursors.end())
-                    r.state.cursors.push_back({where.first, where.second, next});
+                    r.state.cursors.push_back({topic, partition, next});
                 else
                     c->next = std::max(c->next, next);
             }

@@ -9,6 +9,7 @@
 
 #include "broker/backlog_replay.hpp"
 #include "broker/session.hpp"
+#include "broker/session_record.hpp"
 #include "ingest/record_mapping.hpp"
 #include "store/batch_builder.hpp"
 #include "tests/store/test_util.hpp"
