@@ -656,10 +656,15 @@ std::optional<session::backlog_job> session::take_backlog_job(std::size_t max_qu
     auto& b = *rare_->backlog;
     if (!b.held.empty() || queue_.size() >= max_queued) return std::nullopt;
     rare_fields::resolve(b);
+    // Most passes find nothing new (the reader is woken by every commit): decide that before
+    // copying anything.
+    if (std::none_of(b.marks.begin(), b.marks.end(), [](const auto& m) {
+            return m.cursor >= 0 && m.cursor < m.where.partition->high_watermark().value;
+        }))
+        return std::nullopt;
     backlog_job job;
     for (const auto& m : b.marks)
         if (m.cursor >= 0) job.cursors.emplace_back(m.where, m.cursor);
-    if (job.cursors.empty()) return std::nullopt;
     job.generation = generation_;
     job.room = max_queued - queue_.size();
     job.subscriber.client_id = client_id;
