@@ -103,7 +103,16 @@ bool kafka_connection::may_read() const {
 }
 
 void kafka_connection::do_read() {
-    if (reading_ || !may_read()) return;
+    if (reading_) return;
+    if (!may_read()) {
+        // Paused (requests or response bytes at their limit, a password check, closing):
+        // nothing waits on the socket and the requests in flight hold only weak references,
+        // so the connection holds itself until it reads again or closes. Without this it was
+        // destroyed here, closing the socket silently under a client's pipelined requests.
+        if (!closed_) paused_self_ = shared_from_this();
+        return;
+    }
+    paused_self_.reset();  // the read wait below holds it from here
     if (tls_) {
         if (!tls_ready_) return;
         reading_ = true;
@@ -384,6 +393,8 @@ void kafka_connection::close(const std::string& why) {
     if (!why.empty()) log_info("kafka ", peer_, ": ", why, ": closing");
     boost::system::error_code ignored;
     sock().close(ignored);
+    // Every caller runs from a handler that holds a reference of its own: this is never the last.
+    paused_self_.reset();
     slots_.clear();
     out_.clear();
     out_bytes_ = 0;

@@ -128,6 +128,9 @@ class kafka_connection : public std::enable_shared_from_this<kafka_connection> {
     bool allow_anonymous_ = false;  // the listener's allow_anonymous (listener_allows_anonymous)
     bool auth_wait_ = false;        // a password check or a limiter delay holds the connection
     bool closing_ = false;          // close_when_sent(): no more reading
+    // Set while reading is paused (do_read): the connection's own reference, since nothing
+    // else holds one then (completions hold weak references). Cleared on resume and close.
+    std::shared_ptr<kafka_connection> paused_self_;
 };
 
 }  // namespace sluice::broker
