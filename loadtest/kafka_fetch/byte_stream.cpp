@@ -1,5 +1,6 @@
 #include "loadtest/kafka_fetch/byte_stream.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,7 +11,8 @@
 
 namespace sluice::bench::kafka_fetch {
 
-byte_stream::byte_stream(int fd, std::size_t capacity) : fd_(fd), buf_(capacity) {}
+byte_stream::byte_stream(int fd, std::size_t capacity, bool discard)
+    : fd_(fd), discard_(discard), buf_(capacity) {}
 
 bool byte_stream::fill(std::size_t n) {
     if (n > buf_.size()) return false;
@@ -21,7 +23,9 @@ bool byte_stream::fill(std::size_t n) {
         head_ = 0;
     }
     while (available() < n) {
-        ssize_t r = ::read(fd_, buf_.data() + tail_, buf_.size() - tail_);
+        // Discarding, only what was asked for comes to user space: the rest is skipped uncopied.
+        const std::size_t want = discard_ ? n - available() : buf_.size() - tail_;
+        ssize_t r = ::read(fd_, buf_.data() + tail_, want);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) return false;
         tail_ += static_cast<std::size_t>(r);
@@ -33,6 +37,15 @@ bool byte_stream::skip(std::uint64_t n) {
     while (n > 0) {
         if (available() == 0) {
             head_ = tail_ = 0;  // empty: read the next stretch from the buffer's start
+            if (discard_) {
+                ssize_t r = ::recv(fd_, nullptr, static_cast<std::size_t>(std::min<std::uint64_t>(
+                                                     n, std::uint64_t{1} << 30)),
+                                   MSG_TRUNC);
+                if (r < 0 && errno == EINTR) continue;
+                if (r <= 0) return false;
+                n -= static_cast<std::uint64_t>(r);
+                continue;
+            }
             if (!fill(1)) return false;
         }
         const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(n, available()));

@@ -15,7 +15,9 @@ namespace sluice::bench::kafka_fetch {
 
 class byte_stream {
   public:
-    explicit byte_stream(int fd, std::size_t capacity = 4u << 20);
+    // `discard`: skip() drops bytes of a socket with recv(MSG_TRUNC), which TCP discards in
+    // the kernel without copying them to user space (record bodies are never looked at).
+    explicit byte_stream(int fd, std::size_t capacity = 4u << 20, bool discard = false);
 
     // At least n (<= capacity) bytes at data(); false at end of input or on an error.
     bool fill(std::size_t n);
@@ -32,6 +34,7 @@ class byte_stream {
 
   private:
     int fd_;
+    bool discard_;
     std::vector<std::uint8_t> buf_;
     std::size_t head_ = 0, tail_ = 0;
 };

@@ -1,8 +1,8 @@
 // sluice-bench kafka-fetch: a raw Kafka protocol reader for the broker's own Fetch ceiling.
 //
 //   sluice-bench kafka-fetch --port P --topic T [--host H] [--partitions N] [--max-bytes B]
-//                            [--pipeline K] [--from OFFSET] [--json]
-//   sluice-bench kafka-fetch --file SEGMENT.log [--file ...] [--json]
+//                            [--pipeline K] [--from OFFSET] [--discard] [--read-buffer B] [--json]
+//   sluice-bench kafka-fetch --file SEGMENT.log [--file ...] [--read-buffer B] [--json]
 //
 // One connection; Fetch v11, one partition per request. With --pipeline 1 (the default) each
 // partition has one request in flight, the next sent as soon as the previous answer gives the
@@ -15,10 +15,12 @@
 // request for the rest (`fill_requests`). Each partition is read from --from up to the high
 // watermark its first answer reports, then the run ends.
 //
-// Responses are parsed in place from one reused buffer (byte_stream.hpp); record batches are
-// counted from their headers (bytes, batches, records), never decompressed or decoded. With
-// --file the same loop walks segment files instead: the same client reading the same data
-// from a file. No librdkafka: what is left is the broker.
+// Responses are parsed in place from one reused buffer (byte_stream.hpp, --read-buffer bytes);
+// record batches are counted from their headers (bytes, batches, records), never decompressed
+// or decoded. --discard leaves the record bodies in the kernel (recv with MSG_TRUNC drops them
+// uncopied), so the reader's own copy leaves the measurement. With --file the same loop walks
+// segment files instead: the same client reading the same data from a file. No librdkafka:
+// what is left is the broker.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -52,13 +54,18 @@ constexpr std::int64_t open_end = std::numeric_limits<std::int64_t>::max();
 int usage() {
     std::fprintf(stderr,
                  "usage: sluice-bench kafka-fetch --port P --topic T [--host H] [--partitions N] "
-                 "[--max-bytes B] [--pipeline K] [--from OFFSET] [--json]\n"
-                 "       sluice-bench kafka-fetch --file SEGMENT.log [--file ...] [--json]\n"
+                 "[--max-bytes B] [--pipeline K] [--from OFFSET] [--discard] [--read-buffer B] "
+                 "[--json]\n"
+                 "       sluice-bench kafka-fetch --file SEGMENT.log [--file ...] [--read-buffer B] "
+                 "[--json]\n"
                  "  --partitions N  partitions 0..N-1 of the topic (default 1)\n"
                  "  --max-bytes B   per-partition and per-response max_bytes (default 33554432)\n"
                  "  --pipeline K    Fetch requests in flight per partition, over consecutive "
                  "offset ranges (default 1)\n"
                  "  --from OFFSET   first offset of every partition (default 0)\n"
+                 "  --discard       drop record bodies in the kernel (recv MSG_TRUNC), uncopied: "
+                 "the broker's side alone\n"
+                 "  --read-buffer B bytes read into user space at a time (default 4194304)\n"
                  "  --file PATH     walk the record batches of a segment file instead (the same "
                  "parsing, no broker)\n");
     return 2;
@@ -70,6 +77,8 @@ struct options {
     std::int32_t max_bytes = 32 << 20;
     std::int64_t from = 0;
     std::vector<std::string> files;
+    std::size_t read_buffer = 4u << 20;
+    bool discard = false;
     bool json = false;
 };
 
@@ -115,7 +124,7 @@ int read_files(const options& o) {
                          std::strerror(errno));
             return 1;
         }
-        byte_stream in(fd);
+        byte_stream in(fd, o.read_buffer);
         const bool ok = walk_batches(in, static_cast<std::uint64_t>(st.st_size),
                                      [&](const store::batch_header& h) {
                                          t.bytes += h.size_bytes();
@@ -147,7 +156,8 @@ bool write_all(int fd, const std::uint8_t* p, std::size_t n) {
 // One connection's reading of partitions 0..N-1 of a topic.
 class reader {
   public:
-    reader(const options& o, int fd) : o_(o), fd_(fd), in_(fd), parts_(o.partitions) {
+    reader(const options& o, int fd)
+        : o_(o), fd_(fd), in_(fd, o.read_buffer, o.discard), parts_(o.partitions) {
         for (auto& p : parts_) p.next = o.from;
     }
 
@@ -334,8 +344,11 @@ int run(int argc, char** argv) {
         else if (a == "--pipeline" && (v = next())) o.pipeline = std::atoi(v);
         else if (a == "--from" && (v = next())) o.from = std::atoll(v);
         else if (a == "--file" && (v = next())) o.files.emplace_back(v);
+        else if (a == "--read-buffer" && (v = next())) o.read_buffer = std::strtoull(v, nullptr, 10);
+        else if (a == "--discard") o.discard = true;
         else return usage();
     }
+    if (o.read_buffer < 4096 || o.read_buffer > (1u << 30)) return usage();
     if (!o.files.empty()) return read_files(o);
     if (o.port <= 0 || o.topic.empty() || o.partitions < 1 || o.max_bytes < 1 || o.pipeline < 1)
         return usage();
