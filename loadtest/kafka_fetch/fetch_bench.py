@@ -14,7 +14,9 @@ each --runs times, with:
 - through the broker, once with sendfile on and once with the listener's "sendfile": false
   (--modes): `kcat -C` with librdkafka's fetch defaults and with larger fetch settings
   (KCAT_LARGE), a confluent-kafka consumer, and `sluice-bench kafka-fetch` (the raw protocol
-  reader) with one request in flight per partition and with --pipeline K in flight.
+  reader) with one request in flight per partition, with --pipeline K in flight, and with
+  --discard (record bodies dropped in the kernel uncopied: the broker's side without the
+  reader's copy).
 
 Every read is from the page cache (the filling pass puts the data there; the machine has the
 memory for it). Prints one line per measurement, a Markdown table of the medians (wall MB/s and
@@ -33,7 +35,7 @@ import tempfile
 import time
 
 RECORD = 8192
-READERS = ("dd", "file", "kcat", "kcat-large", "confluent", "raw", "raw-pipelined")
+READERS = ("dd", "file", "kcat", "kcat-large", "confluent", "raw", "raw-pipelined", "raw-discard")
 # librdkafka's fetch settings for the "kcat-large" reader: larger answers and a deeper local
 # queue than the defaults (fetch.max.bytes 50 MiB, max.partition.fetch.bytes 1 MiB,
 # queued.max.messages.kbytes 64 MiB).
@@ -135,9 +137,9 @@ def raw(bench, args):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def read_raw(bench, bootstrap, partitions, pipeline, records):
+def read_raw(bench, bootstrap, partitions, pipeline, records, extra=()):
     r = raw(bench, ["--port", bootstrap.rsplit(":", 1)[1], "--topic", "bench",
-                    "--partitions", str(partitions), "--pipeline", str(pipeline)])
+                    "--partitions", str(partitions), "--pipeline", str(pipeline)] + list(extra))
     if r["records"] != records:
         raise SystemExit("kafka-fetch read %d records of %d" % (r["records"], records))
     return r
@@ -222,13 +224,15 @@ def main():
                 if "confluent" in readers:
                     note("confluent-kafka (%s)" % tag,
                          timed(lambda: read_confluent(bootstrap, records, a.partitions), p))
-                for pipeline, name in ((1, "raw"), (a.pipeline, "raw-pipelined")):
+                for pipeline, name, extra in ((1, "raw", ()), (a.pipeline, "raw-pipelined", ()),
+                                              (1, "raw-discard", ("--discard",))):
                     if name not in readers:
                         continue
                     got = {}
                     t = timed(lambda: got.update(
-                        read_raw(a.bench, bootstrap, a.partitions, pipeline, records)), p)
-                    note("kafka-fetch, %d in flight per partition (%s)" % (pipeline, tag), t,
+                        read_raw(a.bench, bootstrap, a.partitions, pipeline, records, extra)), p)
+                    label = ", bodies discarded uncopied" if extra else ""
+                    note("kafka-fetch, %d in flight per partition%s (%s)" % (pipeline, label, tag), t,
                          "  (%d requests, %d sent twice, %d fills)" % (
                              got["requests"], got["wasted_bytes"], got["fill_requests"]))
         finally:
