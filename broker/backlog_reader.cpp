@@ -111,8 +111,7 @@ bool backlog_reader::serve(const std::shared_ptr<session>& sp) {
         req.room = room;
         req.max_read_bytes = step_bytes;
         req.now_ms = wall_ms();
-        backlog_usage used;  // the limits count per pass (docs/offline-backlog-design.md)
-        auto step = replay_backlog(*where.partition, req, job->subscriber, limits_, used);
+        auto step = replay_backlog(*where.partition, req, job->subscriber, limits_, job->used);
         if (step.error != store::errc::ok) {
             log_warn("session ", s.client_id, ": cannot read ", where.log_topic, "/",
                      where.index, " at offset ", cursor, ": ", store::to_string(step.error));
@@ -124,14 +123,21 @@ bool backlog_reader::serve(const std::shared_ptr<session>& sp) {
                      " record(s) of ", where.log_topic, "/", where.index,
                      " were removed by retention before it read them");
         }
+        if (step.over_limits) {
+            over_limits_.fetch_add(step.over_limits, std::memory_order_relaxed);
+            log_debug("session ", s.client_id, ": ", step.over_limits, " message(s) of ",
+                      where.log_topic, "/", where.index, " past the backlog limits skipped");
+        }
         if (step.next == cursor && step.deliveries.empty()) continue;
         std::vector<delivery> ds;
         ds.reserve(step.deliveries.size());
         for (auto& [offset, d] : step.deliveries) ds.push_back(std::move(d));
         const std::size_t n = ds.size();
         std::shared_ptr<append_outcome> durable;
+        // Caught up: this step reached the watermark it started from.
+        const bool caught_up = step.done && n < req.room;
         if (!s.refill(job->generation, where.partition.get(), cursor, step.next, std::move(ds),
-                      durable))
+                      durable, job->used, caught_up))
             break;  // the session moved on (offline, or taken over)
         replayed_.fetch_add(n, std::memory_order_relaxed);
         room = room > n ? room - n : 0;
@@ -148,6 +154,18 @@ bool backlog_reader::serve(const std::shared_ptr<session>& sp) {
         }
     }
     return moved;
+}
+
+void backlog_reader::collect_metrics(metrics::family_list& out) const {
+    out.counter("sluice_backlog_replayed_total",
+                "Messages read back from the log into persistent sessions' queues")
+        .add(static_cast<double>(replayed()));
+    out.counter("sluice_backlog_lost_total",
+                "Records retention removed before a persistent session read them")
+        .add(static_cast<double>(lost_to_retention()));
+    out.counter("sluice_backlog_over_limits_total",
+                "Messages of persistent sessions' backlogs skipped by the backlog limits")
+        .add(static_cast<double>(over_limits()));
 }
 
 }  // namespace sluice::broker

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "broker/backlog_replay.hpp"
+#include "broker/metrics.hpp"
 #include "broker/session.hpp"
 
 // Refills online persistent sessions from their backlogs in the log
@@ -44,6 +45,9 @@ class backlog_reader final : public backlog_waker {
     // Offsets removed by retention before a watched session read them (all sessions).
     std::uint64_t lost_to_retention() const { return lost_.load(std::memory_order_relaxed); }
     std::uint64_t replayed() const { return replayed_.load(std::memory_order_relaxed); }
+    std::uint64_t over_limits() const { return over_limits_.load(std::memory_order_relaxed); }
+    // sluice_backlog_* counters for /metrics.
+    void collect_metrics(metrics::family_list& out) const;
 
   private:
     void run();
@@ -63,6 +67,7 @@ class backlog_reader final : public backlog_waker {
     std::thread thread_;
     std::atomic<std::uint64_t> lost_{0};
     std::atomic<std::uint64_t> replayed_{0};
+    std::atomic<std::uint64_t> over_limits_{0};
 };
 
 }  // namespace sluice::broker

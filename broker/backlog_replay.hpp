@@ -42,12 +42,6 @@ struct backlog_limits {
 std::optional<delivery> match_backlog(const message_ptr& msg, std::string_view publisher,
                                       const backlog_subscriber& sub);
 
-// What a replay has used of its limits so far (kept across steps of one replay).
-struct backlog_usage {
-    std::uint64_t messages = 0;
-    std::uint64_t bytes = 0;
-};
-
 struct replay_step {
     // In log order; each with the offset of its record (the cursor goes back to the first
     // one not acknowledged if the session disconnects during the replay).

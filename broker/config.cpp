@@ -344,6 +344,12 @@ void apply_mqtt(mqtt_settings& m, const json& obj) {
             read_unsigned(v, key, m.max_queued_bytes, 0, 1ull << 40);
         else if (k == "queued_bytes_budget")
             read_unsigned(v, key, m.queued_bytes_budget, 0, 1ull << 42);
+        else if (k == "backlog_max_messages")
+            read_unsigned(v, key, m.backlog_max_messages, 0, 1ull << 40);
+        else if (k == "backlog_max_bytes")
+            read_unsigned(v, key, m.backlog_max_bytes, 0, 1ull << 50);
+        else if (k == "backlog_max_age_ms")
+            read_unsigned(v, key, m.backlog_max_age_ms, 0, 1ull << 42);
         else if (k == "unauthenticated_bytes")
             read_unsigned(v, key, m.unauthenticated_bytes, 4096, 1ull << 40);
         else

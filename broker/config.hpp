@@ -98,6 +98,11 @@ struct mqtt_settings {
     std::uint32_t max_queued_messages = 1000;       // per session, QoS 1/2 waiting for a window
     std::uint64_t max_queued_bytes = 64ull << 20;   // per session, payload bytes waiting; 0 = none
     std::uint64_t queued_bytes_budget = 1ull << 30;  // all sessions together; 0 = none
+    // A resumed persistent session's replay of its backlog in the log (docs/mqtt.md): at most
+    // this many messages, payload bytes, and nothing older (ms); 0 = no limit.
+    std::uint64_t backlog_max_messages = 0;
+    std::uint64_t backlog_max_bytes = 0;
+    std::uint64_t backlog_max_age_ms = 0;
     std::uint32_t max_session_expiry = 0xFFFFFFFF;  // seconds; 0xFFFFFFFF = never expires
     std::uint32_t sys_interval_s = 10;              // $SYS/broker/... update period; 0 = off
     // Bytes all connections that have not completed their CONNECT may hold buffered, together

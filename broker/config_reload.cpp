@@ -46,6 +46,9 @@ std::vector<std::string> keys_needing_restart(const config& running, const confi
     compare(out, "mqtt.retain_available", m.retain_available, n.retain_available);
     compare(out, "mqtt.send_queue_bytes", m.send_queue_bytes, n.send_queue_bytes);
     compare(out, "mqtt.max_queued_messages", m.max_queued_messages, n.max_queued_messages);
+    compare(out, "mqtt.backlog_max_messages", m.backlog_max_messages, n.backlog_max_messages);
+    compare(out, "mqtt.backlog_max_bytes", m.backlog_max_bytes, n.backlog_max_bytes);
+    compare(out, "mqtt.backlog_max_age_ms", m.backlog_max_age_ms, n.backlog_max_age_ms);
     compare(out, "mqtt.max_queued_bytes", m.max_queued_bytes, n.max_queued_bytes);
     compare(out, "mqtt.queued_bytes_budget", m.queued_bytes_budget, n.queued_bytes_budget);
     compare(out, "mqtt.max_session_expiry", m.max_session_expiry, n.max_session_expiry);

@@ -14,4 +14,10 @@ struct log_cursor {
     bool operator==(const log_cursor&) const = default;
 };
 
+// What a replay has used of the backlog limits so far (kept across its steps).
+struct backlog_usage {
+    std::uint64_t messages = 0;
+    std::uint64_t bytes = 0;
+};
+
 }  // namespace sluice::broker

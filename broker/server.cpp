@@ -275,6 +275,8 @@ void server::start() {
     for (std::size_t i = 0; i < d.pool.size(); ++i)
         asio::post(d.pool.context(i), [core] { start_housekeeping(*core); });
     core->start();
+    if (auto* b = d.persisted.backlog.get())
+        d.ops.metrics.add("backlog", [b](metrics::family_list& out) { b->collect_metrics(out); });
     if (d.egress) {
         d.egress->start();
         d.ops.egress.store(d.egress.get(), std::memory_order_release);

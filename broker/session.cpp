@@ -465,6 +465,7 @@ void session::attach(session_owner* owner, bool cancel_will, std::uint32_t expir
     ++generation_;
     if (owner) last_progress_ = steady_clock::now();
     if (cancel_will && rare_) rare_->pending_will.reset();
+    if (rare_ && rare_->backlog) rare_->backlog->used = {};  // a new replay: limits anew
 }
 
 void session::kick_owner(mqtt::reason_code reason, bool session_continues) {
@@ -667,6 +668,7 @@ std::optional<session::backlog_job> session::take_backlog_job(std::size_t max_qu
         if (m.cursor >= 0) job.cursors.emplace_back(m.where, m.cursor);
     job.generation = generation_;
     job.room = max_queued - queue_.size();
+    job.used = b.used;
     job.subscriber.client_id = client_id;
     for (const auto& [f, rec] : rare_->subscriptions) job.subscriber.subscriptions.emplace_back(f, rec);
     return job;
@@ -674,7 +676,8 @@ std::optional<session::backlog_job> session::take_backlog_job(std::size_t max_qu
 
 bool session::refill(std::uint32_t generation, const store::partition* partition,
                      std::int64_t from, std::int64_t next, std::vector<delivery> ds,
-                     std::shared_ptr<append_outcome>& durable) {
+                     std::shared_ptr<append_outcome>& durable, const backlog_usage& used,
+                     bool caught_up) {
     std::lock_guard lock(mu_);
     if (ended_ || generation != generation_ || !rare_ || !rare_->backlog) return false;
     auto& b = *rare_->backlog;
@@ -682,6 +685,7 @@ bool session::refill(std::uint32_t generation, const store::partition* partition
         return x.where.partition.get() == partition;
     });
     if (m == b.marks.end() || m->cursor != from) return false;
+    b.used = caught_up ? backlog_usage{} : used;
     if (next == from && ds.empty()) return true;
     // The deliveries and the cursor past them in one append: after a crash both are there
     // or neither (then the replay reads them again from the old cursor).

@@ -292,6 +292,7 @@ class session {
     struct backlog_job {
         std::uint32_t generation = 0;
         std::size_t room = 0;
+        backlog_usage used;  // of the limits, since the resume
         backlog_subscriber subscriber;
         std::vector<std::pair<logged_partition, std::int64_t>> cursors;  // known ones
     };
@@ -300,9 +301,12 @@ class session {
     // batch with the cursor, so a restart finds both or neither) and held until that batch is
     // durable (`durable`, null when nothing was written); then release_held() queues them.
     // False (nothing done) when the session moved on (other generation, cursor moved).
+    // `used`: the limits' use after this step; `caught_up`: the replay reached the log end
+    // (the use starts again from zero).
     bool refill(std::uint32_t generation, const store::partition* partition, std::int64_t from,
                 std::int64_t next, std::vector<delivery> ds,
-                std::shared_ptr<append_outcome>& durable);
+                std::shared_ptr<append_outcome>& durable, const backlog_usage& used = {},
+                bool caught_up = false);
     // The held deliveries go to the queue (in order), the owner is woken. No lock held.
     void release_held();
     bool has_backlog() const;
@@ -425,6 +429,9 @@ class session {
             // Refilled, journaled, waiting for that append to be durable (so nothing is sent
             // that a crash could replay as new).
             std::vector<delivery> held;
+            // What the replay since the last resume used of the backlog limits (reset at
+            // attach and once it has caught up).
+            backlog_usage used;
         };
         // Fills in the cursors whose markers have reported (mu_ held; a leaf lock each).
         static void resolve(backlog_state& b);

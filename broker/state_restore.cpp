@@ -34,7 +34,11 @@ void restore_persistent_state(durable_log& log, broker_core& core, persistent_st
     if (!error.empty()) throw std::runtime_error(error);
     core.set_persistence(into.retained.get(), into.sessions.get());
     // Offline persistent sessions keep cursors into the log (docs/offline-backlog-design.md).
-    into.backlog = std::make_unique<backlog_reader>(core.limits().max_messages, backlog_limits{});
+    backlog_limits limits;
+    limits.max_messages = core.settings().backlog_max_messages;
+    limits.max_bytes = core.settings().backlog_max_bytes;
+    limits.max_age_ms = static_cast<std::int64_t>(core.settings().backlog_max_age_ms);
+    into.backlog = std::make_unique<backlog_reader>(core.limits().max_messages, limits);
     core.set_backlog_reader(into.backlog.get());
     st->set_commit_observer(into.backlog.get(),
                             [r = into.backlog.get()](const store::partition&) { r->wake(); });

@@ -95,6 +95,22 @@ TEST_CASE("the listener registry: named entries, new listeners with a type, limi
                Catch::Contains("mqtt.queued_bytes_budget"));
 }
 
+TEST_CASE("backlog limits: off by default, set per key, bad values named") {
+    config cfg;
+    CHECK(cfg.mqtt_opts.backlog_max_messages == 0);
+    CHECK(cfg.mqtt_opts.backlog_max_bytes == 0);
+    CHECK(cfg.mqtt_opts.backlog_max_age_ms == 0);
+    apply_config_json(cfg, R"({"mqtt": {"backlog_max_messages": 100000,
+        "backlog_max_bytes": 1048576, "backlog_max_age_ms": 3600000}})");
+    CHECK(cfg.mqtt_opts.backlog_max_messages == 100000);
+    CHECK(cfg.mqtt_opts.backlog_max_bytes == 1048576);
+    CHECK(cfg.mqtt_opts.backlog_max_age_ms == 3600000);
+    CHECK_THAT(error_of(R"({"mqtt": {"backlog_max_age_ms": -1}})"),
+               Catch::Contains("mqtt.backlog_max_age_ms"));
+    CHECK_THAT(error_of(R"({"mqtt": {"backlog_max_messages": "many"}})"),
+               Catch::Contains("mqtt.backlog_max_messages"));
+}
+
 TEST_CASE("tls listeners: config keys, --mqtts and --tls-* flags, checks at start") {
     config cfg;
     apply_config_json(cfg, R"({"listeners": {"secure": {"type": "tls", "address": "0.0.0.0:8884",

@@ -273,5 +273,39 @@ class OfflineBacklog(unittest.TestCase):
             self.assertEqual(self.session_info("mem-%d" % i)["queued_messages"], 0)
 
 
+class BacklogLimits(unittest.TestCase):
+    """backlog_max_messages: a resume replays the oldest N, the rest is skipped and counted."""
+
+    def test_a_resume_replays_at_most_the_limit_oldest_first(self):
+        data_dir = tempfile.mkdtemp(prefix="sluice-backlog-limits-")
+        broker = Broker(data_dir=data_dir, listeners=("mqtt", "http"),
+                        config='{"mqtt": {"backlog_max_messages": 5}}').start()
+        try:
+            c = raw.RawClient(broker.mqtt_port)
+            self.assertEqual(c.connect("limited", clean=True, plist=[(SESSION_EXPIRY, 600)]).rc, 0)
+            self.assertEqual(c.subscribe(1, [("lim/#", 1)]).reasons, [1])
+            c.send(raw.disconnect())
+            self.assertTrue(c.closed())
+            pub = Publisher(broker.mqtt_port, "limits-pub")
+            for n in range(20):
+                pub.publish("lim/t", "m%d" % n)
+            pub.finish()
+            c = raw.RawClient(broker.mqtt_port)
+            self.assertTrue(c.connect("limited", clean=False,
+                                      plist=[(SESSION_EXPIRY, 600)]).session_present)
+            got = receive(c, 20, time.monotonic() + 2)  # only 5 come: the deadline ends it
+            self.assertEqual([p.payload for p in got], [b"m%d" % n for n in range(5)])
+            url = "http://127.0.0.1:%d/metrics" % broker.ports["http"]
+            with urllib.request.urlopen(url, timeout=10) as r:
+                text = r.read().decode()
+            over = [l for l in text.splitlines() if l.startswith("sluice_backlog_over_limits_total")]
+            self.assertEqual(over, ["sluice_backlog_over_limits_total 15"], over)
+            c.send(raw.disconnect())
+            c.close()
+        finally:
+            broker.stop()
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main()
