@@ -59,7 +59,7 @@ partition::ticket partition::enqueue(pending p) {
         p.done(append_result{errc::closed});
         return t;
     }
-    if (post) pool_.post(worker_, [self = shared_from_this()] { self->drain(); });
+    if (post) pool_.post_round(worker_, [self = shared_from_this()] { self->drain(); });
     return t;
 }
 
@@ -92,17 +92,43 @@ void partition::drain() {
         }
     }
     errc e = log_closed_ ? errc::ok : log_->flush_writes();
-    const auto policy = log_->config().flush;
     if (wrote) groups_.fetch_add(1, std::memory_order_relaxed);
-    if (e == errc::ok && wrote && policy == durability::always) {
-        const auto started = std::chrono::steady_clock::now();
-        e = log_->sync();
-        sync_latency_.observe(std::chrono::steady_clock::now() - started);
-        syncs_.fetch_add(1, std::memory_order_relaxed);
+    if (e == errc::ok && wrote && log_->config().flush == durability::always) {
+        // The fdatasync and the completions wait for the end of the writer's round, beside
+        // the other partitions' (writer_pool.hpp); nothing else of this partition runs before.
+        unsynced_.reserve(unsynced_.size() + group.size());
+        for (std::size_t i = 0; i < group.size(); ++i)
+            unsynced_.emplace_back(std::move(group[i].done), results[i]);
+        pool_.defer([self = shared_from_this()] { self->sync_and_complete(); });
+        return;
     }
+    complete(group, results, e, wrote);
+}
+
+void partition::sync_and_complete() {
+    const auto started = std::chrono::steady_clock::now();
+    errc e = log_->sync();
+    sync_latency_.observe(std::chrono::steady_clock::now() - started);
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+    auto done = std::move(unsynced_);
+    unsynced_.clear();
     if (e == errc::ok) {
         log_->commit();
-        if (wrote && policy == durability::interval) schedule_interval_flush();
+        if (hook_) hook_->notify(*this);
+    }
+    for (auto& [fn, r] : done) {
+        if (e != errc::ok && r.error == errc::ok) r = append_result{e};
+        if (fn) fn(r);
+    }
+    // After the completions, so the zeros never delay them; the next sync covers them.
+    if (e == errc::ok) log_->zero_ahead();
+}
+
+void partition::complete(std::vector<pending>& group, std::vector<append_result>& results, errc e,
+                         bool wrote) {
+    if (e == errc::ok) {
+        log_->commit();
+        if (wrote && log_->config().flush == durability::interval) schedule_interval_flush();
         if (wrote && hook_) hook_->notify(*this);
     } else {
         for (auto& r : results)

@@ -4,8 +4,10 @@
 //
 // Appends are queued and handed to the partition's single writer (a writer_pool worker),
 // which takes everything queued so far, writes it with one pwritev, and under `always` covers
-// it with one fdatasync (group commit) before completing the callbacks. Appends arriving
-// while that fdatasync runs form the next group.
+// it with one fdatasync (group commit) before completing the callbacks. The fdatasync waits
+// for the end of the writer's round (writer_pool.hpp): the worker first writes the groups of
+// every partition that has appends queued, then syncs them together. Appends arriving while
+// a round syncs form the next group.
 //
 // Thread: every public member may be called from any thread. Callbacks run on the writer
 // thread: keep them short (post the result to your own thread).
@@ -144,6 +146,11 @@ class partition : public std::enable_shared_from_this<partition> {
     };
     ticket enqueue(pending p);
     void drain();
+    // The end of a group under `always`, at the end of the writer's round: fdatasync, then
+    // commit and complete the appends written since the last one.
+    void sync_and_complete();
+    void complete(std::vector<pending>& group, std::vector<append_result>& results, errc e,
+                  bool wrote);
     void schedule_interval_flush();
     // Runs fn on the writer after every append queued before it. Once the partition is
     // closed it does not touch the pool (which may be gone) and yields `closed_value`.
@@ -172,6 +179,8 @@ class partition : public std::enable_shared_from_this<partition> {
     leader_epoch epoch_{0};
     bool flush_scheduled_ = false;
     bool log_closed_ = false;
+    // Written under `always`, waiting for the round's fdatasync (sync_and_complete).
+    std::vector<std::pair<append_callback, append_result>> unsynced_;
 };
 
 }  // namespace sluice::store

@@ -165,6 +165,7 @@ errc partition_log::load() {
             if (!seg) return errc::io_error;
             ++report_.segments_checked;
             report_.bytes_checked += r.valid_bytes;
+            report_.zeroed_tail_bytes += r.zeroed_bytes;
             if (r.truncated) {
                 report_.bytes_truncated += r.dropped_bytes;
                 report("truncated " + segment_file_name(base, ".log") + " at byte " +
@@ -349,6 +350,11 @@ errc partition_log::sync() {
     return errc::ok;
 }
 
+void partition_log::zero_ahead() {
+    if (failed_ || config_.flush != durability::always || !pending_.empty()) return;
+    active_->zero_ahead(write_pos_, zero_ahead_bytes, config_.segment_bytes);
+}
+
 void partition_log::commit() {
     std::lock_guard lock(mu_);
     hw_ = leo_;
@@ -360,8 +366,9 @@ void partition_log::commit() {
 
 errc partition_log::roll() {
     if (auto e = flush_writes(); e != errc::ok) return e;
-    // The closed segment is synced whatever the policy, so recovery can skip it.
-    if (!active_->sync_all()) {
+    // The closed segment is synced whatever the policy, so recovery can skip it; it ends at
+    // its last batch (no zeros ahead), so a clean open finds its end.
+    if (!active_->trim_zeroed_tail() || !active_->sync_all()) {
         failed_ = true;
         return errc::io_error;
     }
@@ -483,7 +490,7 @@ errc partition_log::replace_segment(const std::shared_ptr<segment>& old,
 errc partition_log::close_clean() {
     if (auto e = flush_writes(); e != errc::ok) return e;
     if (failed_) return errc::io_error;
-    if (!active_->sync_all()) return errc::io_error;
+    if (!active_->trim_zeroed_tail() || !active_->sync_all()) return errc::io_error;
     commit();
     recovery_point_ = leo_;
     if (!write_file_atomic(dir_ + "/" + producer_file, producers_.serialize(leo_)))

@@ -68,6 +68,7 @@ struct recovery_report {
     std::uint64_t bytes_checked = 0;   // bytes of valid batches CRC-scanned
     std::size_t segments_deleted = 0;  // after a corrupt one, or stray
     std::uint64_t bytes_truncated = 0;
+    std::uint64_t zeroed_tail_bytes = 0;  // zeros written ahead of the appends, cut (no damage)
     std::vector<std::string> problems;  // human-readable, one per repaired or ignored file
 };
 
@@ -89,6 +90,11 @@ class partition_log {
     errc flush_writes();
     // writer: fdatasync of the active segment.
     errc sync();
+    // writer: under `always`, keeps zeros written ahead of the active segment's end (up to
+    // zero_ahead_bytes, not past segment_bytes), so most fdatasyncs commit data only
+    // (segment::zero_ahead). Best effort: a failure only costs that saving.
+    void zero_ahead();
+    static constexpr std::uint64_t zero_ahead_bytes = 64 * 1024;
     // writer: makes everything appended so far visible to readers (high watermark = end).
     void commit();
     // writer: drops every record at or after o (a follower's divergent tail).

@@ -4,8 +4,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <vector>
 
 #include "store/batch_scanner.hpp"
 
@@ -21,6 +23,24 @@ std::int64_t wall_ms() {
 bool fits_relative(offset base, std::int64_t o) {
     return o >= base.value && o - base.value <= UINT32_MAX;
 }
+
+// True when every byte of [from, to) in fd is zero (a read error counts as not zero).
+bool all_zero(int fd, std::uint64_t from, std::uint64_t to) {
+    std::vector<std::uint8_t> buf(64 * 1024);
+    while (from < to) {
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), to - from));
+        if (pread_full(fd, buf.data(), n, static_cast<off_t>(from)) != static_cast<ssize_t>(n))
+            return false;
+        for (std::size_t i = 0; i < n; ++i)
+            if (buf[i] != 0) return false;
+        from += n;
+    }
+    return true;
+}
+
+// Zeros for zero_ahead(), shared by every segment (read-only).
+constexpr std::size_t zero_block_bytes = 64 * 1024;
+const std::uint8_t zero_block[zero_block_bytes] = {};
 
 }  // namespace
 
@@ -132,8 +152,12 @@ bool segment::rebuild_indexes_from(std::uint64_t from, std::uint64_t to, std::si
         ++batches;
     }
     if (good < to) {
+        // Zeros to the end are the tail written ahead of the appends (zero_ahead), not damage.
+        const bool zeros = all_zero(log_.get(), good, to);
         if (::ftruncate(log_.get(), static_cast<off_t>(good)) != 0) return false;
-        if (report) {
+        if (report && zeros) {
+            report->zeroed_bytes += to - good;
+        } else if (report) {
             report->truncated = true;
             report->dropped_bytes += to - good;
         }
@@ -196,6 +220,35 @@ bool segment::write(const struct iovec* iov, int count, std::uint64_t total,
     return true;
 }
 
+bool segment::zero_ahead(std::uint64_t end, std::uint64_t chunk, std::uint64_t limit) {
+    if (zeroed_end_ < end) zeroed_end_ = end;
+    if (zeroed_end_ >= limit || zeroed_end_ - end >= chunk / 2) return true;
+    const std::uint64_t stop = std::min(limit, end + chunk);
+    struct iovec iov[16];
+    std::uint64_t at = zeroed_end_;
+    while (at < stop) {
+        int n = 0;
+        std::uint64_t total = 0;
+        while (n < 16 && at + total < stop) {
+            const auto len = std::min<std::uint64_t>(zero_block_bytes, stop - at - total);
+            iov[n++] = {const_cast<std::uint8_t*>(zero_block), static_cast<std::size_t>(len)};
+            total += len;
+        }
+        if (!write(iov, n, total, at)) return false;
+        at += total;
+        zeroed_end_ = at;
+    }
+    return true;
+}
+
+bool segment::trim_zeroed_tail() {
+    const std::uint64_t end = size();
+    if (zeroed_end_ <= end) return true;
+    if (::ftruncate(log_.get(), static_cast<off_t>(end)) != 0) return false;
+    zeroed_end_ = end;
+    return true;
+}
+
 bool segment::sync_data() {
     return log_ && ::fdatasync(log_.get()) == 0;
 }
@@ -219,6 +272,7 @@ bool segment::truncate_to(offset o) {
         if (all.header().max_timestamp > max_ts) max_ts = all.header().max_timestamp;
     }
     if (::ftruncate(log_.get(), static_cast<off_t>(cut)) != 0) return false;
+    zeroed_end_ = cut;
     auto rel = o.value - base_.value;
     index_.truncate_while(
         [&](const offset_index_entry& e) { return e.position < cut && e.relative_offset < rel; });

@@ -26,6 +26,7 @@ struct segment_recovery {
     bool truncated = false;         // a torn or corrupt tail was cut off
     std::uint64_t valid_bytes = 0;  // file size after recovery
     std::uint64_t dropped_bytes = 0;
+    std::uint64_t zeroed_bytes = 0;  // a tail of zeros written ahead of the appends, cut off
     std::size_t batches = 0;
 };
 
@@ -66,6 +67,17 @@ class segment {
     void set_created_ms(std::int64_t ms) { created_ms_ = ms; }
     bool sync_data();
     bool sync_all();
+    // Writer thread. Writes zeros past `end` (the end of the batches written) up to `limit`
+    // when fewer than `chunk / 2` bytes are zeroed ahead of it, `chunk` bytes at a time: an
+    // fdatasync after an append into bytes already written commits no change of the file's
+    // size or extents to the journal, only the data. The zeroed tail is not part of the
+    // segment (size() ends at the last batch): trim_zeroed_tail() cuts it at a roll or a
+    // clean close, and recovery after a crash cuts it without calling it damage. False when
+    // the zeros could not be written (the appends are not affected: they just extend the
+    // file as they would without it).
+    bool zero_ahead(std::uint64_t end, std::uint64_t chunk, std::uint64_t limit);
+    bool trim_zeroed_tail();
+    std::uint64_t zeroed_end() const { return zeroed_end_; }
     // Cuts everything from the first batch whose last offset is >= o.
     bool truncate_to(offset o);
     // Closes and deletes the files (open fds held by readers stay valid).
@@ -95,6 +107,7 @@ class segment {
     std::int64_t created_ms_ = 0;
     std::uint64_t bytes_since_index_ = 0;  // writer thread only
     bool indexed_once_ = false;            // writer thread only
+    std::uint64_t zeroed_end_ = 0;         // writer thread only: file bytes written (data or zeros)
 };
 
 }  // namespace sluice::store

@@ -2,8 +2,23 @@
 // The threads that write partitions. Each partition is pinned to one worker, so it has
 // exactly one writer and its tasks run in the order they were posted; one worker serves many
 // partitions. A task may also be posted to run after a delay (interval fsync).
-// Thread: post*() from any thread; tasks run on their worker.
+//
+// Sync rounds (group commit across partitions): a worker takes every task queued so far at
+// once; that batch is a round. A task posted with post_round() (a partition's drain) may leave
+// work for the end of the round with defer(): the drain writes its group, defers the fdatasync
+// and the completions, and the worker runs the round's deferred work once the batch is done,
+// up to `parallel_syncs` of them at the same time (fdatasync waits for the disk, not the CPU,
+// and syncs of different files running together share journal commits and cache flushes).
+// While a round syncs, new appends queue up and form the next round, so a group grows with
+// the load instead of every partition syncing after its own few appends. Deferred work runs
+// before any plain task (post(), timers) that comes after it, so flush, truncate or close of a
+// partition never overtakes its deferred sync.
+//
+// Thread: post*() from any thread; tasks run on their worker; defer() only from a round task;
+// deferred work runs on the worker or one of its sync helpers, while the worker waits for it,
+// so a partition's state is still touched by one thread at a time.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -19,7 +34,9 @@ namespace sluice::store {
 
 class writer_pool {
   public:
-    explicit writer_pool(std::size_t threads);
+    // parallel_syncs: how many deferred works of one round run at once (1: one after another
+    // on the worker itself).
+    explicit writer_pool(std::size_t threads, std::size_t parallel_syncs = 1);
     ~writer_pool();
     writer_pool(const writer_pool&) = delete;
     writer_pool& operator=(const writer_pool&) = delete;
@@ -28,25 +45,66 @@ class writer_pool {
     // Round-robin choice of a worker for a new partition.
     std::size_t next_worker();
     void post(std::size_t worker, std::function<void()> task);
+    // A task that may defer() work to the end of its round.
+    void post_round(std::size_t worker, std::function<void()> task);
     void post_after(std::size_t worker, std::chrono::milliseconds delay,
                     std::function<void()> task);
+    // From a task posted with post_round(), on its worker: runs fn at the end of the round.
+    static void defer(std::function<void()> fn);
     // Runs the tasks already queued, drops pending timers, joins the threads.
     void stop();
 
+    // Counters for tests and benchmarks: rounds that had deferred work, and the deferred
+    // works they ran.
+    std::uint64_t rounds() const { return rounds_.load(std::memory_order_relaxed); }
+    std::uint64_t deferred() const { return deferred_.load(std::memory_order_relaxed); }
+
   private:
+    struct task {
+        std::function<void()> fn;
+        bool round = false;
+    };
+    // Helper threads that run a round's deferred works beside the worker.
+    class sync_crew {
+      public:
+        explicit sync_crew(std::size_t helpers);
+        ~sync_crew();
+        // Runs every job, up to helpers + 1 at a time (one on the calling thread); returns
+        // when all are done.
+        void run(std::vector<std::function<void()>>& jobs);
+
+      private:
+        void help();
+        void work();  // takes jobs until none is left
+        std::mutex mu_;  // guards jobs_, generation_, stopping_, running_
+        std::condition_variable cv_;
+        std::condition_variable done_cv_;
+        std::vector<std::function<void()>>* jobs_ = nullptr;
+        std::atomic<std::size_t> next_{0};
+        std::size_t running_ = 0;  // helpers inside work()
+        std::uint64_t generation_ = 0;
+        bool stopping_ = false;
+        std::vector<std::thread> threads_;
+    };
     struct worker {
         std::mutex mu;  // guards tasks, timers, stopping
         std::condition_variable cv;
-        std::deque<std::function<void()>> tasks;
+        std::deque<task> tasks;
         std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> timers;
         bool stopping = false;
+        std::vector<std::function<void()>> round_end;  // worker thread only
+        std::unique_ptr<sync_crew> crew;               // null when parallel_syncs is 1
         std::thread thread;
     };
-    static void run(worker& w);
+    void run(worker& w);
+    void finish_round(worker& w);
+    void enqueue(std::size_t worker, task t);
 
     std::vector<std::unique_ptr<worker>> workers_;
     std::mutex rr_mu_;  // guards rr_
     std::size_t rr_ = 0;
+    std::atomic<std::uint64_t> rounds_{0};
+    std::atomic<std::uint64_t> deferred_{0};
 };
 
 }  // namespace sluice::store
