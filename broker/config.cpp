@@ -363,6 +363,8 @@ void apply_store(store_settings& st, const json& obj) {
         const std::string key = "store." + it.key();
         if (it.key() == "writer_threads")
             read_unsigned(it.value(), key, st.writer_threads, 1, 256);
+        else if (it.key() == "parallel_syncs")
+            read_unsigned(it.value(), key, st.parallel_syncs, 1, 64);
         else if (it.key() == "pending_bytes_budget")
             read_unsigned(it.value(), key, st.pending_bytes_budget, 1024, 1ull << 40);
         else if (it.key() == "reopen_interval_ms")

@@ -57,6 +57,7 @@ std::vector<std::string> keys_needing_restart(const config& running, const confi
     const auto& s = running.store_opts;
     const auto& t = fresh.store_opts;
     compare(out, "store.writer_threads", s.writer_threads, t.writer_threads);
+    compare(out, "store.parallel_syncs", s.parallel_syncs, t.parallel_syncs);
     compare(out, "store.pending_bytes_budget", s.pending_bytes_budget, t.pending_bytes_budget);
     compare(out, "store.reopen_interval_ms", s.reopen_interval_ms, t.reopen_interval_ms);
     compare(out, "egress_rules", running.egress->rules(), fresh.egress->rules());

@@ -61,6 +61,7 @@ std::shared_ptr<durable_log::open_store> durable_log::open_store_locked(std::str
     store::store_options so;
     so.data_dir = opts_.data_dir;
     so.writer_threads = opts_.settings.writer_threads;
+    so.parallel_syncs = opts_.settings.parallel_syncs;
     so.log = [](const std::string& line) { log_warn("store: ", line); };
     store::errc e = store::errc::ok;
     auto st = std::make_shared<open_store>();

@@ -769,6 +769,7 @@ json config_json(const config& cfg) {
               {"unauthenticated_bytes", m.unauthenticated_bytes}}},
             {"store",
              {{"writer_threads", cfg.store_opts.writer_threads},
+              {"parallel_syncs", cfg.store_opts.parallel_syncs},
               {"pending_bytes_budget", cfg.store_opts.pending_bytes_budget},
               {"reopen_interval_ms", cfg.store_opts.reopen_interval_ms}}},
             {"ingest_rules", std::move(rules)}};
