@@ -1,6 +1,7 @@
 #include "store/partition_log.hpp"
 
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -91,6 +92,10 @@ errc partition_log::load() {
     }
 
     report_.clean_start = fs::exists(dir_ + "/" + clean_file, ec);
+
+    // A file system in memory has no journal to spare and no space to lend: no zeros ahead.
+    if (struct statfs sf; ::statfs(dir_.c_str(), &sf) == 0)
+        zero_ahead_useful_ = sf.f_type != 0x01021994 /* tmpfs */ && sf.f_type != 0x858458f6 /* ramfs */;
 
     std::int64_t recovery_point = 0;
     std::int64_t saved_log_start = 0;
@@ -351,7 +356,8 @@ errc partition_log::sync() {
 }
 
 void partition_log::zero_ahead() {
-    if (failed_ || config_.flush != durability::always || !pending_.empty()) return;
+    if (failed_ || !zero_ahead_useful_ || config_.flush != durability::always || !pending_.empty())
+        return;
     active_->zero_ahead(write_pos_, zero_ahead_bytes, config_.segment_bytes);
 }
 

@@ -92,7 +92,9 @@ class partition_log {
     errc sync();
     // writer: under `always`, keeps zeros written ahead of the active segment's end (up to
     // zero_ahead_bytes, not past segment_bytes), so most fdatasyncs commit data only
-    // (segment::zero_ahead). Best effort: a failure only costs that saving.
+    // (segment::zero_ahead). Best effort: a failure only costs that saving. Not on tmpfs or
+    // ramfs, where there is no journal to spare, and zeros would only hold space that a
+    // reopen after a full disk would give back.
     void zero_ahead();
     static constexpr std::uint64_t zero_ahead_bytes = 64 * 1024;
     // writer: makes everything appended so far visible to readers (high watermark = end).
@@ -162,6 +164,7 @@ class partition_log {
     leader_epoch epoch_{0};
     producer_state producers_;
     bool failed_ = false;
+    bool zero_ahead_useful_ = true;  // false on tmpfs and ramfs (zero_ahead)
 
     epoch_cache epochs_;
     recovery_report report_;
