@@ -115,7 +115,7 @@ struct mqtt_settings {
 // docs/configuration.md, "Durable ingest").
 struct store_settings {
     std::uint32_t writer_threads = 2;  // store writer threads (each partition is pinned to one)
-    std::uint32_t parallel_syncs = 4;  // fdatasyncs one writer thread runs at once
+    std::uint32_t parallel_syncs = 1;  // fdatasyncs one writer thread runs at once
     // Bytes of publishes handed to the log and not yet written, all connections together: past
     // it, a connection with appends outstanding stops reading until they complete.
     std::uint64_t pending_bytes_budget = 64ull << 20;

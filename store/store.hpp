@@ -30,7 +30,7 @@ struct store_options {
     std::string data_dir = "data";
     std::size_t writer_threads = 2;
     // fdatasyncs a writer thread runs at once at the end of a round (writer_pool.hpp).
-    std::size_t parallel_syncs = 4;
+    std::size_t parallel_syncs = 1;
     std::int64_t maintenance_interval_ms = 60'000;  // 0: no background thread
     clock_fn clock;                                 // default: the system clock
     std::function<void(const std::string&)> log;    // recovery reports; default: stderr

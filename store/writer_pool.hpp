@@ -35,7 +35,8 @@ namespace sluice::store {
 class writer_pool {
   public:
     // parallel_syncs: how many deferred works of one round run at once (1: one after another
-    // on the worker itself).
+    // on the worker itself; the store's default, since waking helpers for every round cost
+    // more CPU than the overlapping syncs saved in docs/benchmarks.md).
     explicit writer_pool(std::size_t threads, std::size_t parallel_syncs = 1);
     ~writer_pool();
     writer_pool(const writer_pool&) = delete;
