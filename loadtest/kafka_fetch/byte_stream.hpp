@@ -1,9 +1,11 @@
 #pragma once
+
 // The raw Fetch reader's input: bytes from a file descriptor (a socket or a segment file)
 // through one reused buffer, so the reader parses Fetch responses and record batch headers in
 // place and copies each byte once (kernel to this buffer), whether it comes from the broker or
 // from the file: the two readings differ only in where the bytes come from.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -40,13 +42,17 @@ class byte_stream {
 };
 
 // Walks `len` bytes of RecordBatches: calls on_batch(header) for each whole batch and skips
-// its body; a partial batch at the end (Kafka allows one) is skipped. False when the input
-// ends early or a header is malformed.
+// its body; a partial batch at the end (Kafka allows one) is skipped, and so are zeros where a
+// header should start: an active segment file ends in the zeros its writer keeps ahead of the
+// last record (docs/store.md), and no batch has a zero length. False when the input ends
+// early or a header is malformed.
 template <class F>
 bool walk_batches(byte_stream& in, std::uint64_t len, F&& on_batch) {
     namespace L = store::batch_layout;
     while (len >= L::header_size) {
         if (!in.fill(L::header_size)) return false;
+        const auto* first = in.data();
+        if (std::all_of(first, first + L::header_size, [](auto b) { return b == 0; })) break;
         auto h = store::parse_batch_header(in.data(), L::header_size);
         if (!h) return false;
         if (h->size_bytes() > len) break;  // the partial tail
