@@ -41,6 +41,22 @@ int number_of(const delivery& d) {
     return std::stoi(std::string(reinterpret_cast<const char*>(v.data()), v.size()));
 }
 
+// One partition that never syncs, on a writer of its own: where the boundary and refill
+// cases append their messages.
+struct unsynced_partition {
+    temp_dir dir;
+    store::writer_pool pool{1};
+    std::int64_t now = 0;
+    std::shared_ptr<store::partition> part;
+
+    unsynced_partition() {
+        store::errc e = store::errc::ok;
+        store::log_config cfg;
+        cfg.flush = store::durability::never;
+        part = store::partition::open(dir.path(), cfg, pool, [this] { return now; }, e);
+    }
+};
+
 }  // namespace
 
 TEST_CASE("offline backlog: every message raced with the disconnect is queued or under the cursor, never both") {
@@ -48,14 +64,9 @@ TEST_CASE("offline backlog: every message raced with the disconnect is queued or
     // with a marker on the partition: each message must end up exactly once, either in the
     // session's queue (it saw the session online, or raced the marker) or at or above the
     // cursor (the replay's part).
-    temp_dir dir;
-    store::writer_pool pool(1);
-    std::int64_t now = 0;
-    store::errc e = store::errc::ok;
-    store::log_config cfg;
-    cfg.flush = store::durability::never;
-    auto part = store::partition::open(dir.path(), cfg, pool, [&now] { return now; }, e);
-    REQUIRE(part);
+    unsynced_partition log;
+    REQUIRE(log.part);
+    auto& part = log.part;
 
     for (int round = 0; round < 20; ++round) {
         session s("c" + std::to_string(round));
@@ -155,14 +166,9 @@ TEST_CASE("offline backlog: messages of partitions without a marker, and unlogge
 }
 
 TEST_CASE("offline backlog: a resumed session is refilled from its cursor, held until journaled") {
-    temp_dir dir;
-    store::writer_pool pool(1);
-    std::int64_t now = 0;
-    store::errc e = store::errc::ok;
-    store::log_config cfg;
-    cfg.flush = store::durability::never;
-    auto part = store::partition::open(dir.path(), cfg, pool, [&now] { return now; }, e);
-    REQUIRE(part);
+    unsynced_partition log;
+    REQUIRE(log.part);
+    auto& part = log.part;
     session s("c");
     fake_owner owner;
     s.attach(&owner, false, 3600);
