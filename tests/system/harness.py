@@ -92,6 +92,29 @@ class Broker:
             if pred(line):
                 return line
 
+    # The line that ends every SIGHUP reload (broker/config_reload.cpp, reload_summary).
+    RELOAD_SUMMARY = ("SIGHUP: reloaded", "SIGHUP: needs restart", "SIGHUP: nothing to reload")
+
+    def sighup(self, timeout=20.0):
+        """Sends SIGHUP and returns every line the broker printed for that reload, up to and
+        including its summary line, which the broker prints last. Waiting through the summary
+        leaves no line of this reload behind for the next wait: a test that waited only for,
+        say, "reloaded password file" would find the summary of the same reload ("SIGHUP:
+        reloaded password file, ...") at its next SIGHUP and go on before that one happened."""
+        self.proc.send_signal(signal.SIGHUP)
+        seen = []
+
+        def summary(line):
+            seen.append(line)
+            return any(k in line for k in self.RELOAD_SUMMARY)
+        if self.wait_line(summary, timeout) is None:
+            raise AssertionError("no reload summary after SIGHUP:\n" + self.output())
+        return seen
+
+    def sighup_line(self, text, timeout=20.0):
+        """SIGHUP, then the first line of that reload containing text, or None."""
+        return next((l for l in self.sighup(timeout) if text in l), None)
+
     def output(self):
         return "\n".join(self.lines)
 

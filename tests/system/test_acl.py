@@ -7,7 +7,6 @@ user name (use_identity_as_username) meets a %u rule."""
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -197,15 +196,13 @@ class AclTest(unittest.TestCase):
             self.assertEqual(c.expect(raw.PUBACK).rc, 0x87)
             with open(self.aclfile, "w") as f:
                 f.write("allow publish user=bob devices/#\n" + RULES)
-            b.proc.send_signal(signal.SIGHUP)
-            self.assertIsNotNone(b.wait_line(lambda l: "reloaded ACL file" in l, WAIT))
+            self.assertIsNotNone(b.sighup_line("reloaded ACL file", WAIT), b.output())
             c.send(raw.publish("devices/alice/r", b"x", qos=1, pid=2))
             self.assertIn(c.expect(raw.PUBACK).rc, OK)
             # Rules that do not parse leave the last good ones in force.
             with open(self.aclfile, "w") as f:
                 f.write("allow nothing\n")
-            b.proc.send_signal(signal.SIGHUP)
-            self.assertIsNotNone(b.wait_line(lambda l: "ACL file not reloaded" in l, WAIT))
+            self.assertIsNotNone(b.sighup_line("ACL file not reloaded", WAIT), b.output())
             c.send(raw.publish("devices/alice/r", b"x", qos=1, pid=3))
             self.assertIn(c.expect(raw.PUBACK).rc, OK)
             c.close()

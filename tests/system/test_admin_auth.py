@@ -8,7 +8,6 @@ import base64
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import unittest
@@ -111,8 +110,7 @@ class AdminAuthTest(BrokerTestCase):
         self.assertEqual(self.status("/api/v1/overview", basic("alice", "wonderland"))[0], 200)
 
     def reload(self):
-        self.broker.proc.send_signal(signal.SIGHUP)
-        self.assertIsNotNone(self.broker.wait_line(lambda l: "reloaded password file" in l, WAIT),
+        self.assertIsNotNone(self.broker.sighup_line("reloaded password file", WAIT),
                              self.broker.output())
 
     def test_sighup_reloads_the_password_file(self):

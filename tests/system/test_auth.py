@@ -6,7 +6,6 @@ reloading the password file; SCRAM-SHA-256 enhanced authentication with a client
 (good and bad proof, an unknown method, re-authentication); bad flags and files exit 2."""
 import os
 import shutil
-import signal
 import stat
 import sys
 import tempfile
@@ -53,9 +52,7 @@ class AuthTest(unittest.TestCase):
             # A new password, then SIGHUP: the old one stops working, the new one works.
             r = passwd(path, "carol", "second-secret")
             self.assertEqual(r.returncode, 0, r.stderr)
-            b.proc.send_signal(signal.SIGHUP)
-            self.assertIsNotNone(b.wait_line(lambda l: "reloaded password file" in l, WAIT),
-                                 b.output())
+            self.assertIsNotNone(b.sighup_line("reloaded password file", WAIT), b.output())
             c, ack = login(b.mqtt_port, "c1", "carol", "first-secret")
             self.assertEqual(ack.rc, BAD_CREDENTIALS_5)
             c.close()
@@ -64,9 +61,7 @@ class AuthTest(unittest.TestCase):
             # A file that no longer loads keeps the users the broker has.
             with open(path, "a") as f:
                 f.write("not a valid line\n")
-            b.proc.send_signal(signal.SIGHUP)
-            self.assertIsNotNone(b.wait_line(lambda l: "password file not reloaded" in l, WAIT),
-                                 b.output())
+            self.assertIsNotNone(b.sighup_line("password file not reloaded", WAIT), b.output())
             r = run_cli(pub + ["-P", "second-secret", "-V", "5"])
             self.assertEqual(r.returncode, 0, r.stderr)
 

@@ -17,7 +17,6 @@ No sleeps: every wait is a poll loop with a deadline.
 import json
 import os
 import shutil
-import signal
 import struct
 import subprocess
 import sys
@@ -262,9 +261,8 @@ class KafkaTls(BrokerTestCase):
         self.assertNotIn("denied", [x["value"] for x in log_dump(self.broker.data_dir, "tls-kcat")])
 
     def test_sighup_reloads_the_certificate(self):
-        self.broker.proc.send_signal(signal.SIGHUP)
-        self.assertIsNotNone(self.broker.wait_line(
-            lambda l: "kafka-tls listener: reloaded TLS certificate" in l, WAIT),
+        self.assertIsNotNone(
+            self.broker.sighup_line("kafka-tls listener: reloaded TLS certificate", WAIT),
             self.broker.output())
         # New handshakes work with the reloaded context.
         r = self.kcat("-L", "-t", "tls-kcat")

@@ -4,7 +4,6 @@ failed handshake that leaves the broker serving, SIGHUP certificate reload with 
 connection surviving, and start-up errors for bad certificate files."""
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -217,8 +216,7 @@ class TlsTest(unittest.TestCase):
             # A broken certificate file is reported and the old context stays in use.
             with open(paths["server.crt"], "w") as f:
                 f.write("not a certificate\n")
-            b.proc.send_signal(signal.SIGHUP)
-            line = b.wait_line(lambda l: "not reloaded" in l, 10)
+            line = b.sighup_line("not reloaded", 10)
             self.assertIsNotNone(line, b.output())
             self.assertIn("listeners.mqtts.cert", line)
             self.assertEqual(self.mosquitto_pub(port, self.tls_args(), "old", "r/1").returncode, 0)
@@ -226,9 +224,7 @@ class TlsTest(unittest.TestCase):
             # New files from another CA: new handshakes use them, the live client stays.
             for n, p in paths.items():
                 shutil.copy(self.pki2(n), p)
-            b.proc.send_signal(signal.SIGHUP)
-            self.assertIsNotNone(b.wait_line(lambda l: "reloaded TLS certificate" in l, 10),
-                                 b.output())
+            self.assertIsNotNone(b.sighup_line("reloaded TLS certificate", 10), b.output())
             r = self.mosquitto_pub(port, self.tls_args(pki=self.pki2), "new", "r/2")
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertNotEqual(self.mosquitto_pub(port, self.tls_args()).returncode, 0)

@@ -8,7 +8,6 @@ down."""
 import json
 import os
 import shutil
-import signal
 import sys
 import threading
 import unittest
@@ -157,12 +156,7 @@ class EgressTopicDeleteTest(BrokerTestCase):
     def reload(self, cfg):
         with open(os.path.join(self.broker.data_dir, "test-config.json"), "w") as f:
             f.write(json.dumps(cfg))
-        self.broker.proc.send_signal(signal.SIGHUP)
-        line = self.broker.wait_line(
-            lambda l: any(k in l for k in ("SIGHUP: reloaded", "SIGHUP: needs restart",
-                                           "SIGHUP: nothing to reload")), WAIT)
-        self.assertIsNotNone(line, self.broker.output())
-        return line
+        return self.broker.sighup(WAIT)[-1]
 
     def test_refused_through_the_admin_api_and_kafka(self):
         self.assertIn("commands", self.topic_names())  # egress created it

@@ -8,7 +8,6 @@ certificates."""
 import asyncio
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -268,8 +267,7 @@ class WebSocketTest(unittest.TestCase):
             live.subscribe("r/#", qos=1)
             for n, p in paths.items():
                 shutil.copy(pki2(n), p)
-            b.proc.send_signal(signal.SIGHUP)
-            line = b.wait_line(lambda l: "reloaded TLS certificate" in l, WAIT)
+            line = b.sighup_line("reloaded TLS certificate", WAIT)
             self.assertIsNotNone(line, b.output())
             self.assertIn("wss listener", line)
             # New handshakes get the new certificate: only the new CA verifies it.
