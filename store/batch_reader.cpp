@@ -34,8 +34,14 @@ errc decode_records(const batch_header& h, const std::uint8_t* p, std::size_t n,
         auto off_delta = body.varint();
         if (!attrs || !ts_delta || !off_delta) return errc::corrupt_message;
         if (*off_delta < 0 || *off_delta > h.last_offset_delta) return errc::corrupt_message;
-        rec.offset = h.base_offset + *off_delta;
-        rec.timestamp = append_time ? h.max_timestamp : h.base_timestamp + *ts_delta;
+        // Both sums come from untrusted bytes: one that does not fit an int64 is a corrupt
+        // record, not undefined behaviour.
+        if (__builtin_add_overflow(h.base_offset, std::int64_t{*off_delta}, &rec.offset))
+            return errc::corrupt_message;
+        if (append_time)
+            rec.timestamp = h.max_timestamp;
+        else if (__builtin_add_overflow(h.base_timestamp, *ts_delta, &rec.timestamp))
+            return errc::corrupt_message;
         if (!read_nullable(body, rec.key) || !read_nullable(body, rec.value))
             return errc::corrupt_message;
         auto header_count = body.varint();

@@ -2,6 +2,7 @@
 
 #include <lz4frame.h>
 
+#include <limits>
 #include <random>
 
 #include "store/batch_builder.hpp"
@@ -128,6 +129,29 @@ TEST_CASE("reader: malformed batches are refused, never crash") {
             (void)decode_batch(m, out);
         }
     }
+}
+
+TEST_CASE("reader: an offset or timestamp past the int64 range is a corrupt record") {
+    // The fuzzer's find: base timestamp INT64_MIN and a record one millisecond before it.
+    byte_buffer early = one_record;
+    early[2] = 0x01;  // timestamp delta -1 (zigzag)
+    auto b = wrap(early, 0, 1);
+    store_be<std::int64_t>(b.data() + 27, std::numeric_limits<std::int64_t>::min());
+    store_be<std::uint32_t>(b.data() + 17, crc32c(b.data() + 21, b.size() - 21));
+    decoded_batch d;
+    CHECK(decode_batch(b, d) == errc::corrupt_message);
+
+    // Base offset INT64_MAX and a second record one past it.
+    byte_buffer two = one_record;
+    byte_buffer second = one_record;
+    second[3] = 0x02;  // offset delta 1
+    two.insert(two.end(), second.begin(), second.end());
+    auto c = wrap(two, 0, 2);
+    store_be<std::int64_t>(c.data(), std::numeric_limits<std::int64_t>::max());
+    CHECK(decode_batch(c, d) == errc::corrupt_message);
+    store_be<std::int64_t>(c.data(), 7);  // the same records from a sane base decode
+    REQUIRE(decode_batch(c, d) == errc::ok);
+    CHECK(d.records.at(1).offset == 8);
 }
 
 TEST_CASE("reader: decode_batches splits consecutive batches and stops at a bad one") {
