@@ -7,6 +7,7 @@
 
 #include "auth/passwd_command.hpp"
 #include "broker/config.hpp"
+#include "broker/heap_tuning.hpp"
 #include "broker/log.hpp"
 #include "broker/log_dump.hpp"
 #include "broker/server.hpp"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
             std::cerr << "sluice: data directory " << cfg.data_dir << ": " << ec.message() << "\n";
             return 1;
         }
+        tune_heap();
         server srv(cfg);
         srv.set_reload_source([argc, argv] {
             config fresh;
