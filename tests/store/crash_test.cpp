@@ -131,7 +131,13 @@ bool tear_tail(const std::string& path, std::mt19937& rng) {
     byte_buffer copy(last_size);
     REQUIRE(pread_full(fd.get(), copy.data(), copy.size(), static_cast<off_t>(last)) ==
             static_cast<ssize_t>(copy.size()));
-    copy.resize(1 + rng() % (last_size - 1));
+    // A torn write that left only zeros (the batch starts with its base offset, whose high
+    // bytes are zero) is the zeroed tail to recovery, rightly not damage: keep at least the
+    // first non-zero byte, so that recovery has something to cut.
+    std::uint64_t first_nonzero = 0;
+    while (first_nonzero < last_size && copy[first_nonzero] == 0) ++first_nonzero;
+    if (first_nonzero + 1 >= last_size) return false;
+    copy.resize(first_nonzero + 1 + rng() % (last_size - 1 - first_nonzero));
     // Torn right after the last whole batch: where the next write would have gone, over the
     // zeros the writer keeps ahead of the end under `always` (segment::zero_ahead).
     REQUIRE(pwrite_all(fd.get(), copy.data(), copy.size(), static_cast<off_t>(pos)));
