@@ -23,23 +23,13 @@ namespace {
 // The store keeps no zeros ahead on tmpfs or ramfs (partition_log::zero_ahead).
 bool memory_fs(const std::string& dir) {
     struct statfs sf;
-    return ::statfs(dir.c_str(), &sf) == 0 &&
-           (sf.f_type == 0x01021994 || sf.f_type == 0x858458f6);
+    return ::statfs(dir.c_str(), &sf) == 0 && (sf.f_type == 0x01021994 || sf.f_type == 0x858458f6);
 }
-#define SKIP_ON_MEMORY_FS(dir)                                                  \
-    if (memory_fs(dir.path())) {                                               \
-        WARN("TMPDIR is on tmpfs or ramfs: no zeroed tail to test");             \
-        return;                                                                  \
+#define SKIP_ON_MEMORY_FS(dir)                                       \
+    if (memory_fs(dir.path())) {                                     \
+        WARN("TMPDIR is on tmpfs or ramfs: no zeroed tail to test"); \
+        return;                                                      \
     }
-
-std::unique_ptr<partition_log> open_log(const std::string& dir, std::int64_t* now,
-                                        const log_config& c) {
-    errc e = errc::ok;
-    auto log = partition_log::open(dir, c, fixed_clock(now), e);
-    REQUIRE(e == errc::ok);
-    REQUIRE(log);
-    return log;
-}
 
 // n batches of 2 records, each written, synced and zeroed ahead as the partition's writer does.
 void fill_synced(partition_log& log, int n, int first = 0) {
@@ -55,19 +45,32 @@ void check_values(const partition_log& log, int batches) {
     REQUIRE(records.size() == static_cast<std::size_t>(batches) * 2);
     for (std::size_t o = 0; o < records.size(); ++o) {
         CHECK(records[o].offset == static_cast<std::int64_t>(o));
-        CHECK(records[o].value ==
-              std::optional<std::string>("v" + std::to_string(o / 2) + "-" + std::to_string(o % 2)));
+        CHECK(records[o].value == std::optional<std::string>("v" + std::to_string(o / 2) + "-" +
+                                                             std::to_string(o % 2)));
     }
 }
 
+// A partition log's folder, clock and settings (`always`, 1 GiB segments unless a test
+// changes cfg), reopened as often as a test needs.
+struct log_dir {
+    temp_dir dir;
+    std::int64_t now = 0;
+    log_config cfg;
+    std::unique_ptr<partition_log> open() {
+        errc e = errc::ok;
+        auto log = partition_log::open(dir.path(), cfg, fixed_clock(&now), e);
+        REQUIRE(e == errc::ok);
+        REQUIRE(log);
+        return log;
+    }
+};
+
 }  // namespace
 
-TEST_CASE("zeroed tail: the file runs ahead of the segment, readers see only batches") {
-    temp_dir dir;
+TEST_CASE_METHOD(log_dir,
+                 "zeroed tail: the file runs ahead of the segment, readers see only batches") {
     SKIP_ON_MEMORY_FS(dir);
-    std::int64_t now = 0;
-    log_config cfg;  // always, 1 GiB segments
-    auto log = open_log(dir.path(), &now, cfg);
+    auto log = open();
     fill_synced(*log, 1);
     auto seg = log->segments().back();
     const std::uint64_t first = seg->size();
@@ -85,29 +88,24 @@ TEST_CASE("zeroed tail: the file runs ahead of the segment, readers see only bat
 
 TEST_CASE("zeroed tail: not written under `interval` or `never`") {
     for (auto policy : {durability::interval, durability::never}) {
-        temp_dir dir;
-        SKIP_ON_MEMORY_FS(dir);
-    SKIP_ON_MEMORY_FS(dir);
-        std::int64_t now = 0;
-        log_config cfg;
-        cfg.flush = policy;
-        auto log = open_log(dir.path(), &now, cfg);
+        log_dir d;
+        SKIP_ON_MEMORY_FS(d.dir);
+        d.cfg.flush = policy;
+        auto log = d.open();
         fill_synced(*log, 3);
         auto seg = log->segments().back();
         CHECK(fs::file_size(seg->log_path()) == seg->size());
     }
 }
 
-TEST_CASE("zeroed tail: after a crash recovery cuts the zeros and reports no damage") {
-    temp_dir dir;
+TEST_CASE_METHOD(log_dir,
+                 "zeroed tail: after a crash recovery cuts the zeros and reports no damage") {
     SKIP_ON_MEMORY_FS(dir);
-    std::int64_t now = 0;
-    log_config cfg;
     std::string path;
     std::uint64_t size = 0;
     std::uint64_t file = 0;
     {
-        auto log = open_log(dir.path(), &now, cfg);
+        auto log = open();
         fill_synced(*log, 20);
         path = log->segments().back()->log_path();
         size = log->segments().back()->size();
@@ -115,7 +113,7 @@ TEST_CASE("zeroed tail: after a crash recovery cuts the zeros and reports no dam
         REQUIRE(file > size);
         // No close: as if the process died.
     }
-    auto log = open_log(dir.path(), &now, cfg);
+    auto log = open();
     CHECK_FALSE(log->recovery().clean_start);
     CHECK(log->recovery().bytes_truncated == 0);
     CHECK(log->recovery().zeroed_tail_bytes == file - size);
@@ -128,15 +126,12 @@ TEST_CASE("zeroed tail: after a crash recovery cuts the zeros and reports no dam
     CHECK(fs::file_size(path) > log->segments().back()->size());
 }
 
-TEST_CASE("zeroed tail: a torn batch before the zeros is still cut and reported") {
-    temp_dir dir;
+TEST_CASE_METHOD(log_dir, "zeroed tail: a torn batch before the zeros is still cut and reported") {
     SKIP_ON_MEMORY_FS(dir);
-    std::int64_t now = 0;
-    log_config cfg;
     std::string path;
     std::uint64_t size = 0;
     {
-        auto log = open_log(dir.path(), &now, cfg);
+        auto log = open();
         fill_synced(*log, 5);
         path = log->segments().back()->log_path();
         size = log->segments().back()->size();
@@ -148,22 +143,20 @@ TEST_CASE("zeroed tail: a torn batch before the zeros is still cut and reported"
     REQUIRE(fd);
     REQUIRE(pwrite_all(fd.get(), torn.buffer().data(), torn.size() / 2, static_cast<off_t>(size)));
     fd.reset();
-    auto log = open_log(dir.path(), &now, cfg);
+    auto log = open();
     CHECK(log->recovery().bytes_truncated > 0);
     CHECK(log->log_end_offset() == offset{10});
     CHECK(fs::file_size(path) == size);
     check_values(*log, 5);
 }
 
-TEST_CASE("zeroed tail: a clean close and a roll leave segments that end at their last batch") {
-    temp_dir dir;
+TEST_CASE_METHOD(
+    log_dir, "zeroed tail: a clean close and a roll leave segments that end at their last batch") {
     SKIP_ON_MEMORY_FS(dir);
-    std::int64_t now = 0;
-    log_config cfg;
     cfg.segment_bytes = 4096;  // zeros stop at the segment size
     cfg.index_interval_bytes = 256;
     {
-        auto log = open_log(dir.path(), &now, cfg);
+        auto log = open();
         fill_synced(*log, 150);  // several rolls
         auto segs = log->segments();
         REQUIRE(segs.size() > 2);
@@ -173,19 +166,16 @@ TEST_CASE("zeroed tail: a clean close and a roll leave segments that end at thei
         REQUIRE(log->close_clean() == errc::ok);
         CHECK(fs::file_size(segs.back()->log_path()) == segs.back()->size());
     }
-    auto log = open_log(dir.path(), &now, cfg);
+    auto log = open();
     CHECK(log->recovery().clean_start);
     CHECK(log->recovery().segments_checked == 0);  // the clean open trusted every segment
     CHECK(log->recovery().problems.empty());
     check_values(*log, 150);
 }
 
-TEST_CASE("zeroed tail: truncation to an earlier offset cuts the zeros too") {
-    temp_dir dir;
+TEST_CASE_METHOD(log_dir, "zeroed tail: truncation to an earlier offset cuts the zeros too") {
     SKIP_ON_MEMORY_FS(dir);
-    std::int64_t now = 0;
-    log_config cfg;
-    auto log = open_log(dir.path(), &now, cfg);
+    auto log = open();
     fill_synced(*log, 10);
     REQUIRE(log->truncate_to(offset{8}) == errc::ok);
     auto seg = log->segments().back();
