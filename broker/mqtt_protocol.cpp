@@ -136,6 +136,8 @@ void mqtt_protocol::check_timeouts(steady_clock::time_point now) {
                 // packet a fresh buffer.
                 if (decoder_ && decoder_->buffered() == 0) decoder_.reset();
                 if (!writing_ && !has_output()) wbuf_.reset();
+                // Nor a drained session queue's buffer, which it keeps between bursts.
+                if (session_) session_->release_idle_memory(this);
             }
             break;
         case state::closing:
@@ -999,6 +1001,10 @@ void mqtt_protocol::pump(bool resend, bool drained) {
         } else if (!write_delivery(o.d, o.packet_id, o.dup, now) && o.packet_id != 0) {
             session_->drop_inflight(this, o.packet_id);  // never sent: too large for the client
         }
+        // Let the message go right after its encoding, so its memory serves the next
+        // encoder from the thread's allocator cache (freeing the whole batch at the end
+        // overflowed that cache and sent allocations to malloc's slow path).
+        o.d.msg.reset();
     }
     batch.clear();
 }

@@ -120,7 +120,7 @@ bool session::fits_limits(std::uint64_t bytes, const queue_limits& limits) {
 
 // --- router side ----------------------------------------------------------------------------
 
-session::offer_result session::offer(delivery d, const queue_limits& limits) {
+session::offer_result session::offer(delivery&& d, const queue_limits& limits) {
     std::lock_guard lock(mu_);
     if (ended_) return offer_result::dropped;
     // The clock only when congestion is in question: a read per offer cost ~3% at full speed.
@@ -212,31 +212,33 @@ session::result session::take_deliveries(const session_owner* me, const take_lim
             ++in_window;
         }
     }
+    std::uint64_t taken_bytes = 0;  // subtracted once: the total is a shared counter
     while (!queue_.empty() && room > 0) {
         delivery& d = queue_.front();
         if (d.msg->expired(now)) {
-            sub_queued_bytes(d.msg->payload_size());
+            taken_bytes += d.msg->payload_size();
             if (d.persist_seq) expired_recorded.push_back(d.persist_seq);
             queue_.pop_front();  // expired messages are never delivered
             continue;
         }
         if (d.qos_level != mqtt::qos::at_most_once && inflight_.size() >= limits.window) break;
         if (!fits(d)) break;
-        outgoing o;
         if (d.qos_level != mqtt::qos::at_most_once) {
             std::uint16_t id = allocate_packet_id();
             if (id == 0) break;
+            taken_bytes += d.msg->payload_size();
+            outgoing& o = out.emplace_back();
             o.packet_id = id;
             o.dup = d.redelivered;  // restored after a restart: it may have been sent before
             o.d = d;  // the inflight entry keeps its own reference
             inflight_.push_back(inflight_message{id, std::move(d), false, false});
         } else {
-            o.d = std::move(d);
+            taken_bytes += d.msg->payload_size();
+            out.emplace_back().d = std::move(d);  // moved once, straight into place
         }
-        sub_queued_bytes(o.d.msg->payload_size());
         queue_.pop_front();
-        out.push_back(std::move(o));
     }
+    if (taken_bytes) sub_queued_bytes(taken_bytes);
     owner_saturated_ = saturated || room == 0;
     if (limits.drained || queue_.size() < queued_before) last_progress_ = now;
     const bool room_for_backlog = queue_.size() < queued_before && rare_ && rare_->backlog;
@@ -245,6 +247,11 @@ session::result session::take_deliveries(const session_owner* me, const take_lim
     if (room_for_backlog)
         if (auto* w = waker.load(std::memory_order_acquire)) w->backlog_room();
     return result::ok;
+}
+
+void session::release_idle_memory(const session_owner* me) {
+    std::lock_guard lock(mu_);
+    if (owner_ == me) queue_.release();
 }
 
 void session::drop_inflight(const session_owner* me, std::uint16_t packet_id) {

@@ -188,7 +188,7 @@ class session {
     // is full) and it made progress within the last second, so the publisher should slow down
     // (backpressure). A receiver that makes no progress stops slowing publishers down: its
     // messages are dropped instead.
-    offer_result offer(delivery d, const queue_limits& limits);
+    offer_result offer(delivery&& d, const queue_limits& limits);
 
     // Payload bytes waiting in every session's queue, and messages dropped by the budget.
     static std::uint64_t all_queued_bytes();
@@ -207,6 +207,8 @@ class session {
     // discarded. `saturated` tells QoS 0 offers whether the owner's send queue is full.
     result take_deliveries(const session_owner* me, const take_limits& limits, bool saturated,
                            std::vector<outgoing>& out, steady_clock::time_point now);
+    // The owner is idle: a drained queue gives its buffer back (it keeps it between bursts).
+    void release_idle_memory(const session_owner* me);
     // A taken message could not be sent (too large for the client): forget its inflight entry.
     void drop_inflight(const session_owner* me, std::uint16_t packet_id);
     // Queues messages for the owner (retained messages on SUBSCRIBE), within the limits;

@@ -45,3 +45,20 @@ TEST_CASE("an empty fifo iterates nothing, before and after use") {
     CHECK(q.size() == 1);
     CHECK(q.front() == 3);
 }
+
+TEST_CASE("a drained fifo keeps its buffer for the next burst until released") {
+    fifo<int> q;
+    CHECK_FALSE(q.holds_buffer());
+    for (int i = 0; i < 200; ++i) q.push_back(i);
+    while (!q.empty()) q.pop_front();
+    CHECK(q.holds_buffer());  // drained, not given back: the next burst reuses it
+    q.push_back(7);
+    CHECK_FALSE(q.release());  // not empty: kept
+    q.pop_front();
+    CHECK(q.release());
+    CHECK_FALSE(q.holds_buffer());
+    // A very large burst's buffer goes back as soon as it drains.
+    for (std::size_t i = 0; i < 4 * fifo<int>::keep_when_drained; ++i) q.push_back(1);
+    while (!q.empty()) q.pop_front();
+    CHECK_FALSE(q.holds_buffer());
+}
