@@ -20,12 +20,13 @@ std::string_view client_id_of(const store::record& r) {
 }  // namespace
 
 std::optional<delivery> match_backlog(const message_ptr& msg, std::string_view publisher,
-                                      const backlog_subscriber& sub) {
+                                      std::int64_t record_ms, const backlog_subscriber& sub) {
     // The same merge as router::route for a session's plain subscriptions.
     delivery d;
     bool any = false;
     for (const auto& [filter, rec] : sub.subscriptions) {
         if (filter.starts_with("$share/")) continue;
+        if (record_ms < rec.since_ms) continue;  // received before this subscription existed
         if (!mqtt::topic_matches(filter, msg->topic())) continue;
         if (rec.options.no_local && !publisher.empty() && publisher == sub.client_id) continue;
         const mqtt::qos q = std::min(msg->qos_level(), rec.options.max_qos);
@@ -103,7 +104,7 @@ replay_step replay_backlog(const store::partition& p, const replay_request& req,
                 continue;
             }
             auto msg = make_message(std::move(res.publish), nullptr, now);
-            auto d = match_backlog(msg, client_id_of(rec), sub);
+            auto d = match_backlog(msg, client_id_of(rec), rec.timestamp, sub);
             if (!d) continue;
             // QoS 0 is never kept for an offline session (as in its queue).
             if (d->qos_level == mqtt::qos::at_most_once) continue;

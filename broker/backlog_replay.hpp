@@ -38,9 +38,10 @@ struct backlog_limits {
 // record's client id): the highest granted QoS among the matching subscriptions, RETAIN kept
 // when one of them has Retain As Published, every matching subscription identifier; nullopt
 // when none matches (or only No Local ones do). Shared subscriptions ("$share/...") are not
-// the session's own backlog and never match here.
+// the session's own backlog and never match here, nor does a subscription made after the
+// record was received (`record_ms`, the record's timestamp, before its `since_ms`).
 std::optional<delivery> match_backlog(const message_ptr& msg, std::string_view publisher,
-                                      const backlog_subscriber& sub);
+                                      std::int64_t record_ms, const backlog_subscriber& sub);
 
 struct replay_step {
     // In log order; each with the offset of its record (the cursor goes back to the first

@@ -547,7 +547,16 @@ bool session::owned_by(const session_owner* owner) const {
 
 void session::set_subscription(const std::string& filter, const subscription_record& rec) {
     std::lock_guard lock(mu_);
-    rare().subscriptions[filter] = rec;
+    auto& subs = rare().subscriptions;
+    auto it = subs.find(filter);
+    // A subscription replaced keeps its start (its filter matched all along); a new one of a
+    // session that reads the log starts now (docs/mqtt.md, "Backlogs as cursors into the log").
+    const std::int64_t since = it != subs.end() ? it->second.since_ms
+                               : rare_->backlog   ? wall_ms()
+                                                  : 0;
+    subscription_record& kept = it != subs.end() ? it->second : subs[filter];
+    kept = rec;
+    kept.since_ms = since;
 }
 
 void session::erase_subscription(const std::string& filter) {

@@ -87,6 +87,10 @@ struct inflight_message {
 struct subscription_record {
     mqtt::subscription_options options;
     std::uint32_t subscription_id = 0;  // 0: none
+    // Wall-clock ms of the SUBSCRIBE that made it, when the session reads its messages from
+    // the log (it has cursors): records received before it do not match it, so a session
+    // still catching up does not get the new filter's older messages. 0: every record.
+    std::int64_t since_ms = 0;
 };
 
 // What a replay of the backlog needs of a session (broker/backlog_replay.hpp), copied under

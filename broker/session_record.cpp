@@ -1,5 +1,6 @@
 #include "broker/session_record.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "ingest/record_mapping.hpp"
@@ -16,6 +17,9 @@ namespace {
 // cursors is still written as format 1.
 constexpr std::uint8_t session_format = 1;
 constexpr std::uint8_t session_format_cursors = 2;
+// Format 2 with the cursor block always present (it may be empty), then each subscription's
+// start (`since_ms`, in the order of the subscriptions): written only when one has a start.
+constexpr std::uint8_t session_format_since = 3;
 
 constexpr std::string_view h_qos = "sluice.qos";          // the QoS this subscriber gets
 constexpr std::string_view h_retain = "sluice.retain";    // the RETAIN flag to send
@@ -146,7 +150,10 @@ std::optional<T> number(std::string_view s) {
 
 std::string encode_session(const persisted_session& s) {
     writer w;
-    w.u8(s.cursors.empty() ? session_format : session_format_cursors);
+    const bool since = std::any_of(s.subscriptions.begin(), s.subscriptions.end(),
+                                   [](const persisted_subscription& sub) { return sub.rec.since_ms != 0; });
+    w.u8(since ? session_format_since
+               : s.cursors.empty() ? session_format : session_format_cursors);
     w.u32(s.expiry);
     w.u64(static_cast<std::uint64_t>(s.offline_since_ms));
     w.u64(static_cast<std::uint64_t>(s.producer_id));
@@ -165,7 +172,7 @@ std::string encode_session(const persisted_session& s) {
         w.u64(static_cast<std::uint64_t>(s.will_at_ms));
         w.str(encode_will(*s.will));
     }
-    if (!s.cursors.empty()) {
+    if (!s.cursors.empty() || since) {
         w.u32(static_cast<std::uint32_t>(s.cursors.size()));
         for (const auto& c : s.cursors) {
             w.str(c.log_topic);
@@ -173,13 +180,17 @@ std::string encode_session(const persisted_session& s) {
             w.u64(static_cast<std::uint64_t>(c.next));
         }
     }
+    if (since)
+        for (const auto& sub : s.subscriptions) w.u64(static_cast<std::uint64_t>(sub.rec.since_ms));
     return w.take();
 }
 
 std::optional<persisted_session> decode_session(std::string_view bytes) {
     reader r(bytes);
     const std::uint8_t format = r.u8();
-    if (format != session_format && format != session_format_cursors) return std::nullopt;
+    if (format != session_format && format != session_format_cursors &&
+        format != session_format_since)
+        return std::nullopt;
     persisted_session s;
     s.expiry = r.u32();
     s.offline_since_ms = static_cast<std::int64_t>(r.u64());
@@ -207,7 +218,7 @@ std::optional<persisted_session> decode_session(std::string_view bytes) {
         if (delay) will->props.will_delay_interval = delay;
         s.will = std::move(will);
     }
-    if (format == session_format_cursors) {
+    if (format == session_format_cursors || format == session_format_since) {
         const std::uint32_t n = r.u32();
         for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
             log_cursor c;
@@ -218,8 +229,13 @@ std::optional<persisted_session> decode_session(std::string_view bytes) {
             c.partition = static_cast<int>(partition);
             s.cursors.push_back(std::move(c));
         }
-        if (n == 0) return std::nullopt;  // written only with cursors
+        if (n == 0 && format == session_format_cursors) return std::nullopt;  // only with cursors
     }
+    if (format == session_format_since)
+        for (auto& sub : s.subscriptions) {
+            sub.rec.since_ms = static_cast<std::int64_t>(r.u64());
+            if (sub.rec.since_ms < 0) return std::nullopt;
+        }
     if (!r.ok() || !r.at_end()) return std::nullopt;
     return s;
 }

@@ -35,7 +35,7 @@ struct persisted_subscription {
     subscription_record rec;
     bool operator==(const persisted_subscription& o) const {
         return filter == o.filter && rec.options == o.rec.options &&
-               rec.subscription_id == o.rec.subscription_id;
+               rec.subscription_id == o.rec.subscription_id && rec.since_ms == o.rec.since_ms;
     }
 };
 

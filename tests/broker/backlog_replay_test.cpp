@@ -106,6 +106,26 @@ TEST_CASE("backlog replay: matches the session's subscriptions with their option
     CHECK(payload_of(step.deliveries[2].second) == "6");
 }
 
+TEST_CASE("backlog replay: a subscription made during the catch-up does not match older records") {
+    log_fixture log;
+    log.publish("a/1", "old a", mqtt::qos::at_least_once, "pub", false, t0 + 10);
+    log.publish("b/1", "old b", mqtt::qos::at_least_once, "pub", false, t0 + 10);
+    log.publish("a/2", "new a", mqtt::qos::at_least_once, "pub", false, t0 + 20);
+
+    backlog_subscriber s;
+    s.client_id = "me";
+    auto later = sub(mqtt::qos::at_least_once);
+    later.since_ms = t0 + 20;  // subscribed after the first two records were received
+    s.subscriptions = {{"a/#", later}, {"b/#", sub(mqtt::qos::at_least_once)}};
+
+    backlog_usage used;
+    auto step = replay_backlog(*log.p, everything(), s, {}, used);
+    REQUIRE(step.error == store::errc::ok);
+    REQUIRE(step.deliveries.size() == 2);
+    CHECK(payload_of(step.deliveries[0].second) == "old b");
+    CHECK(payload_of(step.deliveries[1].second) == "new a");
+}
+
 TEST_CASE("backlog replay: paced by the room the session has, and bounded by `until`") {
     log_fixture log;
     for (int i = 0; i < 10; ++i)

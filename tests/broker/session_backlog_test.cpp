@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "broker/backlog_replay.hpp"
+#include "broker/internal_topic.hpp"
 #include "broker/session.hpp"
 #include "broker/session_record.hpp"
 #include "ingest/record_mapping.hpp"
@@ -229,4 +230,37 @@ TEST_CASE("offline backlog: a resumed session is refilled from its cursor, held 
     std::shared_ptr<append_outcome> none;
     CHECK(!s.refill(job->generation, part.get(), req.from, step.next, {}, none));
     part->close();
+}
+
+TEST_CASE("offline backlog: a subscription made once the session reads the log starts at its SUBSCRIBE") {
+    unsynced_partition log;
+    REQUIRE(log.part);
+    session s("c");
+    fake_owner owner;
+    s.attach(&owner, false, 3600);
+    subscription_record rec;
+    rec.options.max_qos = mqtt::qos::at_least_once;
+    s.set_subscription("before/#", rec);  // no cursors yet: every record matches it
+    const std::vector<logged_partition> logged{{"mqtt", 0, log.part}};
+    auto cursors = std::make_shared<offline_cursors>();
+    std::unique_ptr<mqtt::will_message> no_will;
+    REQUIRE(s.detach(&owner, 3600, no_will, &logged, cursors));
+    cursors->arm([] {});
+    s.attach(&owner, true, 3600);
+    const std::int64_t before = wall_ms();
+    s.set_subscription("after/#", rec);
+    rec.subscription_id = 5;
+    s.set_subscription("before/#", rec);  // replaced: keeps its start (none)
+    std::map<std::string, subscription_record> subs;
+    for (auto& [f, r] : s.subscriptions()) subs[f] = r;
+    CHECK(subs.at("before/#").since_ms == 0);
+    CHECK(subs.at("before/#").subscription_id == 5);
+    CHECK(subs.at("after/#").since_ms >= before);
+    CHECK(subs.at("after/#").since_ms <= wall_ms());
+    const std::int64_t since = subs.at("after/#").since_ms;
+    rec.subscription_id = 6;
+    s.set_subscription("after/#", rec);  // replaced: keeps the start it had
+    for (auto& [f, r] : s.subscriptions()) subs[f] = r;
+    CHECK(subs.at("after/#").since_ms == since);
+    log.part->close();
 }

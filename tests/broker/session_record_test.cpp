@@ -61,7 +61,9 @@ TEST_CASE("session record: truncated, extended or unknown versions are refused")
     for (std::size_t n = 0; n < bytes.size(); ++n) CHECK(!decode_session(bytes.substr(0, n)));
     CHECK(!decode_session(bytes + "x"));
     std::string other = bytes;
-    other[0] = 3;
+    other[0] = 4;
+    CHECK(!decode_session(other));
+    other[0] = 3;  // format 3 without its cursor and start blocks
     CHECK(!decode_session(other));
     other[0] = 2;  // format 2 without its cursors
     CHECK(!decode_session(other));
@@ -75,6 +77,26 @@ TEST_CASE("session record: backlog cursors survive the round trip as format 2") 
     const std::string bytes = encode_session(s);
     CHECK(bytes[0] == 2);
     auto back = decode_session(bytes);
+    REQUIRE(back);
+    CHECK(*back == s);
+    for (std::size_t n = 0; n < bytes.size(); ++n) CHECK(!decode_session(bytes.substr(0, n)));
+    CHECK(!decode_session(bytes + "x"));
+}
+
+TEST_CASE("session record: subscription starts survive the round trip as format 3") {
+    persisted_session s = full_session();
+    s.subscriptions[0].rec.since_ms = 1'700'000'000'456;
+    std::string bytes = encode_session(s);
+    CHECK(bytes[0] == 3);  // a start, no cursors
+    auto back = decode_session(bytes);
+    REQUIRE(back);
+    CHECK(*back == s);
+    CHECK(back->subscriptions[0].rec.since_ms == 1'700'000'000'456);
+    CHECK(back->subscriptions[1].rec.since_ms == 0);
+    s.cursors = {{"mqtt", 1, 99}};
+    bytes = encode_session(s);
+    CHECK(bytes[0] == 3);
+    back = decode_session(bytes);
     REQUIRE(back);
     CHECK(*back == s);
     for (std::size_t n = 0; n < bytes.size(); ++n) CHECK(!decode_session(bytes.substr(0, n)));

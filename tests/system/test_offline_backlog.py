@@ -273,6 +273,67 @@ class OfflineBacklog(unittest.TestCase):
             self.assertEqual(self.session_info("mem-%d" % i)["queued_messages"], 0)
 
 
+class SubscribeWhileCatchingUp(unittest.TestCase):
+    """A SUBSCRIBE made while a session still catches up from its cursor gets only messages
+    received after it, not the new filter's older records between the cursor and the log end."""
+
+    def test_a_new_filter_gets_nothing_published_before_it(self):
+        data_dir = tempfile.mkdtemp(prefix="sluice-backlog-subscribe-")
+        # One partition: the new filter's older records lie behind the old filter's, in log order.
+        rules = '{"ingest_rules": [{"filter": "#", "log_topic": "mqtt", "partitions": 1}]}'
+        broker = Broker(data_dir=data_dir, config=rules).start()
+        try:
+            port = broker.mqtt_port
+            c = raw.RawClient(port)
+            self.assertEqual(c.connect("late", clean=True, plist=[(SESSION_EXPIRY, 600)]).rc, 0)
+            self.assertEqual(c.subscribe(1, [("old/#", 1)]).reasons, [1])
+            c.send(raw.disconnect())
+            self.assertTrue(c.closed())
+            old = 1500  # more than the queue (1,000) the replay may fill before the SUBSCRIBE
+            pub = Publisher(port, "late-pub")
+            for n in range(old):
+                pub.publish("old/x", "old-%d" % n)
+            for n in range(50):
+                pub.publish("new/x", "before-%d" % n)
+            pub.finish()
+            self.assertEqual(len(pub.acked), old + 50)
+
+            # CONNECT and SUBSCRIBE in one write, one message in flight at a time: the SUBSCRIBE
+            # is handled while the replay is still among the old/x records.
+            c = raw.RawClient(port)
+            c.send(raw.connect("late", clean=False,
+                               plist=[(SESSION_EXPIRY, 600), (raw.P_RECEIVE_MAXIMUM, 1)]) +
+                   raw.subscribe(2, [("new/#", 1)]))
+            ack = c.read(WAIT)
+            self.assertEqual(ack.type, raw.CONNACK)
+            self.assertTrue(ack.session_present)
+            got, suback = [], None
+            deadline = time.monotonic() + WAIT
+            while (suback is None or len(got) < old) and time.monotonic() < deadline:
+                p = c.read(max(deadline - time.monotonic(), 0.001))
+                if p.type == raw.SUBACK:
+                    suback = p
+                elif p.type == raw.PUBLISH:
+                    c.send(raw.ack(raw.PUBACK, p.pid))
+                    got.append(p.payload)
+            self.assertIsNotNone(suback)
+            self.assertEqual(suback.reasons, [1])
+            # Published after the SUBSCRIBE: these match it. They follow the older new/x
+            # records in the log, so any of those delivered would have come first.
+            pub = Publisher(port, "late-pub-2")
+            for n in range(5):
+                pub.publish("new/x", "after-%d" % n)
+            pub.finish()
+            got += [p.payload for p in receive(c, 5, time.monotonic() + WAIT)]
+            self.assertEqual(got, [b"old-%d" % n for n in range(old)] +
+                             [b"after-%d" % n for n in range(5)])
+            c.send(raw.disconnect())
+            c.close()
+        finally:
+            broker.stop()
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
 class BacklogLimits(unittest.TestCase):
     """backlog_max_messages: a resume replays the oldest N, the rest is skipped and counted."""
 
