@@ -34,7 +34,8 @@ void broker_core::set_persistence(retained_log* retained, session_log* sessions)
 
 std::size_t broker_core::publish(const message_ptr& msg, bool* congested,
                                  std::vector<std::shared_ptr<append_outcome>>* durable,
-                                 const std::string& client_id) {
+                                 const std::string& client_id,
+                                 std::vector<refused_offer>* refused) {
     if (msg->retain() && settings().retain_available) {
         // $SYS values describe this process: they are not carried into the next one.
         if (retained_log_ && !msg->topic().starts_with("$SYS/")) {
@@ -44,7 +45,7 @@ std::size_t broker_core::publish(const message_ptr& msg, bool* congested,
             retained_.put(msg);
         }
     }
-    const std::size_t n = router_.route(msg, limits_, congested);
+    const std::size_t n = router_.route(msg, limits_, congested, refused);
     // Records made for persistent receivers on this thread: the caller waits for them, or
     // nobody does (wills, $SYS).
     if (session_log::has_pending()) {
@@ -52,6 +53,25 @@ std::size_t broker_core::publish(const message_ptr& msg, bool* congested,
         if (durable) durable->insert(durable->end(), made.begin(), made.end());
     }
     return n;
+}
+
+void broker_core::offer_parked(std::vector<refused_offer>& offers, bool last,
+                               std::vector<std::shared_ptr<append_outcome>>* durable) {
+    std::erase_if(offers, [&](refused_offer& o) {
+        // The session, if it still exists, held here so it cannot end under the offer. A new
+        // session of the same id is not the one that subscribed.
+        auto s = find_session(o.client_id);
+        const bool same = s && s.get() == o.s;
+        if (!o.d.share.empty() && (!same || !s->online()))
+            if (router_.redeliver_shared(o.d, o.s, limits_) || !same) return true;  // another member
+        if (!same) return true;
+        return router_.offer_again(*s, std::move(o.d), limits_, !last) !=
+               session::offer_result::refused;
+    });
+    if (session_log::has_pending()) {
+        auto made = session_log::take_pending();
+        if (durable) durable->insert(durable->end(), made.begin(), made.end());
+    }
 }
 
 void broker_core::publish_will(mqtt::will_message will) {

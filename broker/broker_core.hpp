@@ -64,9 +64,19 @@ class broker_core {
     // sessions matched; sets *congested as router::route does. `durable`, when given, gets the
     // appends the message's acknowledgement must wait for: its __retained record and its
     // records in persistent sessions' queues (session_log); without it nobody waits for them.
+    // `refused`, when given, gets the QoS 1/2 offers that full, progressing receivers refused
+    // (router::route): the publisher holds them and offers them again (offer_parked).
     std::size_t publish(const message_ptr& msg, bool* congested = nullptr,
                         std::vector<std::shared_ptr<append_outcome>>* durable = nullptr,
-                        const std::string& client_id = {});
+                        const std::string& client_id = {},
+                        std::vector<refused_offer>* refused = nullptr);
+    // Offers refused offers again (docs/mqtt.md, "Limits and flow control"): those accepted or
+    // dropped leave `offers`, those refused again stay. A session that ended since (its id no
+    // longer finds it) is skipped, but a shared subscription's delivery goes to another member
+    // of its group, as it does when its member is offline by now. `last`: the publisher is
+    // closing, so what is still refused is dropped (and counted). `durable` as in publish.
+    void offer_parked(std::vector<refused_offer>& offers, bool last,
+                      std::vector<std::shared_ptr<append_outcome>>* durable);
     void publish_will(mqtt::will_message will);
 
     struct opened {

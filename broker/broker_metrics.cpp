@@ -124,6 +124,10 @@ void collect_broker(ops_sources& src, family_list& out) {
     auto& dropped = out.counter("sluice_messages_dropped_total", "Messages dropped, by reason.");
     dropped.add(static_cast<double>(core.routed_drops()), {{"reason", "offer_refused"}});
     dropped.add(static_cast<double>(sum(slots, &counter_slot::dropped)), {{"reason", "delivery"}});
+    out.counter("sluice_messages_parked_total",
+                "QoS 1/2 publishes held back by their connection because a connected receiver's "
+                "queue was full, offered again until taken (docs/mqtt.md, Limits).")
+        .add(static_cast<double>(sum(slots, &counter_slot::parked)));
     out.counter("sluice_messages_budget_dropped_total",
                 "Messages refused because all sessions together held the queued-bytes budget "
                 "(also counted in sluice_messages_dropped_total).")

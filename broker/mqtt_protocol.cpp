@@ -267,6 +267,12 @@ bool mqtt_protocol::process_buffered() {
 void mqtt_protocol::on_pause_over() {
     if (auth_ && auth_->step == connection_auth::phase::delayed) return start_login();
     if (state_ != state::connected || !backpressure_paused_) return;
+    if (rare_ && rare_->parked && !offer_parked(false)) {
+        // Still refused: keep the rest unread and try again after a longer pause.
+        transport_pause(backpressure_pause * (1u << backoff_shift_));
+        if (backoff_shift_ < 7) ++backoff_shift_;
+        return;
+    }
     backpressure_paused_ = false;
     transport_read();
 }
@@ -703,15 +709,40 @@ bool mqtt_protocol::route(mqtt::publish& p, std::vector<std::shared_ptr<append_o
     broker_stats::add(slot.messages_in, 1);
     broker_stats::add(slot.messages_in_qos[static_cast<int>(p.qos_level) % 3], 1);
     bool congested = false;
+    // QoS 1/2 (the callers that wait for outcomes): a full receiver that is progressing
+    // refuses rather than drops, and the message is parked until it takes it.
+    thread_local std::vector<refused_offer> refused;
+    refused.clear();
     bool matched =
         // Received when its read was processed (process_buffered stamps last_packet_).
         core().publish(make_message(std::move(p), session_.get(), last_packet_, std::move(logged)),
-                       &congested, durable, client_id()) > 0;
+                       &congested, durable, client_id(), durable ? &refused : nullptr) > 0;
+    if (!refused.empty()) {
+        // Reading pauses (congested is set) and on_pause_over offers again; the
+        // acknowledgement waits for every refused offer to be taken (or dropped).
+        auto& parked = rare().parked;
+        parked = std::make_unique<rare_state::parked_publish>();
+        parked->offers = std::move(refused);
+        durable->push_back(parked->done);
+        broker_stats::add(slot.parked, 1);
+    }
     if (congested)
         throttled_ = true;
     else
         backoff_shift_ = 0;
     return matched;
+}
+
+bool mqtt_protocol::offer_parked(bool last) {
+    auto& parked = *rare_->parked;
+    core().offer_parked(parked.offers, last, &parked.records);
+    if (!parked.offers.empty()) return false;
+    auto done = std::move(parked.done);
+    auto records = std::move(parked.records);
+    rare_->parked.reset();
+    // Persistent receivers' records of it, made now, are durable before the acknowledgement.
+    join_outcomes(std::move(records))->wait([done](reason_code rc) { done->finish(rc); });
+    return true;
 }
 
 // --- acknowledgements from the client -------------------------------------------------------
@@ -1100,6 +1131,10 @@ void mqtt_protocol::close(bool graceful) {
         linked_ = false;
     }
     if (pre_connect_bytes_) core().release_unauthenticated(std::exchange(pre_connect_bytes_, 0));
+    // A publish still parked gets its last offers: what is refused again is dropped. Its
+    // acknowledgement is not sent; a retransmission that waits for its outcome (logged,
+    // session::find_inbound) finds it finished.
+    if (rare_ && rare_->parked) offer_parked(true);
     transport_close(graceful);
     if (counted_connected_) {
         counted_connected_ = false;

@@ -143,6 +143,10 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     bool route(mqtt::publish& p,
                std::vector<std::shared_ptr<append_outcome>>* durable = nullptr,
                log_position logged = {});
+    // Offers the parked publish's refused offers again (broker_core::offer_parked); true when
+    // none is left (its acknowledgement may go once the records made meanwhile are durable).
+    // `last`: we are closing: what is still refused is dropped.
+    bool offer_parked(bool last);
     void on_puback(const mqtt::puback& p);
     void on_pubrec(const mqtt::pubrec& p);
     void on_pubrel(const mqtt::pubrel& p);
@@ -263,6 +267,16 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
         std::shared_ptr<append_link> link;  // made with the first logged PUBLISH
         std::function<void(mqtt::reason_code)> after_durable;  // see wait_durable
         std::unique_ptr<boost::asio::steady_timer> pause_timer;  // see transport_pause_timer
+        // A QoS 1/2 PUBLISH that full, progressing receivers refused (docs/mqtt.md, "Limits
+        // and flow control"): reading stays paused and the offers are made again after each
+        // backoff until taken; its acknowledgement waits for `done`. One at most: nothing
+        // more is read meanwhile, so the publisher's order is kept.
+        struct parked_publish {
+            std::vector<refused_offer> offers;
+            std::vector<std::shared_ptr<append_outcome>> records;  // made by offers taken later
+            std::shared_ptr<append_outcome> done = std::make_shared<append_outcome>();
+        };
+        std::unique_ptr<parked_publish> parked;
     };
     std::unique_ptr<rare_state> rare_;
     rare_state& rare();

@@ -228,10 +228,26 @@ void router::count(session::offer_result r, bool* congested) {
     using result = session::offer_result;
     if (r == result::dropped || r == result::dropped_congested)
         dropped_.fetch_add(1, std::memory_order_relaxed);
-    if ((r == result::congested || r == result::dropped_congested) && congested) *congested = true;
+    if ((r == result::congested || r == result::dropped_congested || r == result::refused) &&
+        congested)
+        *congested = true;
 }
 
-std::size_t router::route(const message_ptr& msg, const queue_limits& limits, bool* congested) {
+session::offer_result router::offer_again(session& s, delivery&& d, const queue_limits& limits,
+                                          bool may_park) {
+    const auto r = s.offer(std::move(d), limits, may_park);
+    count(r, nullptr);
+    return r;
+}
+
+std::size_t router::route(const message_ptr& msg, const queue_limits& limits, bool* congested,
+                          std::vector<refused_offer>* refused) {
+    // A refused delivery is kept (offer leaves it as it was) for the caller to offer again.
+    auto offer = [&](session* s, delivery&& d) {
+        const auto r = s->offer(std::move(d), limits, refused != nullptr);
+        if (r == session::offer_result::refused) refused->push_back({s, s->client_id, std::move(d)});
+        count(r, congested);
+    };
     thread_local std::vector<std::string_view> levels;
     thread_local std::vector<target> targets;
     split_levels(msg->topic(), levels);
@@ -255,7 +271,7 @@ std::size_t router::route(const message_ptr& msg, const queue_limits& limits, bo
         d.retain = it->rec.options.retain_as_published && msg->retain();
         d.share = it->group->share;
         if (it->rec.subscription_id) d.subscription_ids.push_back(it->rec.subscription_id);
-        count(it->s->offer(std::move(d), limits), congested);
+        offer(it->s, std::move(d));
         ++delivered;
     }
 
@@ -278,7 +294,7 @@ std::size_t router::route(const message_ptr& msg, const queue_limits& limits, bo
         }
         if (!any) continue;
         d.msg = msg;
-        count(s->offer(std::move(d), limits), congested);
+        offer(s, std::move(d));
         ++delivered;
     }
     return delivered;

@@ -38,6 +38,16 @@
 // and are freed at once.
 namespace sluice::broker {
 
+// A QoS 1/2 offer that a connected, progressing receiver refused because its queue was full
+// (session::offer, `may_park`): the publisher offers it again later (router::offer_again).
+// `s` is only compared, never followed: the session may end once route() has returned; it is
+// found again by `client_id`.
+struct refused_offer {
+    const session* s = nullptr;
+    std::string client_id;
+    delivery d;
+};
+
 class router {
   public:
     router() = default;
@@ -56,8 +66,15 @@ class router {
     // Offers `msg` to every matching session (overlapping subscriptions of one session are
     // merged into one delivery: highest QoS, all subscription identifiers) and to one member of
     // each matching shared group. Returns the number of sessions that matched; sets
-    // *congested when an online receiver's queue is filling up (session::offer).
-    std::size_t route(const message_ptr& msg, const queue_limits& limits, bool* congested = nullptr);
+    // *congested when an online receiver's queue is filling up (session::offer). With
+    // `refused`, offers a full, progressing receiver refused are added there instead of being
+    // dropped (a refusal also sets *congested).
+    std::size_t route(const message_ptr& msg, const queue_limits& limits, bool* congested = nullptr,
+                      std::vector<refused_offer>* refused = nullptr);
+    // Offers a refused delivery again to `s` (alive: the caller holds it), counting a drop
+    // as route() does; `may_park` as in session::offer (false: a last try, dropped if full).
+    session::offer_result offer_again(session& s, delivery&& d, const queue_limits& limits,
+                                      bool may_park);
 
     // Gives `d` (which came through shared subscription d.share) to another member of that
     // group than `leaving`. Returns false when no other member is left.

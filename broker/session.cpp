@@ -103,24 +103,31 @@ void session::sub_queued_bytes(std::uint64_t n) {
     my_slot().bytes.fetch_sub(static_cast<std::int64_t>(n), std::memory_order_relaxed);
 }
 
-bool session::fits_limits(std::uint64_t bytes, const queue_limits& limits) {
+session::room session::room_for(std::uint64_t bytes, const queue_limits& limits) const {
     if (queue_.size() >= limits.max_messages ||
-        (limits.max_bytes && queued_bytes_ + bytes > limits.max_bytes)) {
-        ++dropped_;
-        return false;
-    }
+        (limits.max_bytes && queued_bytes_ + bytes > limits.max_bytes))
+        return room::full;
     if (limits.budget_bytes && queue_.size() >= budget_check_from &&
-        all_queued_total() + bytes > limits.budget_bytes) {
-        ++dropped_;
-        budget_dropped.fetch_add(1, std::memory_order_relaxed);
-        return false;
-    }
-    return true;
+        all_queued_total() + bytes > limits.budget_bytes)
+        return room::over_budget;
+    return room::fits;
+}
+
+void session::count_drop(room why) {
+    ++dropped_;
+    if (why == room::over_budget) budget_dropped.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool session::fits_limits(std::uint64_t bytes, const queue_limits& limits) {
+    const room r = room_for(bytes, limits);
+    if (r == room::fits) return true;
+    count_drop(r);
+    return false;
 }
 
 // --- router side ----------------------------------------------------------------------------
 
-session::offer_result session::offer(delivery&& d, const queue_limits& limits) {
+session::offer_result session::offer(delivery&& d, const queue_limits& limits, bool may_park) {
     std::lock_guard lock(mu_);
     if (ended_) return offer_result::dropped;
     // The clock only when congestion is in question: a read per offer cost ~3% at full speed.
@@ -151,9 +158,14 @@ session::offer_result session::offer(delivery&& d, const queue_limits& limits) {
         }
     }
     const std::uint64_t bytes = d.msg ? d.msg->payload_size() : 0;
-    if (!fits_limits(bytes, limits)) {
-        return owner_ && progressing_now() ? offer_result::dropped_congested
-                                          : offer_result::dropped;
+    if (const room r = room_for(bytes, limits); r != room::fits) {
+        const bool progressing = owner_ && progressing_now();
+        // A connected receiver that is taking its messages, only slower than they come: the
+        // publisher holds this one back and offers it again (no loss for a transient stall).
+        if (r == room::full && progressing && may_park && d.qos_level != mqtt::qos::at_most_once)
+            return offer_result::refused;
+        count_drop(r);
+        return progressing ? offer_result::dropped_congested : offer_result::dropped;
     }
     // A persistent session's QoS 1/2 message is recorded before it can be taken (and so
     // acknowledged): the record's tombstone always follows it. Nothing for other sessions.

@@ -184,7 +184,7 @@ class session {
 
     // --- router side (any thread) ------------------------------------------------------------
 
-    enum class offer_result { dropped, dropped_congested, queued, congested };
+    enum class offer_result { dropped, dropped_congested, queued, congested, refused };
     // Offers a message to this session. QoS 0 is dropped when the session is offline or its
     // connection's send queue is full; anything is dropped when the queue already holds
     // `limits.max_messages` messages, or a byte limit would be passed. `congested` / `dropped_congested`:
@@ -192,7 +192,12 @@ class session {
     // is full) and it made progress within the last second, so the publisher should slow down
     // (backpressure). A receiver that makes no progress stops slowing publishers down: its
     // messages are dropped instead.
-    offer_result offer(delivery&& d, const queue_limits& limits);
+    // `may_park`: a QoS 1/2 message that such an online, progressing session's full queue
+    // (message count or bytes; not the broker-wide budget) cannot take is `refused` instead of
+    // dropped: not counted, and `d` is left as it was, for the caller to offer again later
+    // (the publisher parks it: docs/mqtt.md, "Limits and flow control"). Otherwise `d` is
+    // moved from.
+    offer_result offer(delivery&& d, const queue_limits& limits, bool may_park = false);
 
     // Payload bytes waiting in every session's queue, and messages dropped by the budget.
     static std::uint64_t all_queued_bytes();
@@ -389,7 +394,12 @@ class session {
     // queued_bytes_ and the process-wide total move together.
     void add_queued_bytes(std::uint64_t n);
     void sub_queued_bytes(std::uint64_t n);
-    // Whether `bytes` more fit in this session and in the budget; counts the drop if not.
+    // Whether `bytes` more fit in this session and in the budget (nothing counted).
+    enum class room { fits, full, over_budget };
+    room room_for(std::uint64_t bytes, const queue_limits& limits) const;
+    // A message that did not fit (room_for) is dropped: counts it.
+    void count_drop(room why);
+    // room_for, counting the drop if it does not fit.
     bool fits_limits(std::uint64_t bytes, const queue_limits& limits);
     bool progressing(steady_clock::time_point now) const;
 

@@ -17,6 +17,7 @@ struct alignas(64) counter_slot {
     std::atomic<std::uint64_t> bytes_in{0};
     std::atomic<std::uint64_t> bytes_out{0};
     std::atomic<std::uint64_t> dropped{0};  // QoS 0 past a full send queue, full session queues
+    std::atomic<std::uint64_t> parked{0};   // QoS 1/2 publishes held back for a full receiver
     // For /metrics (docs/operations.md): by MQTT packet type (index = type, 1..15) and by QoS.
     std::atomic<std::uint64_t> packets_in[16]{};
     std::atomic<std::uint64_t> packets_out[16]{};

@@ -328,3 +328,101 @@ TEST_CASE("protocol: reconnect churn with a 7-day session expiry leaves one dead
     auto back = f.connect("churn", false, 7 * 24 * 3600);
     CHECK(f.core->pending_deadlines() == 0);
 }
+
+namespace {
+
+// Runs at most `steps` posted items (a parked publish posts its next try after each one).
+void run_posted_steps(int steps) {
+    while (!posted.empty() && steps-- > 0) {
+        auto fn = std::move(posted.front());
+        posted.pop_front();
+        fn();
+    }
+}
+
+// A subscriber to "t" with a window of one message (Receive Maximum 1), so that what it does
+// not acknowledge stays in its session's queue; and a publisher. The queue holds 2 messages.
+struct parked_fixture : fixture {
+    std::shared_ptr<test_connection> sub, pub;
+    parked_fixture() {
+        cfg.mqtt_opts.max_queued_messages = 2;
+        sub = std::make_shared<test_connection>(get_listener());
+        mqtt::connect c;
+        c.client_id = "sub";
+        c.props.receive_maximum = 1;
+        sub->send(c);
+        REQUIRE(sub->received().size() == 1);
+        subscribe(*sub, "t");
+        pub = connect("pub");
+    }
+    // Publishes QoS 1 id 1..4: 1 goes out (the window), 2 and 3 fill the queue, 4 is refused.
+    void fill_and_park() {
+        pub->send(make_publish("t", mqtt::qos::at_least_once, 1));
+        run_posted();  // the subscriber takes 1 into its window
+        REQUIRE(std::get<mqtt::publish>(sub->received().at(0)).packet_id == 1);
+        pub->send(make_publish("t", mqtt::qos::at_least_once, 2));
+        pub->send(make_publish("t", mqtt::qos::at_least_once, 3));  // half full: a pause
+        run_posted();
+        REQUIRE(pub->received().size() == 3);  // PUBACK 1..3
+        pub->send(make_publish("t", mqtt::qos::at_least_once, 4));
+    }
+};
+
+}  // namespace
+
+TEST_CASE("protocol: QoS 1 refused by a full, progressing receiver is parked, delivered once it drains, and acknowledged only then") {
+    parked_fixture f;
+    f.fill_and_park();
+    run_posted_steps(20);  // tries again and again: still full
+    CHECK(f.pub->received().empty());  // no PUBACK for 4 while it is parked
+    CHECK(f.core->routed_drops() == 0);
+    CHECK(f.sub->received().empty());
+
+    // The subscriber acknowledges 1: 2 enters its window, the queue has room for 4.
+    f.sub->send(mqtt::puback{1});
+    run_posted();
+    auto acks = f.pub->received();
+    REQUIRE(acks.size() == 1);
+    CHECK(std::get<mqtt::puback>(acks[0]).packet_id == 4);
+    CHECK(std::get<mqtt::puback>(acks[0]).reason == reason_code::success);
+    int delivered = 0;
+    for (std::uint16_t id = 2;; ++id) {  // one at a time: the window is 1
+        auto got = f.sub->received();
+        if (got.empty()) break;
+        REQUIRE(got.size() == 1);
+        CHECK(std::get<mqtt::publish>(got[0]).packet_id == id);
+        f.sub->send(mqtt::puback{id});
+        run_posted();
+        ++delivered;
+    }
+    CHECK(delivered == 3);  // 2, 3 and the parked 4: nothing lost
+    CHECK(f.core->routed_drops() == 0);
+
+    // The publisher reads again: a fifth message goes through.
+    f.pub->send(make_publish("t", mqtt::qos::at_least_once, 5));
+    run_posted();
+    CHECK(std::get<mqtt::puback>(f.pub->received().at(0)).packet_id == 5);
+}
+
+TEST_CASE("protocol: a parked publish is acknowledged when its receiver ends, and dropped when its publisher leaves") {
+    SECTION("the receiver's session ends") {
+        parked_fixture f;
+        f.fill_and_park();
+        run_posted_steps(5);
+        CHECK(f.pub->received().empty());
+        f.sub->send(mqtt::disconnect{});  // expiry 0: the session ends
+        run_posted();
+        auto acks = f.pub->received();
+        REQUIRE(acks.size() == 1);
+        CHECK(std::get<mqtt::puback>(acks[0]).packet_id == 4);
+    }
+    SECTION("the publisher disconnects: a last offer, then dropped and counted") {
+        parked_fixture f;
+        f.fill_and_park();
+        run_posted_steps(5);
+        f.pub->on_transport_error("read", "reset", true);
+        run_posted();
+        CHECK(f.pub->closed);
+        CHECK(f.core->routed_drops() == 1);
+    }
+}

@@ -323,3 +323,43 @@ TEST_CASE("routing is safe while subscriptions and sessions change") {
     CHECK(r.subscription_count() == stable.size());
     CHECK(r.route(msg("load/1"), 8) == stable.size());
 }
+
+TEST_CASE("route reports what full, progressing receivers refused; offer_again delivers it") {
+    struct owner final : session_owner {
+        void wake() override {}
+        void kick(mqtt::reason_code, bool) override {}
+    } o;
+    router r;
+    probe full("full"), other("other");
+    full.s->attach(&o, false, 0);  // online and progressing: refuses when full
+    r.subscribe(*full.s, "t/#", rec(mqtt::qos::at_least_once, 7));
+    r.subscribe(*other.s, "t/+", rec(mqtt::qos::at_least_once));
+    std::vector<refused_offer> refused;
+    bool congested = false;
+    CHECK(r.route(msg("t/1"), 1, &congested, &refused) == 2);
+    CHECK(refused.empty());
+    CHECK(other.take().size() == 1);
+    CHECK(r.route(msg("t/2"), 1, &congested, &refused) == 2);
+    CHECK(congested);
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0].s == full.s.get());
+    CHECK(refused[0].client_id == "full");
+    CHECK(refused[0].d.msg->topic() == "t/2");
+    CHECK(refused[0].d.subscription_ids == std::vector<std::uint32_t>{7});
+    CHECK(r.dropped() == 0);
+    CHECK(other.take().size() == 1);  // the others got it at once
+
+    // Refused again while still full; taken once the receiver made room.
+    CHECK(r.offer_again(*full.s, std::move(refused[0].d), 1, true) ==
+          session::offer_result::refused);
+    REQUIRE(full.take().size() == 1);
+    CHECK(r.offer_again(*full.s, std::move(refused[0].d), 1, true) ==
+          session::offer_result::congested);  // queued, and full again
+    auto got = full.take();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].msg->topic() == "t/2");
+    // Without a list to report to, a full receiver drops as before.
+    r.route(msg("t/x/3"), 1);  // "t/#" only
+    r.route(msg("t/x/4"), 1);
+    CHECK(r.dropped() == 1);
+}

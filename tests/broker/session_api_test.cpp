@@ -226,3 +226,76 @@ TEST_CASE("session: end returns shared-group orphans and the waiting will") {
     CHECK(s.ended());
     CHECK(s.offer(make_delivery(mqtt::qos::at_least_once), 10) == session::offer_result::dropped);
 }
+
+TEST_CASE("session: a full queue of a progressing receiver refuses QoS 1/2 to a caller that parks") {
+    session s("c");
+    fake_owner o;
+    s.attach(&o, false, 60);  // online, progressing since now
+    CHECK(s.offer(make_delivery(mqtt::qos::at_least_once), 2, true) == session::offer_result::queued);
+    CHECK(s.offer(make_delivery(mqtt::qos::at_least_once), 2, true) == session::offer_result::congested);
+    // Full: refused, not dropped, and the delivery is left to the caller to offer again.
+    delivery d = make_delivery(mqtt::qos::exactly_once, "t", "parked");
+    CHECK(s.offer(std::move(d), 2, true) == session::offer_result::refused);
+    REQUIRE(d.msg);
+    CHECK(d.msg->topic() == "t");
+    CHECK(s.dropped() == 0);
+    CHECK(s.queued() == 2);
+    // QoS 0 and a caller that cannot park: dropped as before.
+    CHECK(s.offer(make_delivery(mqtt::qos::at_most_once), 2, true) ==
+          session::offer_result::dropped_congested);
+    CHECK(s.offer(make_delivery(mqtt::qos::at_least_once), 2) ==
+          session::offer_result::dropped_congested);
+    CHECK(s.dropped() == 2);
+    // The receiver takes one: the parked delivery fits now.
+    REQUIRE(take(s, &o, 1).size() == 1);
+    CHECK(s.offer(std::move(d), 2, true) == session::offer_result::congested);
+    auto out = take(s, &o);
+    REQUIRE(out.size() == 2);
+    CHECK(out[1].d.qos_level == mqtt::qos::exactly_once);
+}
+
+TEST_CASE("session: the byte limit refuses too, the broker-wide budget drops") {
+    session s("c");
+    fake_owner o;
+    s.attach(&o, false, 60);
+    const queue_limits by_bytes(100, 2);  // two one-byte payloads
+    s.offer(make_delivery(mqtt::qos::at_least_once), by_bytes, true);
+    s.offer(make_delivery(mqtt::qos::at_least_once), by_bytes, true);
+    CHECK(s.offer(make_delivery(mqtt::qos::at_least_once), by_bytes, true) ==
+          session::offer_result::refused);
+    CHECK(s.dropped() == 0);
+
+    session b("b");
+    b.attach(&o, false, 60);
+    const queue_limits budget(100, 0, session::all_queued_bytes() + 16);  // room for 16 bytes
+    for (int i = 0; i < 16; ++i)
+        REQUIRE(b.offer(make_delivery(mqtt::qos::at_least_once), budget, true) !=
+                session::offer_result::dropped);
+    const auto before = session::budget_drops();
+    CHECK(b.offer(make_delivery(mqtt::qos::at_least_once), budget, true) ==
+          session::offer_result::dropped_congested);
+    CHECK(session::budget_drops() == before + 1);
+}
+
+TEST_CASE("session: a receiver that made no progress for a second, or is offline, is not waited for") {
+    session s("c");
+    fake_owner o;
+    s.attach(&o, false, 60);
+    s.offer(make_delivery(mqtt::qos::at_least_once), 1, true);
+    // Its last progress was two seconds ago (the clock the owner passes in).
+    std::vector<outgoing> out;
+    take_limits none;
+    none.window = 0;  // takes nothing
+    none.drained = true;
+    REQUIRE(s.take_deliveries(&o, none, false, out,
+                              steady_clock::now() - std::chrono::seconds(2)) == session::result::ok);
+    CHECK(out.empty());
+    CHECK(s.offer(make_delivery(mqtt::qos::at_least_once), 1, true) == session::offer_result::dropped);
+    CHECK(s.dropped() == 1);
+
+    session off("off");
+    off.offer(make_delivery(mqtt::qos::at_least_once), 1, true);
+    CHECK(off.offer(make_delivery(mqtt::qos::at_least_once), 1, true) ==
+          session::offer_result::dropped);
+    CHECK(off.dropped() == 1);
+}
