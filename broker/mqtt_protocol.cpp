@@ -75,6 +75,18 @@ void mqtt_protocol::wake() {
     transport_post([](mqtt_protocol& self, std::uintptr_t) { self.on_wakeup(); }, 0);
 }
 
+void mqtt_protocol::receiver_drained() {
+    transport_post(
+        [](mqtt_protocol& self, std::uintptr_t) {
+            // A pause that already ended (its timer, or an earlier wake-up) needs nothing.
+            if (self.state_ == state::connected && self.backpressure_paused_) {
+                self.backoff_shift_ = 0;  // the receiver keeps up again: next pause short
+                self.on_pause_over();
+            }
+        },
+        0);
+}
+
 void mqtt_protocol::kick(reason_code reason, bool session_continues) {
     kicked_.store(session_continues ? 1 : 2, std::memory_order_relaxed);
     transport_post(
@@ -713,6 +725,8 @@ bool mqtt_protocol::route(mqtt::publish& p, std::vector<std::shared_ptr<append_o
     // refuses rather than drops, and the message is parked until it takes it.
     thread_local std::vector<refused_offer> refused;
     refused.clear();
+    // A receiver that slows us down remembers us and ends our pause once it drains.
+    session::publishing_as publishing(this);
     bool matched =
         // Received when its read was processed (process_buffered stamps last_packet_).
         core().publish(make_message(std::move(p), session_.get(), last_packet_, std::move(logged)),
@@ -735,7 +749,10 @@ bool mqtt_protocol::route(mqtt::publish& p, std::vector<std::shared_ptr<append_o
 
 bool mqtt_protocol::offer_parked(bool last) {
     auto& parked = *rare_->parked;
-    core().offer_parked(parked.offers, last, &parked.records);
+    {
+        session::publishing_as publishing(this);
+        core().offer_parked(parked.offers, last, &parked.records);
+    }
     if (!parked.offers.empty()) return false;
     auto done = std::move(parked.done);
     auto records = std::move(parked.records);

@@ -81,6 +81,9 @@ class mqtt_protocol : public session_owner, public std::enable_shared_from_this<
     void on_wakeup();
     void kick(mqtt::reason_code reason, bool session_continues) override;
     void disconnect_requested() override;   // admin API: DISCONNECT 0x98, posted
+    // A receiver that paused us drained: end the pause now (posted to our thread).
+    void receiver_drained() override;
+    std::weak_ptr<session_owner> weak_owner() override { return weak_from_this(); }
     owner_details details() const override;  // read under the session's mu (fixed at CONNECT)
 
     // Durable ingest, from any thread (the store's writer threads): the log append behind the

@@ -50,6 +50,11 @@ std::atomic<session_journal*> journal{nullptr};
 std::atomic<backlog_waker*> waker{nullptr};
 
 
+// The publisher offering on this thread (session::publishing_as); null: none to wake.
+thread_local session_owner* publishing_as_current = nullptr;
+// Publishers one session remembers at most; the others come back when their pause ends.
+constexpr std::size_t max_waiting_publishers = 1024;
+
 // Tells the journal, outside the session's lock, which recorded deliveries left it.
 void journal_done(const std::string& client_id, const std::vector<std::uint64_t>& seqs) {
     if (seqs.empty()) return;
@@ -127,6 +132,25 @@ bool session::fits_limits(std::uint64_t bytes, const queue_limits& limits) {
 
 // --- router side ----------------------------------------------------------------------------
 
+session::publishing_as::publishing_as(session_owner* publisher)
+    : previous_(publishing_as_current) {
+    publishing_as_current = publisher;
+}
+
+session::publishing_as::~publishing_as() { publishing_as_current = previous_; }
+
+void session::note_waiting_publisher() {
+    if (!publishing_as_current) return;
+    auto p = publishing_as_current->weak_owner();  // made only here, off the common path
+    if (p.expired()) return;
+    auto& r = rare();
+    for (const auto& w : r.waiting_publishers)
+        if (!w.owner_before(p) && !p.owner_before(w)) return;  // the same publisher
+    if (r.waiting_publishers.size() >= max_waiting_publishers) return;
+    if (r.waiting_publishers.empty()) r.wake_publishers_at = queue_.size() / 2;
+    r.waiting_publishers.push_back(std::move(p));
+}
+
 session::offer_result session::offer(delivery&& d, const queue_limits& limits, bool may_park) {
     std::lock_guard lock(mu_);
     if (ended_) return offer_result::dropped;
@@ -135,8 +159,9 @@ session::offer_result session::offer(delivery&& d, const queue_limits& limits, b
     const std::size_t max_queued = limits.max_messages;
     if (d.qos_level == mqtt::qos::at_most_once && (!owner_ || owner_saturated_)) {
         ++dropped_;
-        return owner_ && progressing_now() ? offer_result::dropped_congested
-                                          : offer_result::dropped;
+        if (!owner_ || !progressing_now()) return offer_result::dropped;
+        note_waiting_publisher();
+        return offer_result::dropped_congested;
     }
     // With cursors: a logged message queued at or after the marker of its partition is in the
     // log past the cursor, online or not; the backlog reader delivers it from there and
@@ -162,6 +187,7 @@ session::offer_result session::offer(delivery&& d, const queue_limits& limits, b
         const bool progressing = owner_ && progressing_now();
         // A connected receiver that is taking its messages, only slower than they come: the
         // publisher holds this one back and offers it again (no loss for a transient stall).
+        if (progressing) note_waiting_publisher();
         if (r == room::full && progressing && may_park && d.qos_level != mqtt::qos::at_most_once)
             return offer_result::refused;
         count_drop(r);
@@ -179,8 +205,11 @@ session::offer_result session::offer(delivery&& d, const queue_limits& limits, b
         wake_posted_ = true;
         owner_->wake();
     }
-    return queue_.size() > max_queued / 2 && progressing_now() ? offer_result::congested
-                                                              : offer_result::queued;
+    if (queue_.size() > max_queued / 2 && progressing_now()) {
+        note_waiting_publisher();
+        return offer_result::congested;
+    }
+    return offer_result::queued;
 }
 
 // --- owner side -----------------------------------------------------------------------------
@@ -254,7 +283,15 @@ session::result session::take_deliveries(const session_owner* me, const take_lim
     owner_saturated_ = saturated || room == 0;
     if (limits.drained || queue_.size() < queued_before) last_progress_ = now;
     const bool room_for_backlog = queue_.size() < queued_before && rare_ && rare_->backlog;
+    std::vector<std::weak_ptr<session_owner>> drained_for;
+    if (rare_ && !rare_->waiting_publishers.empty() && !owner_saturated_ &&
+        queue_.size() <= rare_->wake_publishers_at)
+        drained_for.swap(rare_->waiting_publishers);
     lock.unlock();
+    // Publishers paused for us go on now, not at the end of their pause (no lock held: each
+    // posts to its own thread).
+    for (const auto& w : drained_for)
+        if (auto p = w.lock()) p->receiver_drained();
     journal_done(client_id, expired_recorded);
     if (room_for_backlog)
         if (auto* w = waker.load(std::memory_order_acquire)) w->backlog_room();

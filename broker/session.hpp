@@ -60,6 +60,13 @@ class session_owner {
     // Called with the session's mu held, from any thread: another connection took the session
     // over. `session_continues` is false when the new connection started a clean session.
     virtual void kick(mqtt::reason_code reason, bool session_continues) = 0;
+    // Called with no session lock held, from any thread: a receiver that slowed this owner's
+    // publishes down (congested, or refused a parked one) has taken from its queue since. The
+    // owner posts to its own thread and tries again now rather than at the end of its pause.
+    virtual void receiver_drained() {}
+    // Any thread, while the owner publishes on its own (session::publishing_as): a weak
+    // reference to it, for receiver_drained() later.
+    virtual std::weak_ptr<session_owner> weak_owner() { return {}; }
 
   protected:
     ~session_owner() = default;
@@ -198,6 +205,19 @@ class session {
     // (the publisher parks it: docs/mqtt.md, "Limits and flow control"). Otherwise `d` is
     // moved from.
     offer_result offer(delivery&& d, const queue_limits& limits, bool may_park = false);
+    // While one lives on a thread, offers made there that slow the publisher down (congested,
+    // dropped_congested, refused) remember `publisher`, and the receiver calls its
+    // receiver_drained() once its queue has drained to half of what it held then.
+    class publishing_as {
+      public:
+        explicit publishing_as(session_owner* publisher);
+        ~publishing_as();
+        publishing_as(const publishing_as&) = delete;
+        publishing_as& operator=(const publishing_as&) = delete;
+
+      private:
+        session_owner* previous_;
+    };
 
     // Payload bytes waiting in every session's queue, and messages dropped by the budget.
     static std::uint64_t all_queued_bytes();
@@ -401,6 +421,8 @@ class session {
     void count_drop(room why);
     // room_for, counting the drop if it does not fit.
     bool fits_limits(std::uint64_t bytes, const queue_limits& limits);
+    // The offer being made slows its publisher down: remember the publisher (mu_ held).
+    void note_waiting_publisher();
     bool progressing(steady_clock::time_point now) const;
 
     // Guards every field below. Held briefly: never across I/O or another lock. Four bytes
@@ -452,6 +474,10 @@ class session {
         // Fills in the cursors whose markers have reported (mu_ held; a leaf lock each).
         static void resolve(backlog_state& b);
         std::unique_ptr<backlog_state> backlog;
+        // Publishers this session slowed down (publishing_as), woken once the queue is at or
+        // below `wake_publishers_at` and the connection's send queue has room.
+        std::vector<std::weak_ptr<session_owner>> waiting_publishers;
+        std::size_t wake_publishers_at = 0;
     };
     std::unique_ptr<rare_fields> rare_;
     rare_fields& rare();  // made if needed (mu_ held)

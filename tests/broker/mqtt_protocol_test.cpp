@@ -426,3 +426,27 @@ TEST_CASE("protocol: a parked publish is acknowledged when its receiver ends, an
         CHECK(f.core->routed_drops() == 1);
     }
 }
+
+TEST_CASE("protocol: a paused publisher goes on as soon as its receiver drains, not when its pause ends") {
+    parked_fixture f;
+    f.pub->pause_needs_wake = true;  // no timer ends the pause here: only the receiver can
+    f.pub->send(make_publish("t", mqtt::qos::at_least_once, 1));
+    run_posted();  // 1 goes into the subscriber's window
+    REQUIRE(std::get<mqtt::publish>(f.sub->received().at(0)).packet_id == 1);
+    f.pub->send(make_publish("t", mqtt::qos::at_least_once, 2));
+    f.pub->send(make_publish("t", mqtt::qos::at_least_once, 3));  // half full: a pause
+    f.pub->send(make_publish("t", mqtt::qos::at_least_once, 4));
+    run_posted();
+    auto acks = f.pub->received();
+    bool acked4 = false;
+    for (const auto& p : acks)
+        if (std::get<mqtt::puback>(p).packet_id == 4) acked4 = true;
+    CHECK_FALSE(acked4);  // paused (or parked): 4 is not through yet
+
+    f.sub->send(mqtt::puback{1});  // 2 enters the window: the queue drains to half
+    run_posted();
+    for (const auto& p : f.pub->received())
+        if (std::get<mqtt::puback>(p).packet_id == 4) acked4 = true;
+    CHECK(acked4);  // woken by the receiver, with no pause timer at all
+    CHECK(f.core->routed_drops() == 0);
+}

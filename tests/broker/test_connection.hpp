@@ -61,6 +61,9 @@ class test_connection_base : public mqtt_protocol {
     std::vector<std::uint8_t> wire;
     std::unique_ptr<mqtt::stream_decoder> decoder;
     bool closed = false;
+    // A backpressure pause ends only when something ends it (a receiver's wake-up), as with a
+    // long pause timer; by default it ends at once (posted).
+    bool pause_needs_wake = false;
 
   protected:
     virtual void on_transport_pause() {}  // a test that counts pauses overrides this
@@ -77,7 +80,7 @@ class test_connection_base : public mqtt_protocol {
     void transport_read() override { resume(); }
     void transport_pause(std::chrono::microseconds) override {
         on_transport_pause();
-        post_([self = shared_from_this()] { self->on_pause_over(); });
+        if (!pause_needs_wake) post_([self = shared_from_this()] { self->on_pause_over(); });
     }
     void transport_post(void (*fn)(mqtt_protocol&, std::uintptr_t), std::uintptr_t arg) override {
         post_([self = shared_from_this(), fn, arg] { fn(*self, arg); });
