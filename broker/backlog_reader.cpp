@@ -12,11 +12,13 @@ namespace {
 // A watched session whose records are not committed yet is looked at again after this, in
 // case no commit hook reaches us (a store reopened after a failure has a new hook).
 constexpr auto idle_poll = std::chrono::milliseconds(200);
-constexpr std::uint64_t step_bytes = 1 << 20;
 }  // namespace
 
-backlog_reader::backlog_reader(std::size_t max_queued, backlog_limits limits)
-    : max_queued_(std::max<std::size_t>(max_queued, 1)), limits_(limits) {}
+backlog_reader::backlog_reader(std::size_t max_queued, backlog_limits limits,
+                               std::uint64_t step_bytes, std::uint64_t cache_bytes)
+    : max_queued_(std::max<std::size_t>(max_queued, 1)),
+      limits_(limits),
+      chunks_(step_bytes, cache_bytes) {}
 
 backlog_reader::~backlog_reader() { stop(); }
 
@@ -67,10 +69,12 @@ void backlog_reader::refill_durable(std::weak_ptr<session> s) {
 void backlog_reader::run() {
     std::vector<std::shared_ptr<session>> batch;
     std::vector<std::weak_ptr<session>> released;
+    std::vector<std::pair<std::shared_ptr<session>, session::backlog_job>> jobs;
     while (true) {
+        bool idle = false;
         {
             std::unique_lock lock(mu_);
-            cv_.wait_for(lock, idle_poll, [&] { return woken_ || stopping_; });
+            idle = !cv_.wait_for(lock, idle_poll, [&] { return woken_ || stopping_; });
             if (stopping_) return;
             woken_ = false;
             batch.clear();
@@ -84,12 +88,30 @@ void backlog_reader::run() {
                 return false;
             });
         }
+        // Nothing happened for a while: the decoded chunks go (memory for nobody).
+        if (idle) chunks_.clear();
         // Refills whose records are durable go to their queues first (no lock held).
         for (auto& w : released)
             if (auto s = w.lock()) s->release_held();
         released.clear();
+        // Every session's job first, so that a read knows all the cursors of this pass it
+        // can cover (it starts at the lowest one: docs/offline-backlog-design.md).
+        jobs.clear();
+        for (auto& s : batch) {
+            auto job = s->take_backlog_job(max_queued_);
+            if (!job) continue;
+            for (const auto& [where, cursor] : job->cursors)
+                if (cursor < where.partition->high_watermark().value)
+                    chunks_.expect(where.partition, cursor);
+            jobs.emplace_back(s, std::move(*job));
+        }
         bool moved = false;
-        for (auto& s : batch) moved = serve(s) || moved;
+        for (auto& [s, job] : jobs) moved = serve(s, job) || moved;
+        jobs.clear();
+        chunks_.end_pass();
+        reads_.store(chunks_.reads(), std::memory_order_relaxed);
+        read_bytes_.store(chunks_.bytes_read(), std::memory_order_relaxed);
+        decoded_.store(chunks_.records_decoded(), std::memory_order_relaxed);
         if (moved) {
             std::lock_guard lock(mu_);
             woken_ = true;  // more may be there: another pass without waiting
@@ -97,21 +119,48 @@ void backlog_reader::run() {
     }
 }
 
-bool backlog_reader::serve(const std::shared_ptr<session>& sp) {
+replay_step backlog_reader::step(const logged_partition& where, const replay_request& req,
+                                 session::backlog_job& job) {
+    const store::partition& p = *where.partition;
+    replay_step out;
+    std::int64_t at = req.from;
+    // Retention removed what the session had not read: counted, and the replay goes on from
+    // what is left.
+    const std::int64_t start = p.log_start_offset().value;
+    if (at < start) {
+        out.lost_to_retention = static_cast<std::uint64_t>(start - at);
+        at = start;
+    }
+    out.next = at;
+    if (at >= req.until) {
+        out.done = true;
+        return out;
+    }
+    store::errc error = store::errc::ok;
+    auto chunk = chunks_.find(where.partition, at, req.until, req.now_ms, error);
+    if (!chunk) {
+        out.error = error;
+        return out;
+    }
+    replay_request from_start = req;
+    from_start.from = at;
+    auto selected = select_backlog(*chunk, from_start, job.subscriber, limits_, job.used);
+    selected.lost_to_retention = out.lost_to_retention;
+    return selected;
+}
+
+bool backlog_reader::serve(const std::shared_ptr<session>& sp, session::backlog_job& job) {
     session& s = *sp;
-    auto job = s.take_backlog_job(max_queued_);
-    if (!job) return false;
     bool moved = false;
-    std::size_t room = job->room;
-    for (auto& [where, cursor] : job->cursors) {
+    std::size_t room = job.room;
+    for (auto& [where, cursor] : job.cursors) {
         if (room == 0) break;
         replay_request req;
         req.from = cursor;
         req.until = where.partition->high_watermark().value;
         req.room = room;
-        req.max_read_bytes = step_bytes;
         req.now_ms = wall_ms();
-        auto step = replay_backlog(*where.partition, req, job->subscriber, limits_, job->used);
+        auto step = this->step(where, req, job);
         if (step.error != store::errc::ok) {
             log_warn("session ", s.client_id, ": cannot read ", where.log_topic, "/",
                      where.index, " at offset ", cursor, ": ", store::to_string(step.error));
@@ -136,8 +185,8 @@ bool backlog_reader::serve(const std::shared_ptr<session>& sp) {
         std::shared_ptr<append_outcome> durable;
         // Caught up: this step reached the watermark it started from.
         const bool caught_up = step.done && n < req.room;
-        if (!s.refill(job->generation, where.partition.get(), cursor, step.next, std::move(ds),
-                      durable, job->used, caught_up))
+        if (!s.refill(job.generation, where.partition.get(), cursor, step.next, std::move(ds),
+                      durable, job.used, caught_up))
             break;  // the session moved on (offline, or taken over)
         replayed_.fetch_add(n, std::memory_order_relaxed);
         room = room > n ? room - n : 0;
@@ -166,6 +215,16 @@ void backlog_reader::collect_metrics(metrics::family_list& out) const {
     out.counter("sluice_backlog_over_limits_total",
                 "Messages of persistent sessions' backlogs skipped by the backlog limits")
         .add(static_cast<double>(over_limits()));
+    out.counter("sluice_backlog_reads_total",
+                "Reads of the log by the backlog reader (each shared by every session whose "
+                "cursor lies in what it read)")
+        .add(static_cast<double>(reads()));
+    out.counter("sluice_backlog_read_bytes_total",
+                "Bytes of log the backlog reader read for persistent sessions' backlogs")
+        .add(static_cast<double>(read_bytes()));
+    out.counter("sluice_backlog_decoded_records_total",
+                "Log records the backlog reader decoded into messages")
+        .add(static_cast<double>(decoded_records()));
 }
 
 }  // namespace sluice::broker

@@ -8,15 +8,20 @@
 #include <thread>
 #include <vector>
 
+#include "broker/backlog_chunks.hpp"
 #include "broker/backlog_replay.hpp"
 #include "broker/metrics.hpp"
 #include "broker/session.hpp"
 
 // Refills online persistent sessions from their backlogs in the log
-// (docs/offline-backlog-design.md): for each session that has cursors, reads from each cursor
-// with replay_backlog as far as the session's queue has room and hands the deliveries to
+// (docs/offline-backlog-design.md): for each session that has cursors, selects from each
+// cursor (select_backlog) as far as the session's queue has room and hands the deliveries to
 // session::refill (journaled together with the advanced cursor). Pull only: a session with
 // a mark on a partition takes its logged QoS 1/2 messages from there, online or not.
+//
+// Sessions share reads: a pass takes every session's job first, and the stretch of log a
+// cursor needs is read and decoded once (backlog_chunks) for every session whose cursor lies
+// in it, in this pass or a later one while it is kept.
 //
 // Woken by attach (watch()), by a session that took messages from its queue
 // (backlog_waker), and by the store's commit hook (new records readable); a pass that made
@@ -28,7 +33,9 @@ namespace sluice::broker {
 
 class backlog_reader final : public backlog_waker {
   public:
-    backlog_reader(std::size_t max_queued, backlog_limits limits);
+    // `step_bytes`: log bytes per read; `cache_bytes`: about what decoded chunks may hold.
+    backlog_reader(std::size_t max_queued, backlog_limits limits,
+                   std::uint64_t step_bytes = 1 << 20, std::uint64_t cache_bytes = 16 << 20);
     ~backlog_reader();
     backlog_reader(const backlog_reader&) = delete;
     backlog_reader& operator=(const backlog_reader&) = delete;
@@ -46,13 +53,21 @@ class backlog_reader final : public backlog_waker {
     std::uint64_t lost_to_retention() const { return lost_.load(std::memory_order_relaxed); }
     std::uint64_t replayed() const { return replayed_.load(std::memory_order_relaxed); }
     std::uint64_t over_limits() const { return over_limits_.load(std::memory_order_relaxed); }
+    // Reads of the log, bytes read, records decoded (shared by the sessions they served; as
+    // of the last finished pass).
+    std::uint64_t reads() const { return reads_.load(std::memory_order_relaxed); }
+    std::uint64_t read_bytes() const { return read_bytes_.load(std::memory_order_relaxed); }
+    std::uint64_t decoded_records() const { return decoded_.load(std::memory_order_relaxed); }
     // sluice_backlog_* counters for /metrics.
     void collect_metrics(metrics::family_list& out) const;
 
   private:
     void run();
-    // One pass over `s`; true when it moved (worth another pass at once).
-    bool serve(const std::shared_ptr<session>& s);
+    // One pass over `s` with its job; true when it moved (worth another pass at once).
+    bool serve(const std::shared_ptr<session>& s, session::backlog_job& job);
+    // One step of `job` on one partition, from the chunk that covers its cursor.
+    replay_step step(const logged_partition& where, const replay_request& req,
+                     session::backlog_job& job);
     // A refill of `s` is durable: its held deliveries may go (any thread; a leaf lock).
     void refill_durable(std::weak_ptr<session> s);
 
@@ -64,10 +79,14 @@ class backlog_reader final : public backlog_waker {
     std::vector<std::weak_ptr<session>> durable_;  // refills whose records are durable
     bool woken_ = false;
     bool stopping_ = false;
+    backlog_chunks chunks_;  // the reader thread's only
     std::thread thread_;
     std::atomic<std::uint64_t> lost_{0};
     std::atomic<std::uint64_t> replayed_{0};
     std::atomic<std::uint64_t> over_limits_{0};
+    std::atomic<std::uint64_t> reads_{0};
+    std::atomic<std::uint64_t> read_bytes_{0};
+    std::atomic<std::uint64_t> decoded_{0};
 };
 
 }  // namespace sluice::broker

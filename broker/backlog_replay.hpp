@@ -22,6 +22,10 @@
 // below the partition's log start (removed by retention before the session read them), older
 // than the age limit, or past the count and byte limits are skipped and counted.
 //
+// A step is two parts so that sessions at nearby cursors share the first: reading and decoding
+// a stretch of the log (read_backlog_chunk, the disk and the decode), and selecting from it
+// what one session takes (select_backlog: its subscriptions, limits and room).
+//
 // Thread: pure functions over a partition, which may be read from any thread; call them off
 // the io threads (they read the disk).
 namespace sluice::broker {
@@ -55,6 +59,33 @@ struct replay_step {
     store::errc error = store::errc::ok;  // a read failed: retry from `next` later
 };
 
+// A stretch of a partition read and decoded once, for every session whose cursor lies in it
+// (the reader shares it: broker/backlog_chunks.hpp). Covers the offsets [from, next): each
+// record mapped back to a message, in log order; control batches leave gaps.
+struct backlog_record {
+    std::int64_t offset = 0;
+    std::int64_t end = 0;             // the first offset after it (a whole undecodable batch)
+    std::int64_t timestamp = 0;       // the record's (the age limit)
+    message_ptr msg;                  // null: not an MQTT publish, expired, or undecodable
+    std::string publisher;            // the record's mqtt.client_id (No Local)
+    std::uint64_t unreadable = 0;     // offsets it stands for that cannot be replayed
+};
+
+struct backlog_chunk {
+    std::int64_t from = 0;
+    std::int64_t next = 0;
+    std::vector<backlog_record> records;
+    std::uint64_t bytes_read = 0;  // of log, for this chunk
+    store::errc error = store::errc::ok;
+    bool covers(std::int64_t at) const { return from <= at && at < next; }
+};
+
+// Reads and decodes [from, until) of `p`, at most about `max_read_bytes` of log (whole
+// batches, at least one). `until` at most the high watermark; `now_ms`: the wall clock
+// (message expiry counts down from the record's timestamp).
+backlog_chunk read_backlog_chunk(const store::partition& p, std::int64_t from, std::int64_t until,
+                                 std::uint64_t max_read_bytes, std::int64_t now_ms);
+
 struct replay_request {
     std::int64_t from = 0;   // the cursor
     std::int64_t until = 0;  // first offset not to read (a marker's log end, or the watermark)
@@ -63,7 +94,17 @@ struct replay_request {
     std::int64_t now_ms = 0;  // wall clock (message expiry, the age limit)
 };
 
+// One step: read_backlog_chunk from the cursor, then select_backlog; what retention removed
+// below the cursor is counted first.
 replay_step replay_backlog(const store::partition& p, const replay_request& req,
+                           const backlog_subscriber& sub, const backlog_limits& limits,
+                           backlog_usage& used);
+
+// The per-session part of a step, over a chunk that covers `req.from` (at or above the log
+// start): the records from the cursor matched against `sub`, within `room` and the limits,
+// up to `req.until` or the chunk's end. `req.max_read_bytes` is not used (the chunk's read
+// had it). A chunk that does not cover `req.from` yields nothing (next = from).
+replay_step select_backlog(const backlog_chunk& chunk, const replay_request& req,
                            const backlog_subscriber& sub, const backlog_limits& limits,
                            backlog_usage& used);
 

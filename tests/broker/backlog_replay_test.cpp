@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "broker/backlog_chunks.hpp"
 #include "broker/backlog_replay.hpp"
 #include "ingest/record_mapping.hpp"
 #include "store/batch_builder.hpp"
@@ -207,4 +208,118 @@ TEST_CASE("backlog replay: count, byte and age limits skip and count what is ove
     auto step2 = replay_backlog(*log.p, everything(), s, by_bytes, used2);
     CHECK(step2.deliveries.size() == 2);
     CHECK(step2.over_limits == 4);
+}
+
+TEST_CASE("backlog replay: a chunk read once serves any cursor in it as a read from that cursor would") {
+    log_fixture log;
+    for (int i = 0; i < 12; ++i)
+        log.publish(i % 3 ? "a/x" : "a/y", std::to_string(i), mqtt::qos::at_least_once);
+    backlog_subscriber s;
+    s.subscriptions = {{"a/y", sub(mqtt::qos::exactly_once)}};
+    const auto chunk = read_backlog_chunk(*log.p, 0, log.p->high_watermark().value, 1 << 20, t0);
+    REQUIRE(chunk.error == store::errc::ok);
+    CHECK(chunk.from == 0);
+    CHECK(chunk.next == 12);
+    CHECK(chunk.records.size() == 12);
+    for (std::int64_t from = 0; from < 12; ++from)
+        for (std::size_t room : {std::size_t{1}, std::size_t{2}, std::size_t{100}})
+            for (std::int64_t until : {std::int64_t{7}, std::int64_t{1'000'000}}) {
+                replay_request req = everything(from);
+                req.room = room;
+                req.until = until;
+                backlog_usage u1, u2;
+                const auto own = replay_backlog(*log.p, req, s, {}, u1);
+                const auto shared = select_backlog(chunk, req, s, {}, u2);
+                CAPTURE(from, room, until);
+                CHECK(shared.next == own.next);
+                CHECK(shared.done == own.done);
+                REQUIRE(shared.deliveries.size() == own.deliveries.size());
+                for (std::size_t i = 0; i < own.deliveries.size(); ++i) {
+                    CHECK(shared.deliveries[i].first == own.deliveries[i].first);
+                    CHECK(payload_of(shared.deliveries[i].second) ==
+                          payload_of(own.deliveries[i].second));
+                }
+                CHECK(u1.messages == u2.messages);
+            }
+    // A cursor the chunk does not cover: nothing, and the cursor stays.
+    auto part = read_backlog_chunk(*log.p, 4, 8, 1 << 20, t0);
+    backlog_usage u;
+    auto none = select_backlog(part, everything(9), s, {}, u);
+    CHECK(none.deliveries.empty());
+    CHECK(none.next == 9);
+}
+
+TEST_CASE("backlog chunks: cursors in one stretch share one read, which starts at the lowest") {
+    log_fixture log;
+    for (int i = 0; i < 10; ++i) log.publish("t", std::to_string(i), mqtt::qos::at_least_once);
+    const std::int64_t hw = log.p->high_watermark().value;
+    backlog_chunks chunks(1 << 20, 16 << 20);
+    for (std::int64_t c : {7, 0, 3, 7}) chunks.expect(log.p, c);
+    store::errc e = store::errc::ok;
+    // The session at 7 comes first; the read starts at 0 for the others of the pass.
+    auto at7 = chunks.find(log.p, 7, hw, t0, e);
+    REQUIRE(at7);
+    CHECK(at7->from == 0);
+    for (std::int64_t c : {0, 3, 7}) CHECK(chunks.find(log.p, c, hw, t0, e) == at7);
+    CHECK(chunks.reads() == 1);
+    CHECK(chunks.records_decoded() == 10);
+    CHECK(chunks.bytes_read() > 0);
+    chunks.end_pass();
+    // Kept for a later pass (a session back from its durability wait).
+    CHECK(chunks.find(log.p, 5, hw, t0, e) == at7);
+    CHECK(chunks.reads() == 1);
+    // New records: a read of what is past the kept chunk only.
+    for (int i = 10; i < 15; ++i) log.publish("t", std::to_string(i), mqtt::qos::at_least_once);
+    auto tail = chunks.find(log.p, 10, log.p->high_watermark().value, t0, e);
+    REQUIRE(tail);
+    CHECK(tail->from == 10);
+    CHECK(chunks.records_decoded() == 15);
+    chunks.clear();
+    CHECK(chunks.chunks_kept() == 0);
+}
+
+TEST_CASE("backlog chunks: a cursor far behind gets a read of its own, and no record is decoded twice") {
+    log_fixture log;
+    for (int i = 0; i < 10; ++i) log.publish("t", std::to_string(i), mqtt::qos::at_least_once);
+    const std::int64_t hw = log.p->high_watermark().value;
+    // One batch per read: the session at 0 is too far behind to share with the one at 8.
+    backlog_chunks chunks(1, 16 << 20);
+    chunks.expect(log.p, 0);
+    chunks.expect(log.p, 8);
+    store::errc e = store::errc::ok;
+    auto ahead = chunks.find(log.p, 8, hw, t0, e);
+    REQUIRE(ahead);
+    CHECK(ahead->covers(8));  // served now, not after the one behind has caught up
+    CHECK(chunks.reads() == 2);
+    auto behind = chunks.find(log.p, 0, hw, t0, e);
+    REQUIRE(behind);
+    CHECK(behind->covers(0));
+    CHECK(chunks.reads() == 2);  // read for it already, in the same pass
+    chunks.end_pass();
+
+    // A read in a gap stops where the next kept chunk starts.
+    backlog_chunks wide(1 << 20, 16 << 20);
+    REQUIRE(wide.find(log.p, 6, hw, t0, e));
+    auto low = wide.find(log.p, 2, hw, t0, e);
+    REQUIRE(low);
+    CHECK(low->from == 2);
+    CHECK(low->next == 6);
+    CHECK(wide.records_decoded() == 8);  // [6, 10) and [2, 6)
+}
+
+TEST_CASE("backlog chunks: kept within the budget, least recently used out first") {
+    log_fixture log;
+    for (int i = 0; i < 10; ++i) log.publish("t", std::to_string(i), mqtt::qos::at_least_once);
+    const std::int64_t hw = log.p->high_watermark().value;
+    backlog_chunks chunks(1, 1);  // room for the chunk in use only
+    store::errc e = store::errc::ok;
+    auto a = chunks.find(log.p, 0, hw, t0, e);
+    REQUIRE(a);
+    CHECK(chunks.chunks_kept() == 1);
+    auto b = chunks.find(log.p, 5, hw, t0, e);
+    REQUIRE(b);
+    CHECK(chunks.chunks_kept() == 1);
+    CHECK(a->covers(0));  // still valid for whoever holds it
+    CHECK(chunks.find(log.p, 0, hw, t0, e) != a);  // read again
+    CHECK(chunks.reads() == 3);
 }

@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "broker/backlog_reader.hpp"
 #include "broker/backlog_replay.hpp"
 #include "broker/internal_topic.hpp"
 #include "broker/session.hpp"
@@ -262,5 +263,111 @@ TEST_CASE("offline backlog: a subscription made once the session reads the log s
     s.set_subscription("after/#", rec);  // replaced: keeps the start it had
     for (auto& [f, r] : s.subscriptions()) subs[f] = r;
     CHECK(subs.at("after/#").since_ms == since);
+
+namespace {
+
+// Records as the ingest writes them on topic "t", numbered from `first`.
+void append_records(store::partition& part, int first, int count) {
+    for (int i = first; i < first + count; ++i) {
+        mqtt::publish p;
+        p.topic = "t";
+        p.qos_level = mqtt::qos::at_least_once;
+        p.payload = mqtt::shared_bytes(std::string_view(std::to_string(i)));
+        store::batch_builder b;
+        const auto r = ingest::to_record(p, "pub", 1000, ingest::delivery_id{1, 0, i}, std::nullopt);
+        b.add(r.timestamp, r.key, r.value, r.headers);
+        REQUIRE(part.append(*b.build()).get().error == store::errc::ok);
+    }
+}
+
+// The owner of every session of a reader case: counts the wake-ups (each release of a refill
+// makes one). wake() runs under the session's lock, so waiting never holds `mu` while asking a
+// session anything.
+struct waking_owner final : session_owner {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::uint64_t wakes = 0;
+    void wake() override {
+        std::lock_guard lock(mu);
+        ++wakes;
+        cv.notify_all();
+    }
+    void kick(mqtt::reason_code, bool) override {}
+};
+
+// Online sessions on "t" with their backlog cursors at `cursors` (one session each).
+std::vector<std::shared_ptr<session>> sessions_at(const std::vector<std::int64_t>& cursors,
+                                                  const std::shared_ptr<store::partition>& part,
+                                                  session_owner& owner) {
+    std::vector<std::shared_ptr<session>> out;
+    subscription_record q1;
+    q1.options.max_qos = mqtt::qos::at_least_once;
+    for (std::size_t i = 0; i < cursors.size(); ++i) {
+        auto s = std::make_shared<session>("s" + std::to_string(i));
+        s->attach(&owner, false, 3600);
+        s->set_subscription("t", q1);
+        s->restore_backlog({{logged_partition{"mqtt", 0, part}, cursors[i]}});
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+// Until every session has queued what its cursor had to come (checked after each wake-up),
+// or a deadline.
+bool refilled(waking_owner& owner, const std::vector<std::shared_ptr<session>>& ss,
+              const std::vector<std::size_t>& expected) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::uint64_t seen = 0;
+    while (true) {
+        bool all = true;
+        for (std::size_t i = 0; i < ss.size(); ++i) all = all && ss[i]->queued() == expected[i];
+        if (all) return true;
+        std::unique_lock lock(owner.mu);
+        if (!owner.cv.wait_until(lock, deadline, [&] { return owner.wakes != seen; }))
+            return false;
+        seen = owner.wakes;
+    }
+}
+
+}  // namespace
+
+TEST_CASE("backlog reader: ten sessions at one cursor read and decode the partition once") {
+    unsynced_partition log;
+    REQUIRE(log.part);
+    append_records(*log.part, 0, 50);
+    waking_owner owner;
+    auto ss = sessions_at(std::vector<std::int64_t>(10, 0), log.part, owner);
+    backlog_reader reader(1000, {});
+    for (auto& s : ss) reader.watch(s);  // before start: one pass sees them all
+    reader.start();
+    REQUIRE(refilled(owner, ss, std::vector<std::size_t>(10, 50)));
+    reader.stop();
+    CHECK(reader.replayed() == 500);
+    CHECK(reader.decoded_records() == 50);  // one read's worth, not ten
+    CHECK(reader.reads() == 1);
+    for (auto& s : ss) {
+        auto q = s->take_queued();
+        REQUIRE(q.size() == 50);
+        for (int i = 0; i < 50; ++i) CHECK(number_of(q[static_cast<std::size_t>(i)]) == i);
+    }
+    log.part->close();
+}
+
+TEST_CASE("backlog reader: sessions at different cursors in one stretch share a read from the lowest") {
+    unsynced_partition log;
+    REQUIRE(log.part);
+    append_records(*log.part, 0, 40);
+    waking_owner owner;
+    auto ss = sessions_at({30, 0, 10, 39, 20}, log.part, owner);
+    backlog_reader reader(1000, {});
+    for (auto& s : ss) reader.watch(s);
+    reader.start();
+    REQUIRE(refilled(owner, ss, {10, 40, 30, 1, 20}));
+    reader.stop();
+    CHECK(reader.decoded_records() == 40);
+    CHECK(reader.reads() == 1);
+    auto q = ss[0]->take_queued();
+    REQUIRE(q.size() == 10);
+    CHECK(number_of(q.front()) == 30);
     log.part->close();
 }
