@@ -41,7 +41,7 @@ std::shared_ptr<const backlog_chunk> backlog_chunks::find(
     }
     auto read = [&](std::int64_t start) -> std::shared_ptr<const backlog_chunk> {
         auto c = std::make_shared<backlog_chunk>(
-            read_backlog_chunk(*p, start, gap_end, chunk_bytes_, now_ms));
+            read_backlog_chunk(*p, start, gap_end, chunk_bytes_, now_ms, &scratch_));
         ++reads_;
         bytes_read_ += c->bytes_read;
         records_decoded_ += c->records.size();
@@ -65,6 +65,18 @@ std::shared_ptr<const backlog_chunk> backlog_chunks::find(
     if (found && !found->covers(at) && from < at) found = read(at);
     evict(found.get());
     return found;
+}
+
+std::shared_ptr<const backlog_chunk> backlog_chunks::kept_at(const store::partition* p,
+                                                              std::int64_t at) {
+    auto it = parts_.find(p);
+    if (it == parts_.end()) return nullptr;
+    for (auto& k : it->second.chunks)
+        if (k.chunk->covers(at)) {
+            k.used_at = ++tick_;
+            return k.chunk;
+        }
+    return nullptr;
 }
 
 void backlog_chunks::evict(const backlog_chunk* keep) {

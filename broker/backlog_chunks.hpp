@@ -34,6 +34,8 @@ class backlog_chunks {
     std::shared_ptr<const backlog_chunk> find(const std::shared_ptr<store::partition>& p,
                                               std::int64_t at, std::int64_t until,
                                               std::int64_t now_ms, store::errc& error);
+    // The kept chunk that covers `at` on `p`, without reading; null if none.
+    std::shared_ptr<const backlog_chunk> kept_at(const store::partition* p, std::int64_t at);
     // The pass is over: its expected cursors are forgotten (the chunks stay).
     void end_pass();
     void clear();
@@ -60,7 +62,8 @@ class backlog_chunks {
     const std::uint64_t chunk_bytes_;
     const std::uint64_t budget_bytes_;
     std::map<const store::partition*, of_partition> parts_;
-    std::uint64_t held_ = 0;  // sum of the kept chunks' cost
+    store::byte_buffer scratch_;  // every read's log bytes (one buffer, reused)
+    std::uint64_t held_ = 0;      // sum of the kept chunks' cost
     std::uint64_t tick_ = 0;
     std::uint64_t reads_ = 0;
     std::uint64_t bytes_read_ = 0;

@@ -75,7 +75,10 @@ void backlog_reader::run() {
         {
             std::unique_lock lock(mu_);
             idle = !cv_.wait_for(lock, idle_poll, [&] { return woken_ || stopping_; });
-            if (stopping_) return;
+            if (stopping_) {
+                chunks_.clear();  // the partitions they hold go with the store
+                return;
+            }
             woken_ = false;
             batch.clear();
             released.swap(durable_);
@@ -146,6 +149,23 @@ replay_step backlog_reader::step(const logged_partition& where, const replay_req
     from_start.from = at;
     auto selected = select_backlog(*chunk, from_start, job.subscriber, limits_, job.used);
     selected.lost_to_retention = out.lost_to_retention;
+    // A session behind the others goes on through the chunks they have read already, in the
+    // same refill: it catches up with them (and shares their next read) instead of trailing
+    // by one refill's durability wait for ever, out of the kept chunks' reach.
+    while (!selected.done && selected.deliveries.size() < req.room &&
+           selected.next == chunk->next) {
+        chunk = chunks_.kept_at(&p, selected.next);
+        if (!chunk) break;
+        replay_request more = req;
+        more.from = selected.next;
+        more.room = req.room - selected.deliveries.size();
+        auto next = select_backlog(*chunk, more, job.subscriber, limits_, job.used);
+        for (auto& d : next.deliveries) selected.deliveries.push_back(std::move(d));
+        selected.over_limits += next.over_limits;
+        selected.unreadable += next.unreadable;
+        selected.next = next.next;
+        selected.done = next.done;
+    }
     return selected;
 }
 

@@ -41,12 +41,14 @@ std::optional<delivery> match_backlog(const message_ptr& msg, std::string_view p
 }
 
 backlog_chunk read_backlog_chunk(const store::partition& p, std::int64_t from, std::int64_t until,
-                                 std::uint64_t max_read_bytes, std::int64_t now_ms) {
+                                 std::uint64_t max_read_bytes, std::int64_t now_ms,
+                                 store::byte_buffer* scratch) {
     backlog_chunk out;
     out.from = from;
     out.next = from;
     if (from >= until) return out;
-    store::byte_buffer bytes;
+    store::byte_buffer own;
+    store::byte_buffer& bytes = scratch ? *scratch : own;
     store::offset next_offset;
     if (auto e = p.read_copy(store::offset{from}, max_read_bytes, bytes, next_offset);
         e != store::errc::ok) {

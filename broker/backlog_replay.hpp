@@ -82,9 +82,12 @@ struct backlog_chunk {
 
 // Reads and decodes [from, until) of `p`, at most about `max_read_bytes` of log (whole
 // batches, at least one). `until` at most the high watermark; `now_ms`: the wall clock
-// (message expiry counts down from the record's timestamp).
+// (message expiry counts down from the record's timestamp). `scratch`: where the log bytes
+// are read to, kept by a caller that reads often (the messages copy what they keep, so a
+// buffer of its own per read would be fresh pages each time while decoded chunks are kept).
 backlog_chunk read_backlog_chunk(const store::partition& p, std::int64_t from, std::int64_t until,
-                                 std::uint64_t max_read_bytes, std::int64_t now_ms);
+                                 std::uint64_t max_read_bytes, std::int64_t now_ms,
+                                 store::byte_buffer* scratch = nullptr);
 
 struct replay_request {
     std::int64_t from = 0;   // the cursor
