@@ -49,7 +49,7 @@ std::shared_ptr<const backlog_chunk> backlog_chunks::find(
             error = c->error;
             return nullptr;
         }
-        if (c->next > c->from) {
+        if (keep_ && c->next > c->from) {
             held_ += c->bytes_read + c->records.size() * per_record;
             part.chunks.push_back({c, c->bytes_read + c->records.size() * per_record, tick_});
         }
@@ -95,6 +95,11 @@ void backlog_chunks::evict(const backlog_chunk* keep) {
         held_ -= in->chunks[idx].cost;
         in->chunks.erase(in->chunks.begin() + static_cast<std::ptrdiff_t>(idx));
     }
+}
+
+void backlog_chunks::keep(bool on) {
+    if (!on && keep_) clear();
+    keep_ = on;
 }
 
 void backlog_chunks::end_pass() {

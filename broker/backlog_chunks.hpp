@@ -36,6 +36,9 @@ class backlog_chunks {
                                               std::int64_t now_ms, store::errc& error);
     // The kept chunk that covers `at` on `p`, without reading; null if none.
     std::shared_ptr<const backlog_chunk> kept_at(const store::partition* p, std::int64_t at);
+    // Whether chunks are kept after their read (false: each serves the pass that read it and
+    // goes; the kept ones go now). Keeping costs heap for nobody when one session reads.
+    void keep(bool on);
     // The pass is over: its expected cursors are forgotten (the chunks stay).
     void end_pass();
     void clear();
@@ -64,6 +67,7 @@ class backlog_chunks {
     std::map<const store::partition*, of_partition> parts_;
     store::byte_buffer scratch_;  // every read's log bytes (one buffer, reused)
     std::uint64_t held_ = 0;      // sum of the kept chunks' cost
+    bool keep_ = true;
     std::uint64_t tick_ = 0;
     std::uint64_t reads_ = 0;
     std::uint64_t bytes_read_ = 0;

@@ -91,8 +91,10 @@ void backlog_reader::run() {
                 return false;
             });
         }
-        // Nothing happened for a while: the decoded chunks go (memory for nobody).
+        // Nothing happened for a while: the decoded chunks go (memory for nobody). One
+        // session alone has nobody to share them with: they are not kept at all.
         if (idle) chunks_.clear();
+        chunks_.keep(batch.size() > 1);
         // Refills whose records are durable go to their queues first (no lock held).
         for (auto& w : released)
             if (auto s = w.lock()) s->release_held();

@@ -323,3 +323,20 @@ TEST_CASE("backlog chunks: kept within the budget, least recently used out first
     CHECK(chunks.find(log.p, 0, hw, t0, e) != a);  // read again
     CHECK(chunks.reads() == 3);
 }
+
+TEST_CASE("backlog chunks: not kept while nobody could share them") {
+    log_fixture log;
+    for (int i = 0; i < 10; ++i) log.publish("t", std::to_string(i), mqtt::qos::at_least_once);
+    const std::int64_t hw = log.p->high_watermark().value;
+    backlog_chunks chunks(1 << 20, 16 << 20);
+    store::errc e = store::errc::ok;
+    REQUIRE(chunks.find(log.p, 0, hw, t0, e));
+    CHECK(chunks.chunks_kept() == 1);
+    chunks.keep(false);  // one session left: the kept chunk goes, and the next read is not kept
+    CHECK(chunks.chunks_kept() == 0);
+    auto c = chunks.find(log.p, 0, hw, t0, e);
+    REQUIRE(c);
+    CHECK(c->covers(9));
+    CHECK(chunks.chunks_kept() == 0);
+    CHECK(chunks.reads() == 2);
+}
