@@ -263,6 +263,8 @@ TEST_CASE("offline backlog: a subscription made once the session reads the log s
     s.set_subscription("after/#", rec);  // replaced: keeps the start it had
     for (auto& [f, r] : s.subscriptions()) subs[f] = r;
     CHECK(subs.at("after/#").since_ms == since);
+    log.part->close();
+}
 
 namespace {
 
