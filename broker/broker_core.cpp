@@ -172,11 +172,16 @@ bool broker_core::close_session(const std::shared_ptr<session>& s, session_owner
     if (cursors) {
         // Once every marker reported: the snapshot with the cursors; publishers whose
         // messages they cover wait for it.
+        // Once that snapshot is durable, the router may skip the session as part of a covered
+        // group (no publisher needs to wait for it any more); on an io thread, so the writer
+        // that finished the append takes no broker lock.
         cursors->arm([this, weak = std::weak_ptr<session>(s), c = cursors.get()] {
             auto live = weak.lock();
             if (!live) return c->durable->finish(mqtt::reason_code::success);
-            session_log_->save(*live, nullptr)->wait([d = c->durable](mqtt::reason_code rc) {
+            session_log_->save(*live, nullptr)->wait([this, weak, d = c->durable](mqtt::reason_code rc) {
                 d->finish(rc);
+                if (rc == mqtt::reason_code::success)
+                    asio::post(pool_.context(0), [this, weak] { cover_session(weak); });
             });
         });
     }
@@ -205,6 +210,17 @@ bool broker_core::close_session(const std::shared_ptr<session>& s, session_owner
     // Offline now, with its will and deadlines: what a restart must find (nobody waits).
     save_session(s, nullptr);
     return true;
+}
+
+void broker_core::cover_session(const std::weak_ptr<session>& weak) {
+    auto s = weak.lock();
+    if (!s) return;
+    // Under the registry lock, as a SUBSCRIBE: the session cannot end (and leave the trie)
+    // while its subscriptions move, so the trie never keeps a pointer to an ended session.
+    std::lock_guard reg(registry_mu_);
+    auto it = sessions_.find(std::string_view(s->client_id));
+    if (it == sessions_.end() || *it != s || s->ended()) return;
+    router_.cover(*s, s->subscription_filters());
 }
 
 void broker_core::will_due_locked(const std::weak_ptr<session>& weak, std::uint32_t generation) {

@@ -159,6 +159,9 @@ class broker_core {
     admin_result delete_session(std::string_view client_id);
     std::size_t subscription_count() const { return router_.subscription_count(); }
     std::uint64_t routed_drops() const { return router_.dropped(); }
+    // Offers the router did not make: sessions in covered groups whose cursors covered the
+    // message (router.hpp).
+    std::uint64_t covered_skips() const { return router_.covered_skips(); }
     steady_clock::time_point started_at() const { return started_at_; }
 
   private:
@@ -166,6 +169,9 @@ class broker_core {
     // A delayed will's deadline (registry lock held): publishes it if the session is still
     // in `generation`, and records that it is gone.
     void will_due_locked(const std::weak_ptr<session>& s, std::uint32_t generation);
+    // The cursors of `s`'s detach are durable: its subscriptions join the router's covered
+    // groups, if it is still registered (any thread; takes the registry lock).
+    void cover_session(const std::weak_ptr<session>& s);
 
     // Session expiries and will delays: one deadline queue guarded by registry_mu_ (its
     // callbacks run with that lock held), one timer on io thread 0 armed at the earliest

@@ -132,6 +132,10 @@ void collect_broker(ops_sources& src, family_list& out) {
                 "Messages refused because all sessions together held the queued-bytes budget "
                 "(also counted in sluice_messages_dropped_total).")
         .add(static_cast<double>(session::budget_drops()));
+    out.counter("sluice_backlog_covered_skips_total",
+                "Offers not made: sessions skipped in covered groups because their cursors into "
+                "the log covered the message (docs/routing.md, \"Covered groups\").")
+        .add(static_cast<double>(core.covered_skips()));
 
     // Gauges no counter keeps: one pass over a copy of the session list.
     std::uint64_t inflight = 0, queued = 0, online = 0, offline = 0;

@@ -94,17 +94,89 @@ const router::node* router::find(const std::vector<std::string_view>& levels) co
     return n;
 }
 
+bool router::covered_group::covers(const store::partition* p,
+                                   store::partition::ticket ticket) const {
+    for (const auto& b : bounds)
+        if (b.partition == p) return b.members == members.size() && ticket >= b.max_from;
+    return false;
+}
+
+void router::covered_group::count_marks(const std::vector<session::covering_mark>& marks) {
+    for (const auto& m : marks) {
+        auto b = std::find_if(bounds.begin(), bounds.end(),
+                              [&](const partition_bound& x) { return x.partition == m.partition; });
+        if (b == bounds.end()) {
+            bounds.push_back({m.partition, m.from, 1});
+        } else {
+            b->max_from = std::max(b->max_from, m.from);
+            ++b->members;
+        }
+    }
+}
+
+void router::covered_group::uncount_marks(const std::vector<session::covering_mark>& marks) {
+    for (const auto& m : marks) {
+        auto b = std::find_if(bounds.begin(), bounds.end(),
+                              [&](const partition_bound& x) { return x.partition == m.partition; });
+        // The bound keeps its maximum while members are left (a smaller one would also be
+        // right, but finding it costs a pass over the members); erased with its last one, so
+        // a partition freed and another made at its address starts from nothing.
+        if (b != bounds.end() && --b->members == 0) bounds.erase(b);
+    }
+}
+
+void router::add_covered(node& n, session& s, const subscription_record& rec,
+                         std::vector<session::covering_mark> marks) {
+    if (!n.covered) n.covered = std::make_unique<covered_group>();
+    auto& g = *n.covered;
+    auto it = find_subscriber(g.members, &s);
+    if (it != g.members.end() && it->s == &s) {
+        g.uncount_marks(it->marks);
+        it->rec = rec;
+        it->marks = std::move(marks);
+        g.count_marks(it->marks);
+        return;
+    }
+    g.count_marks(marks);
+    g.members.insert(it, {&s, rec, std::move(marks)});
+}
+
+bool router::remove_covered(node& n, const session& s) {
+    if (!n.covered) return false;
+    auto& g = *n.covered;
+    auto it = find_subscriber(g.members, &s);
+    if (it == g.members.end() || it->s != &s) return false;
+    g.uncount_marks(it->marks);
+    g.members.erase(it);
+    if (g.members.empty()) n.covered.reset();  // only read in the match phase, under mu_
+    return true;
+}
+
 bool router::subscribe(session& s, std::string_view filter, const subscription_record& rec) {
     auto parts = mqtt::parse_topic_filter(filter);
     if (!parts) return false;
     std::vector<std::string_view> levels;
     split_levels(parts->filter, levels);
+    // A QoS 1/2 plain subscription of a session with durable cursors joins the covered group
+    // (QoS 0 ones never do: a QoS 0 delivery is not the log's). Read before the exclusive
+    // section, which stays an edit only.
+    std::vector<session::covering_mark> marks;
+    if (!parts->shared && rec.options.max_qos != mqtt::qos::at_most_once)
+        marks = s.covering_marks();
     std::unique_lock lock(mu_);
     node* n = find_or_create(levels);
     if (!parts->shared) {
-        if (upsert(n->subs, s, rec)) return true;
-        count_.fetch_add(1, std::memory_order_relaxed);
-        return false;
+        bool replaced;
+        if (marks.empty()) {
+            replaced = remove_covered(*n, s);
+            replaced = upsert(n->subs, s, rec) || replaced;
+        } else {
+            replaced = remove(n->subs, s);
+            replaced = remove_covered(*n, s) || replaced;
+            add_covered(*n, s, rec, std::move(marks));
+        }
+        if (!replaced) count_.fetch_add(1, std::memory_order_relaxed);
+        return replaced;
     }
     shared_group* g = nullptr;
     for (auto& candidate : n->groups)
@@ -129,7 +201,7 @@ bool router::erase(std::string_view filter, const session& s, group_list& freed)
     if (!n) return false;
     bool found = false;
     if (!parts->shared) {
-        found = remove(n->subs, s);
+        found = remove(n->subs, s) || remove_covered(*n, s);
     } else {
         for (auto g = n->groups.begin(); g != n->groups.end(); ++g) {
             if ((*g)->name != parts->group) continue;
@@ -187,6 +259,31 @@ void router::remove_session(session& s, const std::vector<std::string>& filters)
     wait_for_readers();
 }
 
+void router::cover(session& s, const std::vector<std::string>& filters) {
+    const auto marks = s.covering_marks();
+    if (marks.empty()) return;
+    std::vector<std::string_view> levels;
+    std::unique_lock lock(mu_);
+    for (const auto& f : filters) {
+        auto parts = mqtt::parse_topic_filter(f);
+        if (!parts || parts->shared) continue;
+        split_levels(parts->filter, levels);
+        node* n = const_cast<node*>(find(levels));  // under the exclusive lock
+        if (!n) continue;
+        if (auto it = find_subscriber(n->subs, &s); it != n->subs.end() && it->s == &s) {
+            if (it->rec.options.max_qos == mqtt::qos::at_most_once) continue;
+            const subscription_record rec = it->rec;
+            n->subs.erase(it);
+            add_covered(*n, s, rec, marks);
+        } else if (n->covered) {
+            // Already a member: counted with the marks it has now (a later detach may have
+            // added partitions).
+            auto m = find_subscriber(n->covered->members, &s);
+            if (m != n->covered->members.end() && m->s == &s) add_covered(*n, s, m->rec, marks);
+        }
+    }
+}
+
 const router::subscriber* router::pick_member(const shared_group& g, const session* skip) {
     const std::size_t n = g.members.size();
     if (n == 0) return nullptr;
@@ -203,25 +300,31 @@ const router::subscriber* router::pick_member(const shared_group& g, const sessi
     return nullptr;
 }
 
-void router::collect_node(const node& n, std::vector<target>& out) const {
+void router::collect_node(const node& n, skip_state& skip, std::vector<target>& out) const {
     for (const auto& sub : n.subs) out.push_back({sub.s, sub.rec, nullptr});
+    if (n.covered) {
+        if (skip.partition && n.covered->covers(skip.partition, skip.ticket))
+            skip.skipped += n.covered->members.size();
+        else
+            for (const auto& m : n.covered->members) out.push_back({m.s, m.rec, nullptr});
+    }
     for (const auto& g : n.groups)
         if (const subscriber* m = pick_member(*g, nullptr)) out.push_back({m->s, m->rec, g.get()});
 }
 
 void router::collect(const node& n, const std::vector<std::string_view>& levels, std::size_t i,
-                     std::vector<target>& out) const {
+                     skip_state& skip, std::vector<target>& out) const {
     if (i == levels.size()) {
-        collect_node(n, out);
-        if (n.hash) collect_node(*n.hash, out);  // "a/#" also matches "a"
+        collect_node(n, skip, out);
+        if (n.hash) collect_node(*n.hash, skip, out);  // "a/#" also matches "a"
         return;
     }
     if (auto it = n.children.find(levels[i]); it != n.children.end())
-        collect(*it->second, levels, i + 1, out);
+        collect(*it->second, levels, i + 1, skip, out);
     // A topic starting with '$' is not matched by a wildcard in the first level.
     if (i == 0 && starts_with_dollar(levels[0])) return;
-    if (n.plus) collect(*n.plus, levels, i + 1, out);
-    if (n.hash) collect_node(*n.hash, out);
+    if (n.plus) collect(*n.plus, levels, i + 1, skip, out);
+    if (n.hash) collect_node(*n.hash, skip, out);
 }
 
 void router::count(session::offer_result r, bool* congested) {
@@ -252,12 +355,19 @@ std::size_t router::route(const message_ptr& msg, const queue_limits& limits, bo
     thread_local std::vector<target> targets;
     split_levels(msg->topic(), levels);
     targets.clear();
+    // Only a logged QoS 1/2 message can be under cursors (a QoS 0 one is never the log's).
+    skip_state skip;
+    if (msg->qos_level() != mqtt::qos::at_most_once && msg->logged().partition) {
+        skip.partition = msg->logged().partition.get();
+        skip.ticket = msg->logged().ticket;
+    }
     read_section reading;  // opened before the match: see the class comment
     {
         std::shared_lock lock(mu_);
-        collect(root_, levels, 0, targets);
+        collect(root_, levels, 0, skip, targets);
     }
-    if (targets.empty()) return 0;
+    if (skip.skipped) covered_skips_.fetch_add(skip.skipped, std::memory_order_relaxed);
+    if (targets.empty()) return skip.skipped;
 
     // Shared groups: the member picked in the match phase. Plain subscriptions: merged per
     // session.
@@ -297,7 +407,7 @@ std::size_t router::route(const message_ptr& msg, const queue_limits& limits, bo
         offer(s, std::move(d));
         ++delivered;
     }
-    return delivered;
+    return delivered + skip.skipped;
 }
 
 bool router::redeliver_shared(delivery d, const session* leaving, const queue_limits& limits) {

@@ -29,6 +29,14 @@
 // erase), so a publisher waits at most for one such edit, and a writer waits only for the
 // match phases in progress (`mu_` lets a waiting writer in before new readers).
 //
+// Covered groups (docs/routing.md, "Covered groups"): the QoS 1/2 plain subscriptions of
+// sessions whose cursors into the log cover logged messages (session::covering_marks) sit in
+// a group of their node with, per partition, the largest mark of its members. A logged QoS 1/2
+// message whose ticket is at or above that bound is the log's for every member (each would
+// count it covered in session::offer), so the route skips the group without touching its
+// sessions: O(1) per node, not per session. A smaller ticket (a message that raced a detach)
+// goes to the members one by one, as to any subscriber.
+//
 // Lifetime (the raw session pointers): a session is removed from the trie (remove_session)
 // before it ends, and remove_session returns only after a grace period (wait_for_readers):
 // every route that could have matched the session before its removal has finished offering.
@@ -63,12 +71,19 @@ class router {
     // period, so no route is still offering to `s` (see the class comment).
     void remove_session(session& s, const std::vector<std::string>& filters);
 
+    // `s`'s cursors became durable (its detach's snapshot; session::covering_marks): its QoS
+    // 1/2 subscriptions among `filters` (its list) join their covered groups, or update the
+    // marks they are counted with there. The caller keeps `s` from ending meanwhile (as for
+    // subscribe).
+    void cover(session& s, const std::vector<std::string>& filters);
+
     // Offers `msg` to every matching session (overlapping subscriptions of one session are
     // merged into one delivery: highest QoS, all subscription identifiers) and to one member of
-    // each matching shared group. Returns the number of sessions that matched; sets
-    // *congested when an online receiver's queue is filling up (session::offer). With
-    // `refused`, offers a full, progressing receiver refused are added there instead of being
-    // dropped (a refusal also sets *congested).
+    // each matching shared group; skips covered groups whose members' cursors cover it.
+    // Returns the number of sessions that matched (a session skipped in two covered groups
+    // counts twice); sets *congested when an online receiver's queue is filling up
+    // (session::offer). With `refused`, offers a full, progressing receiver refused are added
+    // there instead of being dropped (a refusal also sets *congested).
     std::size_t route(const message_ptr& msg, const queue_limits& limits, bool* congested = nullptr,
                       std::vector<refused_offer>* refused = nullptr);
     // Offers a refused delivery again to `s` (alive: the caller holds it), counting a drop
@@ -83,6 +98,9 @@ class router {
     std::size_t subscription_count() const { return count_.load(std::memory_order_relaxed); }
     // Offers refused by full session queues, offline QoS 0 and saturated connections.
     std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+    // Sessions skipped because their covered group's cursors covered the message (one per
+    // member of each skipped group and message): the offers that were not made.
+    std::uint64_t covered_skips() const { return covered_skips_.load(std::memory_order_relaxed); }
 
   private:
     struct subscriber {
@@ -96,6 +114,25 @@ class router {
         // Round-robin cursor; advanced under the shared lock, hence atomic (and mutable).
         mutable std::atomic<std::uint32_t> next{0};
     };
+    // A member of a covered group, with the marks it is counted with in the group's bounds.
+    struct covered_member {
+        session* s;
+        subscription_record rec;
+        std::vector<session::covering_mark> marks;
+    };
+    struct partition_bound {
+        const store::partition* partition;
+        store::partition::ticket max_from;  // the largest mark of a member (never lowered)
+        std::uint32_t members;              // members with a mark on this partition
+    };
+    struct covered_group {
+        std::vector<covered_member> members;  // sorted by session
+        std::vector<partition_bound> bounds;  // one per partition some member has a mark on
+        // True when every member's cursors cover a message with `ticket` on `p`.
+        bool covers(const store::partition* p, store::partition::ticket ticket) const;
+        void count_marks(const std::vector<session::covering_mark>& marks);
+        void uncount_marks(const std::vector<session::covering_mark>& marks);
+    };
     struct level_hash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const noexcept {
@@ -108,8 +145,10 @@ class router {
         std::unique_ptr<node> plus, hash;
         std::vector<subscriber> subs;  // sorted by session
         std::vector<std::unique_ptr<shared_group>> groups;
+        std::unique_ptr<covered_group> covered;  // made by its first member, freed with its last
         bool empty() const {
-            return children.empty() && !plus && !hash && subs.empty() && groups.empty();
+            return children.empty() && !plus && !hash && subs.empty() && groups.empty() &&
+                   !covered;
         }
     };
     // A receiver copied out of the trie in the match phase.
@@ -119,12 +158,25 @@ class router {
         const shared_group* group;  // non-null: came through this group (for its `share`)
     };
     using group_list = std::vector<std::unique_ptr<shared_group>>;
+    // What one match phase may skip: the message's log position when it is a logged QoS 1/2
+    // message (partition null otherwise: no group is skipped), and how many sessions it skipped.
+    struct skip_state {
+        const store::partition* partition = nullptr;
+        store::partition::ticket ticket = 0;
+        std::size_t skipped = 0;
+    };
 
     node* find_or_create(const std::vector<std::string_view>& levels);
     const node* find(const std::vector<std::string_view>& levels) const;
     void collect(const node& n, const std::vector<std::string_view>& levels, std::size_t i,
-                 std::vector<target>& out) const;
-    void collect_node(const node& n, std::vector<target>& out) const;
+                 skip_state& skip, std::vector<target>& out) const;
+    void collect_node(const node& n, skip_state& skip, std::vector<target>& out) const;
+    // Puts `s`'s plain subscription `rec` at `n` into its covered group (exclusive lock).
+    static void add_covered(node& n, session& s, const subscription_record& rec,
+                            std::vector<session::covering_mark> marks);
+    // Takes `s` out of `n`'s covered group, freeing the group when it empties; false when
+    // it was not there (exclusive lock).
+    static bool remove_covered(node& n, const session& s);
     // Erases `s`'s subscription to `filter`; a group it empties moves to `freed`.
     bool erase(std::string_view filter, const session& s, group_list& freed);
     static void prune(node& n, const std::vector<std::string_view>& levels, std::size_t i);
@@ -135,6 +187,7 @@ class router {
     node root_;
     std::atomic<std::size_t> count_{0};
     std::atomic<std::uint64_t> dropped_{0};  // only touched when a message is dropped
+    std::atomic<std::uint64_t> covered_skips_{0};  // only touched when a group is skipped
 };
 
 // Splits a topic or filter into its levels ("a//b" -> "a", "", "b").

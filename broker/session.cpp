@@ -6,6 +6,7 @@
 
 #include "broker/io_pool.hpp"
 #include "broker/session_record.hpp"
+#include "mqtt/topic.hpp"
 
 namespace sluice::broker {
 
@@ -157,6 +158,11 @@ session::offer_result session::offer(delivery&& d, const queue_limits& limits, b
     // The clock only when congestion is in question: a read per offer cost ~3% at full speed.
     auto progressing_now = [this] { return progressing(steady_clock::now()); };
     const std::size_t max_queued = limits.max_messages;
+    // A subscription with QoS 0 of a session whose QoS 1/2 subscriptions the router skipped as
+    // covered: the merged delivery (highest QoS) is the log's, not this copy.
+    if (d.qos_level == mqtt::qos::at_most_once && rare_ && rare_->backlog &&
+        merged_delivery_covered(d) && covered_by_marks(d.msg->logged()))
+        return offer_result::queued;
     if (d.qos_level == mqtt::qos::at_most_once && (!owner_ || owner_saturated_)) {
         ++dropped_;
         if (!owner_ || !progressing_now()) return offer_result::dropped;
@@ -168,20 +174,8 @@ session::offer_result session::offer(delivery&& d, const queue_limits& limits, b
     // nothing is stored here (docs/offline-backlog-design.md). Messages through a shared
     // group are not the session's own backlog.
     if (rare_ && rare_->backlog && d.qos_level != mqtt::qos::at_most_once && d.share.empty() &&
-        d.msg && d.msg->logged().partition) {
-        auto& b = *rare_->backlog;
-        const auto& at = d.msg->logged();
-        for (const auto& m : b.marks) {
-            if (m.where.partition != at.partition) continue;
-            if (at.ticket < m.from) break;  // raced the disconnect: queued below
-            ++b.covered;
-            // No PUBACK before the cursor that covers it is durable.
-            if (m.source && !m.source->durable->finished())
-                if (auto* j = journal.load(std::memory_order_relaxed))
-                    j->wait_for(m.source->durable);
-            return offer_result::queued;
-        }
-    }
+        d.msg && d.msg->logged().partition && covered_by_marks(d.msg->logged()))
+        return offer_result::queued;
     const std::uint64_t bytes = d.msg ? d.msg->payload_size() : 0;
     if (const room r = room_for(bytes, limits); r != room::fits) {
         const bool progressing = owner_ && progressing_now();
@@ -210,6 +204,34 @@ session::offer_result session::offer(delivery&& d, const queue_limits& limits, b
         return offer_result::congested;
     }
     return offer_result::queued;
+}
+
+bool session::covered_by_marks(const log_position& at) {
+    auto& b = *rare_->backlog;
+    for (const auto& m : b.marks) {
+        if (m.where.partition != at.partition) continue;
+        if (at.ticket < m.from) return false;  // raced the disconnect: queued
+        ++b.covered;
+        // No PUBACK before the cursor that covers it is durable.
+        if (m.source && !m.source->durable->finished())
+            if (auto* j = journal.load(std::memory_order_relaxed)) j->wait_for(m.source->durable);
+        return true;
+    }
+    return false;
+}
+
+bool session::merged_delivery_covered(const delivery& d) const {
+    if (!d.share.empty() || !d.msg || d.msg->qos_level() == mqtt::qos::at_most_once ||
+        !d.msg->logged().partition)
+        return false;
+    const void* origin = d.msg->origin();
+    for (const auto& [filter, rec] : rare_->subscriptions) {
+        if (rec.options.max_qos == mqtt::qos::at_most_once) continue;
+        if (rec.options.no_local && origin == this) continue;
+        if (filter.starts_with("$share/")) continue;  // its own delivery, never covered
+        if (mqtt::topic_matches(filter, d.msg->topic())) return true;
+    }
+    return false;
 }
 
 // --- owner side -----------------------------------------------------------------------------
@@ -802,6 +824,16 @@ std::vector<log_cursor> session::backlog_cursors() const {
 std::uint64_t session::covered() const {
     std::lock_guard lock(mu_);
     return rare_ && rare_->backlog ? rare_->backlog->covered : 0;
+}
+
+std::vector<session::covering_mark> session::covering_marks() const {
+    std::lock_guard lock(mu_);
+    std::vector<covering_mark> out;
+    if (ended_ || !rare_ || !rare_->backlog) return out;
+    for (const auto& m : rare_->backlog->marks)
+        if (!m.source || m.source->durable->finished())
+            out.push_back({m.where.partition.get(), m.from});
+    return out;
 }
 
 std::uint32_t session::restore(const persisted_session& st,

@@ -314,8 +314,19 @@ class session {
                                         std::unique_ptr<mqtt::will_message>& delayed_will,
                                         const std::vector<logged_partition>* logged = nullptr,
                                         std::shared_ptr<offline_cursors> cursors = nullptr);
-    // Logged messages not queued because the cursors of an offline period covered them.
+    // Logged messages not queued because the cursors of an offline period covered them, among
+    // those offered to it: the router skips covered groups without offering (router.hpp), so
+    // this counts only what reached the session one by one (raced a detach, routed before its
+    // group formed); router::covered_skips() counts the rest, per group.
     std::uint64_t covered() const;
+    // The marks the router may rely on to skip this session as part of a covered group
+    // (router.hpp): those whose cursor snapshot is durable (finished) or that were restored at
+    // start. A message on `partition` with a ticket at or above `from` is the log's.
+    struct covering_mark {
+        const store::partition* partition = nullptr;
+        store::partition::ticket from = 0;
+    };
+    std::vector<covering_mark> covering_marks() const;
 
     // --- backlog reader (broker/backlog_reader.hpp) ------------------------------------------
     // What one replay pass needs, taken under the lock: nullopt when offline, without marks,
@@ -424,6 +435,14 @@ class session {
     // The offer being made slows its publisher down: remember the publisher (mu_ held).
     void note_waiting_publisher();
     bool progressing(steady_clock::time_point now) const;
+    // mu_ held: whether a logged QoS 1/2 message at `at` is under this session's cursors (its
+    // ticket at or above the mark of its partition); adds the publisher's wait for a cursor
+    // snapshot not yet durable.
+    bool covered_by_marks(const log_position& at);
+    // mu_ held: a QoS 0 delivery `d` of a logged QoS 1/2 message is covered when another
+    // subscription of this session matches it with QoS 1 or 2 (the router may have skipped
+    // that one in a covered group, so `d` is not the merged delivery).
+    bool merged_delivery_covered(const delivery& d) const;
 
     // Guards every field below. Held briefly: never across I/O or another lock. Four bytes
     // (compact_mutex.hpp): every idle client keeps a session.
