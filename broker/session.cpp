@@ -165,9 +165,10 @@ session::offer_result session::offer(delivery&& d, const queue_limits& limits, b
         return offer_result::queued;
     if (d.qos_level == mqtt::qos::at_most_once && (!owner_ || owner_saturated_)) {
         ++dropped_;
-        if (!owner_ || !progressing_now()) return offer_result::dropped;
-        note_waiting_publisher();
-        return offer_result::dropped_congested;
+        // Its publisher's pause ends by its timer only: woken early, a QoS 0 burst into a full
+        // send queue is dropped (measured at full speed).
+        return owner_ && progressing_now() ? offer_result::dropped_congested
+                                          : offer_result::dropped;
     }
     // With cursors: a logged message queued at or after the marker of its partition is in the
     // log past the cursor, online or not; the backlog reader delivers it from there and
@@ -181,7 +182,7 @@ session::offer_result session::offer(delivery&& d, const queue_limits& limits, b
         const bool progressing = owner_ && progressing_now();
         // A connected receiver that is taking its messages, only slower than they come: the
         // publisher holds this one back and offers it again (no loss for a transient stall).
-        if (progressing) note_waiting_publisher();
+        if (progressing && d.qos_level != mqtt::qos::at_most_once) note_waiting_publisher();
         if (r == room::full && progressing && may_park && d.qos_level != mqtt::qos::at_most_once)
             return offer_result::refused;
         count_drop(r);
@@ -193,6 +194,7 @@ session::offer_result session::offer(delivery&& d, const queue_limits& limits, b
     if (expiry_interval_ != 0 && d.qos_level != mqtt::qos::at_most_once)
         if (auto* j = journal.load(std::memory_order_relaxed)) d.persist_seq = j->queued(client_id, d);
     add_queued_bytes(bytes);
+    const mqtt::qos d_qos = d.qos_level;
     queue_.push_back(std::move(d));
     if (!owner_) return offer_result::queued;
     if (!wake_posted_) {
@@ -200,7 +202,7 @@ session::offer_result session::offer(delivery&& d, const queue_limits& limits, b
         owner_->wake();
     }
     if (queue_.size() > max_queued / 2 && progressing_now()) {
-        note_waiting_publisher();
+        if (d_qos != mqtt::qos::at_most_once) note_waiting_publisher();
         return offer_result::congested;
     }
     return offer_result::queued;

@@ -205,9 +205,10 @@ class session {
     // (the publisher parks it: docs/mqtt.md, "Limits and flow control"). Otherwise `d` is
     // moved from.
     offer_result offer(delivery&& d, const queue_limits& limits, bool may_park = false);
-    // While one lives on a thread, offers made there that slow the publisher down (congested,
-    // dropped_congested, refused) remember `publisher`, and the receiver calls its
-    // receiver_drained() once its queue has drained to half of what it held then.
+    // While one lives on a thread, QoS 1/2 offers made there that slow the publisher down
+    // (congested, dropped_congested, refused) remember `publisher`, and the receiver calls its
+    // receiver_drained() once its queue has drained to half of what it held then. (QoS 0
+    // publishers wait for their pause timer: woken early, their burst is dropped.)
     class publishing_as {
       public:
         explicit publishing_as(session_owner* publisher);
