@@ -128,19 +128,8 @@ replay_step backlog_reader::step(const logged_partition& where, const replay_req
                                  session::backlog_job& job) {
     const store::partition& p = *where.partition;
     replay_step out;
-    std::int64_t at = req.from;
-    // Retention removed what the session had not read: counted, and the replay goes on from
-    // what is left.
-    const std::int64_t start = p.log_start_offset().value;
-    if (at < start) {
-        out.lost_to_retention = static_cast<std::uint64_t>(start - at);
-        at = start;
-    }
-    out.next = at;
-    if (at >= req.until) {
-        out.done = true;
-        return out;
-    }
+    const std::int64_t at = replay_start(p, req.from, req.until, out);
+    if (out.done) return out;
     store::errc error = store::errc::ok;
     auto chunk = chunks_.find(where.partition, at, req.until, req.now_ms, error);
     if (!chunk) {

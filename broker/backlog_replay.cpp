@@ -152,24 +152,25 @@ replay_step select_backlog(const backlog_chunk& chunk, const replay_request& req
     return out;
 }
 
+std::int64_t replay_start(const store::partition& p, std::int64_t from, std::int64_t until,
+                          replay_step& out) {
+    const std::int64_t start = p.log_start_offset().value;
+    if (from < start) {
+        out.lost_to_retention = static_cast<std::uint64_t>(start - from);
+        from = start;
+    }
+    out.next = from;
+    out.done = from >= until;
+    return from;
+}
+
 replay_step replay_backlog(const store::partition& p, const replay_request& req,
                            const backlog_subscriber& sub, const backlog_limits& limits,
                            backlog_usage& used) {
     replay_step out;
-    std::int64_t at = req.from;
-    // Retention removed what the session had not read: counted, and the replay goes on from
-    // what is left.
-    const std::int64_t start = p.log_start_offset().value;
-    if (at < start) {
-        out.lost_to_retention = static_cast<std::uint64_t>(start - at);
-        at = start;
-    }
+    const std::int64_t at = replay_start(p, req.from, req.until, out);
+    if (out.done) return out;
     const std::int64_t until = std::min(req.until, p.high_watermark().value);
-    out.next = at;
-    if (at >= req.until) {
-        out.done = true;
-        return out;
-    }
     if (at >= until || req.room == 0) return out;  // wait for the commit, or for room
 
     const auto chunk = read_backlog_chunk(p, at, until, req.max_read_bytes, req.now_ms);

@@ -97,8 +97,14 @@ struct replay_request {
     std::int64_t now_ms = 0;  // wall clock (message expiry, the age limit)
 };
 
+// Where a step from `from` starts: the log start when retention removed the records below it
+// (they are counted in `out.lost_to_retention`; the replay goes on from what is left).
+// `out.next` is set there, and `out.done` when that is already at `until`.
+std::int64_t replay_start(const store::partition& p, std::int64_t from, std::int64_t until,
+                          replay_step& out);
+
 // One step: read_backlog_chunk from the cursor, then select_backlog; what retention removed
-// below the cursor is counted first.
+// below the cursor is counted first (replay_start).
 replay_step replay_backlog(const store::partition& p, const replay_request& req,
                            const backlog_subscriber& sub, const backlog_limits& limits,
                            backlog_usage& used);

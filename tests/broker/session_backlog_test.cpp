@@ -38,6 +38,18 @@ delivery logged_delivery(int n, log_position at) {
     return d;
 }
 
+// Record `n` on topic "t" as the ingest writes it (payload: the number), one per batch.
+store::record_batch numbered_batch(int n) {
+    mqtt::publish p;
+    p.topic = "t";
+    p.qos_level = mqtt::qos::at_least_once;
+    p.payload = mqtt::shared_bytes(std::string_view(std::to_string(n)));
+    store::batch_builder b;
+    const auto r = ingest::to_record(p, "pub", 1000, ingest::delivery_id{1, 0, n}, std::nullopt);
+    b.add(r.timestamp, r.key, r.value, r.headers);
+    return *b.build();
+}
+
 int number_of(const delivery& d) {
     const auto v = d.msg->packet().payload.view();
     return std::stoi(std::string(reinterpret_cast<const char*>(v.data()), v.size()));
@@ -186,15 +198,8 @@ TEST_CASE("offline backlog: a resumed session is refilled from its cursor, held 
     cursors->arm([] {});
     // Records as the ingest writes them, published while it is away.
     for (int i = 0; i < 3; ++i) {
-        mqtt::publish p;
-        p.topic = "t";
-        p.qos_level = mqtt::qos::at_least_once;
-        p.payload = mqtt::shared_bytes(std::string_view(std::to_string(i)));
-        store::batch_builder b;
-        const auto r = ingest::to_record(p, "pub", 1000, ingest::delivery_id{1, 0, i}, std::nullopt);
-        b.add(r.timestamp, r.key, r.value, r.headers);
         log_position at{part, 0};
-        at.ticket = part->append(*b.build(), [](const store::append_result&) {});
+        at.ticket = part->append(numbered_batch(i), [](const store::append_result&) {});
         s.offer(logged_delivery(i, std::move(at)), queue_limits(100));
     }
     part->flush().get();
@@ -270,16 +275,8 @@ namespace {
 
 // Records as the ingest writes them on topic "t", numbered from `first`.
 void append_records(store::partition& part, int first, int count) {
-    for (int i = first; i < first + count; ++i) {
-        mqtt::publish p;
-        p.topic = "t";
-        p.qos_level = mqtt::qos::at_least_once;
-        p.payload = mqtt::shared_bytes(std::string_view(std::to_string(i)));
-        store::batch_builder b;
-        const auto r = ingest::to_record(p, "pub", 1000, ingest::delivery_id{1, 0, i}, std::nullopt);
-        b.add(r.timestamp, r.key, r.value, r.headers);
-        REQUIRE(part.append(*b.build()).get().error == store::errc::ok);
-    }
+    for (int i = first; i < first + count; ++i)
+        REQUIRE(part.append(numbered_batch(i)).get().error == store::errc::ok);
 }
 
 // The owner of every session of a reader case: counts the wake-ups (each release of a refill

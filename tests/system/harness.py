@@ -175,13 +175,16 @@ class Broker:
 class BrokerTestCase(unittest.TestCase):
     """One broker for all the tests of a class; the class fails if it does not stop cleanly.
 
-    Subclasses set broker_args (extra flags) and broker_config (a JSON text) as needed."""
+    Subclasses set broker_args (extra flags), broker_config (a JSON text) and
+    broker_listeners as needed."""
     broker_args = ()
     broker_config = None
+    broker_listeners = ("mqtt",)
 
     @classmethod
     def setUpClass(cls):
-        cls.broker = Broker(*cls.broker_args, config=cls.broker_config).start()
+        cls.broker = Broker(*cls.broker_args, config=cls.broker_config,
+                            listeners=cls.broker_listeners).start()
         cls.port = cls.broker.mqtt_port
 
     @classmethod

@@ -13,7 +13,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Broker  # noqa: E402
+from harness import BrokerTestCase  # noqa: E402
 from clients import Paho  # noqa: E402
 from paho.mqtt.properties import Properties  # noqa: E402
 from paho.mqtt.packettypes import PacketTypes  # noqa: E402
@@ -37,23 +37,13 @@ def metric(text, name, **labels):
     return 0.0
 
 
-class BackpressureTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = Broker(config='{"mqtt": {"max_queued_messages": %d}}' % QUEUE,
-                            listeners=("mqtt", "http")).start()
-        cls.port = cls.broker.mqtt_port
-        cls.metrics_url = "http://127.0.0.1:%d/metrics" % cls.broker.ports["http"]
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.broker.stop_checked()
-        finally:
-            cls.broker.cleanup()
+class BackpressureTest(BrokerTestCase):
+    broker_config = '{"mqtt": {"max_queued_messages": %d}}' % QUEUE
+    broker_listeners = ("mqtt", "http")
 
     def metrics(self):
-        with urllib.request.urlopen(self.metrics_url, timeout=10) as r:
+        url = "http://127.0.0.1:%d/metrics" % self.broker.ports["http"]
+        with urllib.request.urlopen(url, timeout=10) as r:
             return r.read().decode()
 
     def test_a_paused_subscriber_loses_no_acknowledged_qos1_message(self):
