@@ -83,7 +83,7 @@ void broker_core::publish_will(mqtt::will_message will) {
     p.props = std::move(will.props);
     p.props.will_delay_interval.reset();  // a will property, not a PUBLISH one
     log_debug("publishing will on ", p.topic);
-    broker_stats::add(stats_.local().messages_in, 1);
+    stats_.add_local(&counter_slot::messages_in, 1);
     publish(make_message(std::move(p), nullptr));
 }
 

@@ -324,7 +324,7 @@ void egress_service::pass(cursor& c) {
     }
     if (published) {
         counts.published.fetch_add(published, std::memory_order_relaxed);
-        broker_stats::add(core_.stats().local().messages_in, published);
+        core_.stats().add_local(&counter_slot::messages_in, published);
     }
     c.next = next_offset.value;
     c.next_seen.store(c.next, std::memory_order_relaxed);

@@ -182,7 +182,7 @@ bool mqtt_protocol::may_read() const {
 bool mqtt_protocol::on_bytes(std::span<const std::uint8_t> bytes) {
     if (state_ == state::closed || state_ == state::closing) return false;
     try {
-        broker_stats::add(core().stats().local().bytes_in, bytes.size());
+        core().stats().add_local(&counter_slot::bytes_in, bytes.size());
         const bool before_connect = state_ == state::awaiting_connect;
         if (before_connect) {
             // Nobody is authenticated yet: what such connections may hold is bounded, all
@@ -718,8 +718,8 @@ bool mqtt_protocol::log_wants_pause() {
 bool mqtt_protocol::route(mqtt::publish& p, std::vector<std::shared_ptr<append_outcome>>* durable,
                           log_position logged) {
     auto& slot = core().stats().local();
-    broker_stats::add(slot.messages_in, 1);
-    broker_stats::add(slot.messages_in_qos[static_cast<int>(p.qos_level) % 3], 1);
+    broker_stats::add(slot, slot.messages_in, 1);
+    broker_stats::add(slot, slot.messages_in_qos[static_cast<int>(p.qos_level) % 3], 1);
     bool congested = false;
     // QoS 1/2 (the callers that wait for outcomes): a full receiver that is progressing
     // refuses rather than drops, and the message is parked until it takes it.
@@ -738,7 +738,7 @@ bool mqtt_protocol::route(mqtt::publish& p, std::vector<std::shared_ptr<append_o
         parked = std::make_unique<rare_state::parked_publish>();
         parked->offers = std::move(refused);
         durable->push_back(parked->done);
-        broker_stats::add(slot.parked, 1);
+        broker_stats::add(slot, slot.parked, 1);
     }
     if (congested)
         throttled_ = true;
@@ -867,7 +867,7 @@ void mqtt_protocol::on_subscribe(mqtt::subscribe& s) {
             auto queued = session_->enqueue(this, ds, limits);
             if (!queued) return;
             if (*queued < ds.size())
-                broker_stats::add(core().stats().local().dropped, ds.size() - *queued);
+                core().stats().add_local(&counter_slot::dropped, ds.size() - *queued);
         }
         session_log::take_pending();  // recorded for a persistent session; nobody waits
     }
@@ -963,15 +963,15 @@ void mqtt_protocol::send(const mqtt::packet& p) {
     if (!mqtt::encode(p, version_, buf)) log_warn("cannot encode packet for ", client_id());
     auto& slot = core().stats().local();
     const auto type = static_cast<std::size_t>(mqtt::type_of(p)) & 15;
-    broker_stats::add(slot.packets_out[type], 1);
-    broker_stats::add(slot.packet_bytes_out[type], buf.size() - before);
+    broker_stats::add(slot, slot.packets_out[type], 1);
+    broker_stats::add(slot, slot.packet_bytes_out[type], buf.size() - before);
 }
 
 void mqtt_protocol::count_packet_in(const mqtt::packet& p, std::size_t bytes) {
     auto& slot = core().stats().local();
     const auto type = static_cast<std::size_t>(mqtt::type_of(p)) & 15;
-    broker_stats::add(slot.packets_in[type], 1);
-    broker_stats::add(slot.packet_bytes_in[type], bytes);
+    broker_stats::add(slot, slot.packets_in[type], 1);
+    broker_stats::add(slot, slot.packet_bytes_in[type], bytes);
 }
 
 void mqtt_protocol::flush() {
@@ -1011,7 +1011,7 @@ bool mqtt_protocol::write_delivery(const delivery& d, std::uint16_t packet_id, b
     }
     if (enc->packet_size(pd) > client_max_packet_size_) {
         // Too large for this client: it never sees it (spec 3.1.2.11.4).
-        broker_stats::add(core().stats().local().dropped, 1);
+        core().stats().add_local(&counter_slot::dropped, 1);
         return false;
     }
     auto& buf = out();
@@ -1019,10 +1019,10 @@ bool mqtt_protocol::write_delivery(const delivery& d, std::uint16_t packet_id, b
     if (!enc->encode(pd, buf)) return false;
     if (new_alias) rare_->aliases_out.emplace(d.msg->topic(), *pd.topic_alias);
     auto& slot = core().stats().local();
-    broker_stats::add(slot.messages_out, 1);
-    broker_stats::add(slot.messages_out_qos[static_cast<int>(pd.qos_level) % 3], 1);
-    broker_stats::add(slot.packets_out[3], 1);  // PUBLISH
-    broker_stats::add(slot.packet_bytes_out[3], buf.size() - before);
+    broker_stats::add(slot, slot.messages_out, 1);
+    broker_stats::add(slot, slot.messages_out_qos[static_cast<int>(pd.qos_level) % 3], 1);
+    broker_stats::add(slot, slot.packets_out[3], 1);  // PUBLISH
+    broker_stats::add(slot, slot.packet_bytes_out[3], buf.size() - before);
     return true;
 }
 
@@ -1070,7 +1070,7 @@ void mqtt_protocol::end_write(std::size_t bytes) {
     writing_ = false;
     if (state_ == state::closed) return;
     try {
-        broker_stats::add(core().stats().local().bytes_out, bytes);
+        core().stats().add_local(&counter_slot::bytes_out, bytes);
         wbuf_->writing.clear();  // the buffers live while a write is pending
         if (state_ == state::closing) {
             if (!has_output()) return close(/*graceful=*/true);

@@ -25,6 +25,8 @@ struct alignas(64) counter_slot {
     std::atomic<std::uint64_t> packet_bytes_out[16]{};
     std::atomic<std::uint64_t> messages_in_qos[3]{};
     std::atomic<std::uint64_t> messages_out_qos[3]{};
+    // True for an io thread's own slot: that thread is its only writer.
+    bool owned = false;
 };
 
 struct counter_totals {
@@ -33,7 +35,9 @@ struct counter_totals {
 
 class broker_stats {
   public:
-    explicit broker_stats(std::size_t io_threads) : slots_(io_threads + 1) {}
+    explicit broker_stats(std::size_t io_threads) : slots_(io_threads + 1) {
+        for (std::size_t i = 0; i < io_threads; ++i) slots_[i].owned = true;
+    }
 
     counter_slot& local() {
         int i = current_io_thread();
@@ -41,8 +45,21 @@ class broker_stats {
                           ? i
                           : slots_.size() - 1];
     }
-    static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) {
-        c.fetch_add(n, std::memory_order_relaxed);  // uncontended: one thread per slot
+    // Adds to counter `c` of `slot` (from local()). The slot an io thread owns has no other
+    // writer, so a plain load and store will do: a locked add per counter, eight per
+    // delivered message, was about 40 ns per message at full speed. The slot that other
+    // threads share takes the locked add.
+    static void add(counter_slot& slot, std::atomic<std::uint64_t>& c, std::uint64_t n) {
+        if (slot.owned)
+            c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+        else
+            c.fetch_add(n, std::memory_order_relaxed);
+    }
+
+    // Adds n to one counter of this thread's slot.
+    void add_local(std::atomic<std::uint64_t> counter_slot::*counter, std::uint64_t n) {
+        auto& slot = local();
+        add(slot, slot.*counter, n);
     }
 
     // Every slot, for readers that sum more than totals() does (broker/broker_metrics.cpp).
