@@ -9,6 +9,11 @@
 // was open at the time of the call has ended. After that no thread can still be using what the
 // writer removed, so it may be freed (or, for a session, ended).
 //
+// The contract that makes it cheap: a reader opens its section before it takes, inside the
+// section, the lock under which writers unlink (the router's `mu_`, shared), and a writer
+// unlinks under that lock, releases it, then waits. The lock orders a reader's opening before
+// any later writer's wait, so the opening itself needs no fence.
+//
 // Cost to a reader: two stores to its own thread's slot (one cache line per thread, never
 // written by another thread), no shared counter, no allocation after a thread's first section.
 // Sections nest. A writer waits for readers, never the other way round, so a thread must not
