@@ -2,7 +2,7 @@
 
 namespace sluice::broker {
 
-message::message(mqtt::publish pkt, const void* origin, steady_clock::time_point now,
+message::message(mqtt::publish&& pkt, const void* origin, steady_clock::time_point now,
                  log_position logged)
     : pkt_(std::move(pkt)), origin_(origin), logged_(std::move(logged)), received_at_(now) {
     pkt_.dup = false;

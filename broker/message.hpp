@@ -33,7 +33,7 @@ class message {
     // `pkt` carries topic, QoS, retain, payload and the message's properties. Per-connection
     // fields (packet id, dup, topic alias, subscription identifiers) are cleared.
     // `origin` identifies the publishing session for No Local (never dereferenced).
-    message(mqtt::publish pkt, const void* origin, steady_clock::time_point now,
+    message(mqtt::publish&& pkt, const void* origin, steady_clock::time_point now,
             log_position logged = {});
     ~message();
     message(const message&) = delete;
@@ -72,7 +72,7 @@ class message {
 
 using message_ptr = std::shared_ptr<const message>;
 
-inline message_ptr make_message(mqtt::publish pkt, const void* origin,
+inline message_ptr make_message(mqtt::publish&& pkt, const void* origin,
                                 steady_clock::time_point now = steady_clock::now(),
                                 log_position logged = {}) {
     return std::make_shared<const message>(std::move(pkt), origin, now, std::move(logged));

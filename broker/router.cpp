@@ -67,10 +67,7 @@ router::node* router::find_or_create(const std::vector<std::string_view>& levels
         } else if (level == "#") {
             next = &n->hash;
         } else {
-            auto it = n->children.find(level);
-            if (it == n->children.end())
-                it = n->children.emplace(std::string(level), nullptr).first;
-            next = &it->second;
+            next = &n->children.slot(level);
         }
         if (!*next) *next = std::make_unique<node>();
         n = next->get();
@@ -86,8 +83,7 @@ const router::node* router::find(const std::vector<std::string_view>& levels) co
         } else if (level == "#") {
             n = n->hash.get();
         } else {
-            auto it = n->children.find(level);
-            n = it == n->children.end() ? nullptr : it->second.get();
+            n = n->children.find(level);
         }
         if (!n) return nullptr;
     }
@@ -232,10 +228,10 @@ void router::prune(node& n, const std::vector<std::string_view>& levels, std::si
         if (child->empty()) child.reset();
         return;
     }
-    auto it = n.children.find(level);
-    if (it == n.children.end()) return;
-    prune(*it->second, levels, i + 1);
-    if (it->second->empty()) n.children.erase(it);
+    node* child = n.children.find(level);
+    if (!child) return;
+    prune(*child, levels, i + 1);
+    if (child->empty()) n.children.erase(level);
 }
 
 bool router::unsubscribe(session& s, std::string_view filter) {
@@ -319,8 +315,7 @@ void router::collect(const node& n, const std::vector<std::string_view>& levels,
         if (n.hash) collect_node(*n.hash, skip, out);  // "a/#" also matches "a"
         return;
     }
-    if (auto it = n.children.find(levels[i]); it != n.children.end())
-        collect(*it->second, levels, i + 1, skip, out);
+    if (const node* child = n.children.find(levels[i])) collect(*child, levels, i + 1, skip, out);
     // A topic starting with '$' is not matched by a wildcard in the first level.
     if (i == 0 && starts_with_dollar(levels[0])) return;
     if (n.plus) collect(*n.plus, levels, i + 1, skip, out);

@@ -7,16 +7,16 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "broker/message.hpp"
+#include "broker/level_map.hpp"
 #include "broker/read_section.hpp"
 #include "broker/session.hpp"
 
 // The subscription trie: who receives a published message. One node per topic level, children
-// found by hash; '+' and '#' children hang off dedicated pointers, so matching a level costs at
-// most three lookups. A node's subscribers are sorted by session, so SUBSCRIBE finds a
+// in a level_map (a short list, a hash table once many); '+' and '#' children hang off
+// dedicated pointers, so matching a level costs at most three lookups. A node's subscribers are sorted by session, so SUBSCRIBE finds a
 // duplicate by binary search. Shared subscriptions ($share/<group>/<filter>) hang off the
 // filter's node as groups whose members take turns.
 //
@@ -133,15 +133,8 @@ class router {
         void count_marks(const std::vector<session::covering_mark>& marks);
         void uncount_marks(const std::vector<session::covering_mark>& marks);
     };
-    struct level_hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
     struct node {
-        std::unordered_map<std::string, std::unique_ptr<node>, level_hash, std::equal_to<>>
-            children;  // every level but "+" and "#"
+        level_map<node> children;  // every level but "+" and "#"
         std::unique_ptr<node> plus, hash;
         std::vector<subscriber> subs;  // sorted by session
         std::vector<std::unique_ptr<shared_group>> groups;

@@ -124,7 +124,7 @@ TEST_CASE("session queue record: a waiting message comes back with what the subs
     p.props.message_expiry_interval = 100;
     p.props.correlation_data = "corr";
     delivery d;
-    d.msg = make_message(p, nullptr, t0);
+    d.msg = make_message(mqtt::publish(p), nullptr, t0);
     d.qos_level = mqtt::qos::at_least_once;
     d.retain = true;
     d.subscription_ids = {3, 9};
