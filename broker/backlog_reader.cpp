@@ -48,10 +48,30 @@ void backlog_reader::watch(const std::shared_ptr<session>& s) {
     cv_.notify_one();
 }
 
+void backlog_reader::set_share_hooks(share_members_fn members, share_gone_fn gone) {
+    share_members_ = std::move(members);
+    share_gone_ = std::move(gone);
+}
+
+void backlog_reader::watch_share(std::shared_ptr<share_backlog> b) {
+    {
+        std::lock_guard lock(mu_);
+        if (std::find(shares_.begin(), shares_.end(), b) == shares_.end())
+            shares_.push_back(std::move(b));
+        woken_ = true;
+    }
+    cv_.notify_one();
+}
+
+std::size_t backlog_reader::share_backlogs() const {
+    std::lock_guard lock(mu_);
+    return shares_.size();
+}
+
 void backlog_reader::wake() {
     {
         std::lock_guard lock(mu_);
-        if (woken_ || watched_.empty()) return;
+        if (woken_ || (watched_.empty() && shares_.empty())) return;
         woken_ = true;
     }
     cv_.notify_one();
@@ -70,6 +90,7 @@ void backlog_reader::run() {
     std::vector<std::shared_ptr<session>> batch;
     std::vector<std::weak_ptr<session>> released;
     std::vector<std::pair<std::shared_ptr<session>, session::backlog_job>> jobs;
+    std::vector<std::shared_ptr<share_backlog>> shares;
     while (true) {
         bool idle = false;
         {
@@ -90,11 +111,12 @@ void backlog_reader::run() {
                 batch.push_back(std::move(s));
                 return false;
             });
+            shares = shares_;
         }
         // Nothing happened for a while: the decoded chunks go (memory for nobody). One
         // session alone has nobody to share them with: they are not kept at all.
         if (idle) chunks_.clear();
-        chunks_.keep(batch.size() > 1);
+        chunks_.keep(batch.size() + shares.size() > 1);
         // Refills whose records are durable go to their queues first (no lock held).
         for (auto& w : released)
             if (auto s = w.lock()) s->release_held();
@@ -113,6 +135,8 @@ void backlog_reader::run() {
         bool moved = false;
         for (auto& [s, job] : jobs) moved = serve(s, job) || moved;
         jobs.clear();
+        for (auto& b : shares) moved = serve_share(b) || moved;
+        shares.clear();
         chunks_.end_pass();
         reads_.store(chunks_.reads(), std::memory_order_relaxed);
         read_bytes_.store(chunks_.bytes_read(), std::memory_order_relaxed);
@@ -125,7 +149,7 @@ void backlog_reader::run() {
 }
 
 replay_step backlog_reader::step(const logged_partition& where, const replay_request& req,
-                                 session::backlog_job& job) {
+                                 const backlog_subscriber& sub, backlog_usage& used) {
     const store::partition& p = *where.partition;
     replay_step out;
     const std::int64_t at = replay_start(p, req.from, req.until, out);
@@ -138,7 +162,7 @@ replay_step backlog_reader::step(const logged_partition& where, const replay_req
     }
     replay_request from_start = req;
     from_start.from = at;
-    auto selected = select_backlog(*chunk, from_start, job.subscriber, limits_, job.used);
+    auto selected = select_backlog(*chunk, from_start, sub, limits_, used);
     selected.lost_to_retention = out.lost_to_retention;
     // A session behind the others goes on through the chunks they have read already, in the
     // same refill: it catches up with them (and shares their next read) instead of trailing
@@ -150,7 +174,7 @@ replay_step backlog_reader::step(const logged_partition& where, const replay_req
         replay_request more = req;
         more.from = selected.next;
         more.room = req.room - selected.deliveries.size();
-        auto next = select_backlog(*chunk, more, job.subscriber, limits_, job.used);
+        auto next = select_backlog(*chunk, more, sub, limits_, used);
         for (auto& d : next.deliveries) selected.deliveries.push_back(std::move(d));
         selected.over_limits += next.over_limits;
         selected.unreadable += next.unreadable;
@@ -171,7 +195,7 @@ bool backlog_reader::serve(const std::shared_ptr<session>& sp, session::backlog_
         req.until = where.partition->high_watermark().value;
         req.room = room;
         req.now_ms = wall_ms();
-        auto step = this->step(where, req, job);
+        auto step = this->step(where, req, job.subscriber, job.used);
         if (step.error != store::errc::ok) {
             log_warn("session ", s.client_id, ": cannot read ", where.log_topic, "/",
                      where.index, " at offset ", cursor, ": ", store::to_string(step.error));
@@ -216,6 +240,97 @@ bool backlog_reader::serve(const std::shared_ptr<session>& sp, session::backlog_
     return moved;
 }
 
+bool backlog_reader::serve_share(const std::shared_ptr<share_backlog>& b) {
+    if (!share_members_ || b->held.load()) return false;  // a held refill's durability wakes us
+    auto cursors = b->cursors_behind();
+    std::vector<share_target> members;
+    auto forget = [&] {
+        share_gone_(*b);
+        std::lock_guard lock(mu_);
+        std::erase(shares_, b);
+    };
+    if (cursors.empty()) {
+        // Nothing to read: only whether the group is still there (its records go with it).
+        if (!share_members_(*b, members)) forget();
+        return false;
+    }
+    if (!share_members_(*b, members)) {
+        forget();
+        return false;
+    }
+    if (members.empty()) return false;  // nobody online: it waits in the log
+    // The next member in turn that has room; the whole step goes to it.
+    const std::size_t n = members.size();
+    std::optional<session::share_room> room;
+    std::size_t picked = 0;
+    for (std::size_t k = 0; k < n && !room; ++k) {
+        picked = (b->next_member + k) % n;
+        room = members[picked].s->take_share_room(max_queued_);
+    }
+    if (!room) return false;  // each member's queue drains first (backlog_room wakes us)
+    b->next_member = picked + 1;
+    session& s = *members[picked].s;
+    backlog_subscriber sub;
+    subscription_record rec = members[picked].rec;
+    rec.since_ms = 0;  // the group's stretch starts at its cursor, whoever subscribed when
+    rec.options.no_local = false;  // not allowed on a shared subscription (MQTT-3.8.3-4)
+    sub.subscriptions.emplace_back(b->filter, rec);
+    bool moved = false;
+    std::size_t left = room->room;
+    for (auto& [where, cursor] : cursors) {
+        if (left == 0) break;
+        replay_request req;
+        req.from = cursor;
+        req.until = where.partition->high_watermark().value;
+        req.room = left;
+        req.now_ms = wall_ms();
+        auto step = this->step(where, req, sub, b->used);
+        if (step.error != store::errc::ok) {
+            log_warn("shared group ", b->share, ": cannot read ", where.log_topic, "/",
+                     where.index, " at offset ", cursor, ": ", store::to_string(step.error));
+            continue;
+        }
+        if (step.lost_to_retention) {
+            lost_.fetch_add(step.lost_to_retention, std::memory_order_relaxed);
+            log_warn("shared group ", b->share, ": ", step.lost_to_retention, " record(s) of ",
+                     where.log_topic, "/", where.index,
+                     " were removed by retention before it read them");
+        }
+        over_limits_.fetch_add(step.over_limits, std::memory_order_relaxed);
+        if (step.next == cursor && step.deliveries.empty()) continue;
+        if (step.done && step.deliveries.size() < req.room) b->used = {};  // caught up
+        std::vector<delivery> ds;
+        ds.reserve(step.deliveries.size());
+        for (auto& [offset, d] : step.deliveries) {
+            d.share = b->share;
+            ds.push_back(std::move(d));
+        }
+        const std::size_t count = ds.size();
+        std::shared_ptr<append_outcome> durable;
+        const log_cursor next{where.log_topic, where.index, step.next};
+        if (!s.refill_shared(room->generation, std::move(ds), b->share, next, durable))
+            break;  // the member went offline (or holds a refill): another pass picks again
+        b->advance(where.partition.get(), cursor, step.next);
+        replayed_.fetch_add(count, std::memory_order_relaxed);
+        left = left > count ? left - count : 0;
+        moved = true;
+        if (count > 0) {
+            if (durable) {
+                // One refill of the group at a time: the member gets it once it is durable.
+                b->held.store(true);
+                durable->wait([this, b, w = std::weak_ptr<session>(members[picked].s)](
+                                  mqtt::reason_code) {
+                    b->held.store(false);
+                    refill_durable(w);
+                });
+                return false;
+            }
+            s.release_held();
+        }
+    }
+    return moved;
+}
+
 void backlog_reader::collect_metrics(metrics::family_list& out) const {
     out.counter("sluice_backlog_replayed_total",
                 "Messages read back from the log into persistent sessions' queues")
@@ -236,6 +351,9 @@ void backlog_reader::collect_metrics(metrics::family_list& out) const {
     out.counter("sluice_backlog_decoded_records_total",
                 "Log records the backlog reader decoded into messages")
         .add(static_cast<double>(decoded_records()));
+    out.gauge("sluice_backlog_share_groups",
+              "Shared subscription groups whose position is kept as cursors into the log")
+        .add(static_cast<double>(share_backlogs()));
 }
 
 }  // namespace sluice::broker

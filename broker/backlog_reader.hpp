@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "broker/backlog_replay.hpp"
 #include "broker/metrics.hpp"
 #include "broker/session.hpp"
+#include "broker/share_backlog.hpp"
 
 // Refills online persistent sessions from their backlogs in the log
 // (docs/offline-backlog-design.md): for each session that has cursors, selects from each
@@ -22,6 +24,10 @@
 // Sessions share reads: a pass takes every session's job first, and the stretch of log a
 // cursor needs is read and decoded once (backlog_chunks) for every session whose cursor lies
 // in it, in this pass or a later one while it is kept.
+//
+// Shared groups' backlogs (broker/share_backlog.hpp) are served in the same passes, from the
+// same chunks: a step of a group's cursor goes to one of its members that is online and has
+// room (round robin), as a refill of that member that carries the group's cursor.
 //
 // Woken by attach (watch()), by a session that took messages from its queue
 // (backlog_waker), and by the store's commit hook (new records readable); a pass that made
@@ -49,6 +55,21 @@ class backlog_reader final : public backlog_waker {
     void wake();
     void backlog_room() override { wake(); }
 
+    // Shared groups: their members that are online, as sessions held alive (false: the group
+    // is gone or has another backlog), and what to do once a group is gone (erase its
+    // records). Set before start().
+    struct share_target {
+        std::shared_ptr<session> s;
+        subscription_record rec;
+    };
+    using share_members_fn = std::function<bool(const share_backlog&, std::vector<share_target>&)>;
+    using share_gone_fn = std::function<void(const share_backlog&)>;
+    void set_share_hooks(share_members_fn members, share_gone_fn gone);
+    // A shared group's backlog to serve from now on, until its group is gone.
+    void watch_share(std::shared_ptr<share_backlog> b);
+    // Shared groups whose backlog is served (for /metrics).
+    std::size_t share_backlogs() const;
+
     // Offsets removed by retention before a watched session read them (all sessions).
     std::uint64_t lost_to_retention() const { return lost_.load(std::memory_order_relaxed); }
     std::uint64_t replayed() const { return replayed_.load(std::memory_order_relaxed); }
@@ -65,18 +86,23 @@ class backlog_reader final : public backlog_waker {
     void run();
     // One pass over `s` with its job; true when it moved (worth another pass at once).
     bool serve(const std::shared_ptr<session>& s, session::backlog_job& job);
-    // One step of `job` on one partition, from the chunk that covers its cursor.
+    // One pass over a shared group's backlog; true when it moved.
+    bool serve_share(const std::shared_ptr<share_backlog>& b);
+    // One step for `sub` on one partition, from the chunk that covers its cursor.
     replay_step step(const logged_partition& where, const replay_request& req,
-                     session::backlog_job& job);
+                     const backlog_subscriber& sub, backlog_usage& used);
     // A refill of `s` is durable: its held deliveries may go (any thread; a leaf lock).
     void refill_durable(std::weak_ptr<session> s);
 
     const std::size_t max_queued_;
     const backlog_limits limits_;
-    std::mutex mu_;  // guards watched_, durable_, woken_, stopping_
+    mutable std::mutex mu_;  // guards watched_, shares_, durable_, woken_, stopping_
     std::condition_variable cv_;
     std::vector<std::weak_ptr<session>> watched_;
     std::vector<std::weak_ptr<session>> durable_;  // refills whose records are durable
+    std::vector<std::shared_ptr<share_backlog>> shares_;
+    share_members_fn share_members_;  // set before start
+    share_gone_fn share_gone_;
     bool woken_ = false;
     bool stopping_ = false;
     backlog_chunks chunks_;  // the reader thread's only

@@ -26,6 +26,29 @@ broker_core::broker_core(const config& cfg, io_pool& pool)
               cfg.mqtt_opts.queued_bytes_budget},
       deadline_timer_(std::make_shared<asio::steady_timer>(pool.context(0))) {}
 
+void broker_core::set_backlog_reader(backlog_reader* r) {
+    backlog_ = r;
+    if (!r) return;
+    // The reader's view of a shared group: its members that are online, held alive. Under
+    // the registry lock, so a session in the trie has not ended (end_session_locked).
+    r->set_share_hooks(
+        [this](const share_backlog& b, std::vector<backlog_reader::share_target>& out) {
+            std::vector<router::share_member> members;
+            std::lock_guard reg(registry_mu_);
+            if (!router_.share_members(b, members)) return false;
+            for (const auto& m : members) {
+                if (!m.s->online()) continue;
+                auto it = sessions_.find(std::string_view(m.s->client_id));
+                if (it != sessions_.end() && it->get() == m.s) out.push_back({*it, m.rec});
+            }
+            return true;
+        },
+        [this](const share_backlog& b) {
+            if (session_log_) session_log_->erase_share(b.share, b.cursors());
+            log_debug("shared group ", b.share, " is gone: its backlog cursors are erased");
+        });
+}
+
 void broker_core::set_persistence(retained_log* retained, session_log* sessions) {
     retained_log_ = retained;
     session_log_ = sessions;
@@ -111,6 +134,7 @@ broker_core::opened broker_core::open_session(const std::string& client_id, bool
             // Reconnected within the will delay: the delayed will is never sent (MQTT-3.1.3-9).
             existing->attach(owner, /*cancel_will=*/true, expiry);
             if (backlog_ && existing->has_backlog()) backlog_->watch(existing);
+            if (backlog_) backlog_->wake();  // its shared groups may have a backlog for it
             return {existing, true, save_session(existing, will)};
         }
         // A new connection within the will delay means no will, even when it starts a clean
@@ -185,6 +209,8 @@ bool broker_core::close_session(const std::shared_ptr<session>& s, session_owner
             });
         });
     }
+    // Its shared groups keep their position in the log once all their members are away.
+    if (cursors) open_share_backlogs(s->subscription_filters(), logged);
     if (will) publish_will(std::move(*std::exchange(will, nullptr)));
     std::weak_ptr<session> weak = s;
     const auto now = steady_clock::now();
@@ -223,6 +249,60 @@ void broker_core::cover_session(const std::weak_ptr<session>& weak) {
     router_.cover(*s, s->subscription_filters());
 }
 
+void broker_core::open_share_backlogs(const std::vector<std::string>& filters,
+                                      const std::vector<logged_partition>& logged) {
+    if (std::none_of(filters.begin(), filters.end(),
+                     [](const std::string& f) { return f.starts_with("$share/"); }))
+        return;
+    // The registry lock serialises the members' detaches: of two going offline together, the
+    // second sees both offline and opens the backlog, once.
+    std::lock_guard reg(registry_mu_);
+    for (const auto& f : filters)
+        if (f.starts_with("$share/")) open_share_backlog_locked(f, logged);
+}
+
+void broker_core::open_share_backlog_locked(const std::string& share,
+                                            const std::vector<logged_partition>& logged) {
+    if (!backlog_ || !session_log_ || logged.empty()) return;
+    const auto st = router_.share_state_of(share);
+    if (!st.exists || !st.all_offline || st.backlog) return;
+    auto b = std::make_shared<share_backlog>(share);
+    if (!router_.set_share_backlog(b)) return;
+    // Markers only now that routes see the backlog (share_backlog.hpp): a route that found
+    // no mark appended before them.
+    auto cursors = b->open(logged);
+    cursors->arm([this, share, cursors] {
+        // Publishers whose messages the cursors cover wait for this record.
+        session_log_->save_share(share, cursors->cursors())
+            ->wait([d = cursors->durable](mqtt::reason_code rc) { d->finish(rc); });
+    });
+    backlog_->watch_share(std::move(b));
+    log_debug("shared group ", share, ": every member is offline, its position is kept in the log");
+}
+
+void broker_core::restore_share_backlogs(const std::vector<std::string>& shares,
+                                         const std::vector<logged_partition>& logged) {
+    if (!backlog_ || !session_log_) return;
+    for (auto& [share, cursors] : session_log_->take_restored_shares()) {
+        auto b = std::make_shared<share_backlog>(share);
+        std::vector<std::pair<logged_partition, std::int64_t>> marks;
+        for (const auto& where : logged)
+            for (const auto& c : cursors)
+                if (c.log_topic == where.log_topic && c.partition == where.index)
+                    marks.emplace_back(where, c.next);
+        b->restore(std::move(marks));
+        // No member came back with the restart (the group is gone): its records go.
+        if (!router_.set_share_backlog(b)) {
+            session_log_->erase_share(share, cursors);
+            continue;
+        }
+        backlog_->watch_share(std::move(b));
+    }
+    // Groups without a backlog whose members are all offline (all of them, at start) keep
+    // their position from here (nothing can race: no connection exists yet).
+    for (const auto& share : shares) open_share_backlog_locked(share, logged);
+}
+
 void broker_core::will_due_locked(const std::weak_ptr<session>& weak, std::uint32_t generation) {
     auto s = weak.lock();
     if (!s) return;
@@ -256,6 +336,7 @@ std::size_t broker_core::restore_sessions(std::vector<session_log::replayed> all
     std::vector<mqtt::will_message> wills;
     std::optional<std::vector<logged_partition>> logged;  // read once, if a cursor needs it
     std::lock_guard reg(registry_mu_);
+    std::vector<std::string> shares;  // the shared groups' filters, each once
     for (auto& r : all) {
         auto& st = r.state;
         // A session that was online when the broker died went offline at the restart.
@@ -291,7 +372,12 @@ std::size_t broker_core::restore_sessions(std::vector<session_log::replayed> all
             s->restore_backlog(std::move(marks));
         }
         sessions_.insert(s);
-        for (const auto& sub : st.subscriptions) router_.subscribe(*s, sub.filter, sub.rec);
+        for (const auto& sub : st.subscriptions) {
+            router_.subscribe(*s, sub.filter, sub.rec);
+            if (sub.filter.starts_with("$share/") &&
+                std::find(shares.begin(), shares.end(), sub.filter) == shares.end())
+                shares.push_back(sub.filter);
+        }
         std::weak_ptr<session> weak = s;
         if (st.will)
             schedule_locked(s.get(), deadline_kind::will, at(st.will_at_ms),
@@ -302,6 +388,10 @@ std::size_t broker_core::restore_sessions(std::vector<session_log::replayed> all
                 if (s && s->unchanged_since(gen)) end_session_locked(s);
             });
         ++restored;
+    }
+    if (backlog_ && session_log_) {
+        if (!logged) logged = logged_partitions();
+        restore_share_backlogs(shares, *logged);
     }
     for (auto& w : wills) publish_will(std::move(w));
     return restored;

@@ -58,7 +58,7 @@ class broker_core {
     // Who refills persistent sessions from their cursors in the log
     // (docs/offline-backlog-design.md); null: offline sessions keep copies in their queues.
     // Set before any connection exists, with the log and the persistence.
-    void set_backlog_reader(backlog_reader* r) { backlog_ = r; }
+    void set_backlog_reader(backlog_reader* r);
 
     // Stores it if retained, then offers it to every matching session. Returns the number of
     // sessions matched; sets *congested as router::route does. `durable`, when given, gets the
@@ -172,6 +172,18 @@ class broker_core {
     // The cursors of `s`'s detach are durable: its subscriptions join the router's covered
     // groups, if it is still registered (any thread; takes the registry lock).
     void cover_session(const std::weak_ptr<session>& s);
+    // `s` went offline: each shared group of its filters whose members are all offline
+    // persistent sessions gets its backlog in the log (broker/share_backlog.hpp), unless it
+    // has one. `logged`: the logged partitions. Takes the registry lock.
+    void open_share_backlogs(const std::vector<std::string>& filters,
+                             const std::vector<logged_partition>& logged);
+    // Registry lock held: opens `share`'s backlog if its members are all offline.
+    void open_share_backlog_locked(const std::string& share,
+                                   const std::vector<logged_partition>& logged);
+    // At start (registry lock held): the groups' backlogs read back, and a backlog for every
+    // other group of `shares` whose members are all offline.
+    void restore_share_backlogs(const std::vector<std::string>& shares,
+                                const std::vector<logged_partition>& logged);
 
     // Session expiries and will delays: one deadline queue guarded by registry_mu_ (its
     // callbacks run with that lock held), one timer on io thread 0 armed at the earliest

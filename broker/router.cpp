@@ -304,8 +304,14 @@ void router::collect_node(const node& n, skip_state& skip, std::vector<target>& 
         else
             for (const auto& m : n.covered->members) out.push_back({m.s, m.rec, nullptr});
     }
-    for (const auto& g : n.groups)
+    for (const auto& g : n.groups) {
+        // The group's cursors cover it: the log's, for whichever member comes to read it.
+        if (skip.partition && g->backlog && g->backlog->covers(skip.partition, skip.ticket)) {
+            ++skip.skipped;
+            continue;
+        }
         if (const subscriber* m = pick_member(*g, nullptr)) out.push_back({m->s, m->rec, g.get()});
+    }
 }
 
 void router::collect(const node& n, const std::vector<std::string_view>& levels, std::size_t i,
@@ -403,6 +409,48 @@ std::size_t router::route(const message_ptr& msg, const queue_limits& limits, bo
         ++delivered;
     }
     return delivered + skip.skipped;
+}
+
+const router::shared_group* router::find_group(std::string_view share) const {
+    auto parts = mqtt::parse_topic_filter(share);
+    if (!parts || !parts->shared) return nullptr;
+    std::vector<std::string_view> levels;
+    split_levels(parts->filter, levels);
+    const node* n = find(levels);
+    if (!n) return nullptr;
+    for (const auto& g : n->groups)
+        if (g->name == parts->group) return g.get();
+    return nullptr;
+}
+
+router::share_state router::share_state_of(std::string_view share) const {
+    std::shared_lock lock(mu_);
+    share_state out;
+    const shared_group* g = find_group(share);
+    if (!g) return out;
+    out.exists = true;
+    out.backlog = g->backlog;
+    out.all_offline = !g->members.empty() &&
+                      std::all_of(g->members.begin(), g->members.end(), [](const subscriber& m) {
+                          return !m.s->online() && m.s->persistent();
+                      });
+    return out;
+}
+
+bool router::set_share_backlog(std::shared_ptr<share_backlog> b) {
+    std::unique_lock lock(mu_);
+    auto* g = const_cast<shared_group*>(find_group(b->share));  // under the exclusive lock
+    if (!g || g->backlog) return false;
+    g->backlog = std::move(b);
+    return true;
+}
+
+bool router::share_members(const share_backlog& b, std::vector<share_member>& out) const {
+    std::shared_lock lock(mu_);
+    const shared_group* g = find_group(b.share);
+    if (!g || g->backlog.get() != &b) return false;
+    for (const auto& m : g->members) out.push_back({m.s, m.rec});
+    return true;
 }
 
 bool router::redeliver_shared(delivery d, const session* leaving, const queue_limits& limits) {

@@ -13,6 +13,7 @@
 #include "broker/level_map.hpp"
 #include "broker/read_section.hpp"
 #include "broker/session.hpp"
+#include "broker/share_backlog.hpp"
 
 // The subscription trie: who receives a published message. One node per topic level, children
 // in a level_map (a short list, a hash table once many); '+' and '#' children hang off
@@ -36,6 +37,10 @@
 // count it covered in session::offer), so the route skips the group without touching its
 // sessions: O(1) per node, not per session. A smaller ticket (a message that raced a detach)
 // goes to the members one by one, as to any subscriber.
+//
+// Shared groups with a backlog in the log (broker/share_backlog.hpp): a logged QoS 1/2
+// message the group's cursors cover (share_backlog::covers) is skipped for the group, no
+// member is offered it; the backlog reader delivers it from the log.
 //
 // Lifetime (the raw session pointers): a session is removed from the trie (remove_session)
 // before it ends, and remove_session returns only after a grace period (wait_for_readers):
@@ -95,6 +100,26 @@ class router {
     // group than `leaving`. Returns false when no other member is left.
     bool redeliver_shared(delivery d, const session* leaving, const queue_limits& limits);
 
+    // --- shared groups' backlogs (broker/share_backlog.hpp) -----------------------------
+    struct share_state {
+        bool exists = false;
+        bool all_offline = false;  // every member offline and persistent (at least one)
+        std::shared_ptr<share_backlog> backlog;
+    };
+    // The group of `share` ("$share/<group>/<filter>") as it is now.
+    share_state share_state_of(std::string_view share) const;
+    // Gives the group of b->share its backlog, unless it has one; false when it has, or
+    // there is no such group.
+    bool set_share_backlog(std::shared_ptr<share_backlog> b);
+    // The members of `b`'s group, while `b` is its backlog: false (nothing added) when the
+    // group is gone or has another backlog. The pointers are only valid while the caller
+    // keeps sessions from ending (the registry lock, as for subscribe).
+    struct share_member {
+        session* s;
+        subscription_record rec;
+    };
+    bool share_members(const share_backlog& b, std::vector<share_member>& out) const;
+
     std::size_t subscription_count() const { return count_.load(std::memory_order_relaxed); }
     // Offers refused by full session queues, offline QoS 0 and saturated connections.
     std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
@@ -113,6 +138,9 @@ class router {
         std::vector<subscriber> members;  // sorted by session
         // Round-robin cursor; advanced under the shared lock, hence atomic (and mutable).
         mutable std::atomic<std::uint32_t> next{0};
+        // Its backlog in the log, once all its members were offline (set under the exclusive
+        // lock, never replaced; read in the match phase).
+        std::shared_ptr<share_backlog> backlog;
     };
     // A member of a covered group, with the marks it is counted with in the group's bounds.
     struct covered_member {
@@ -174,6 +202,8 @@ class router {
     bool erase(std::string_view filter, const session& s, group_list& freed);
     static void prune(node& n, const std::vector<std::string_view>& levels, std::size_t i);
     static const subscriber* pick_member(const shared_group& g, const session* skip);
+    // The group `share` names, or null (either lock held).
+    const shared_group* find_group(std::string_view share) const;
     void count(session::offer_result r, bool* congested);
 
     mutable writer_first_mutex mu_;  // guards root_ and everything under it

@@ -787,6 +787,34 @@ bool session::refill(std::uint32_t generation, const store::partition* partition
     return true;
 }
 
+std::optional<session::share_room> session::take_share_room(std::size_t max_queued) const {
+    std::lock_guard lock(mu_);
+    if (!owner_ || ended_ || queue_.size() >= max_queued) return std::nullopt;
+    if (rare_ && rare_->backlog && !rare_->backlog->held.empty()) return std::nullopt;
+    return share_room{generation_, max_queued - queue_.size()};
+}
+
+bool session::refill_shared(std::uint32_t generation, std::vector<delivery> ds,
+                            std::string_view share, const log_cursor& cursor,
+                            std::shared_ptr<append_outcome>& durable) {
+    std::lock_guard lock(mu_);
+    if (ended_ || !owner_ || generation != generation_) return false;
+    auto& r = rare();
+    // A member that never had a backlog of its own holds the group's refill in the same place.
+    if (!r.backlog) r.backlog = std::make_unique<rare_fields::backlog_state>();
+    auto& b = *r.backlog;
+    if (!b.held.empty()) return false;
+    // The deliveries and the group's cursor past them in one append (session::refill).
+    if (auto* j = journal.load(std::memory_order_relaxed))
+        durable = j->share_refilled(client_id, ds, share, cursor);
+    for (auto& d : ds) b.held.push_back(std::move(d));
+    return true;
+}
+
+void session::wait_for_durable(std::shared_ptr<append_outcome> outcome) {
+    if (auto* j = journal.load(std::memory_order_relaxed)) j->wait_for(std::move(outcome));
+}
+
 void session::release_held() {
     std::lock_guard lock(mu_);
     if (ended_ || !rare_ || !rare_->backlog || rare_->backlog->held.empty()) return;

@@ -149,6 +149,13 @@ class session_journal {
     virtual std::shared_ptr<append_outcome> refilled(const std::string& client_id,
                                                      std::vector<delivery>& ds,
                                                      const log_cursor& cursor) = 0;
+    // Any thread, with the session's mu held: deliveries of a shared group's backlog
+    // (broker/share_backlog.hpp) refilled into `client_id`'s queue, read up to the group's
+    // `cursor`; records them and the group's cursor in one append, as refilled() does.
+    virtual std::shared_ptr<append_outcome> share_refilled(const std::string& client_id,
+                                                           std::vector<delivery>& ds,
+                                                           std::string_view share,
+                                                           const log_cursor& cursor) = 0;
 
   protected:
     ~session_journal() = default;
@@ -315,6 +322,9 @@ class session {
                                         std::unique_ptr<mqtt::will_message>& delayed_will,
                                         const std::vector<logged_partition>* logged = nullptr,
                                         std::shared_ptr<offline_cursors> cursors = nullptr);
+    // The publisher's acknowledgement waits for `outcome` too (a cursor that covers its
+    // message is not durable yet): added to the journal's list for this thread. Any thread.
+    static void wait_for_durable(std::shared_ptr<append_outcome> outcome);
     // Logged messages not queued because the cursors of an offline period covered them, among
     // those offered to it: the router skips covered groups without offering (router.hpp), so
     // this counts only what reached the session one by one (raced a detach, routed before its
@@ -340,6 +350,18 @@ class session {
         std::vector<std::pair<logged_partition, std::int64_t>> cursors;  // known ones
     };
     std::optional<backlog_job> take_backlog_job(std::size_t max_queued);
+    // A shared group's refill (broker/share_backlog.hpp): the room this member has for one,
+    // taken under the lock; nullopt when offline, ended, full, or a refill is held.
+    struct share_room {
+        std::uint32_t generation = 0;
+        std::size_t room = 0;
+    };
+    std::optional<share_room> take_share_room(std::size_t max_queued) const;
+    // Deliveries of the group `share`'s backlog, read up to the group's `cursor`: journaled
+    // with that cursor in one batch and held until it is durable, as refill() does. False
+    // (nothing done) when the session moved on or holds a refill already.
+    bool refill_shared(std::uint32_t generation, std::vector<delivery> ds, std::string_view share,
+                       const log_cursor& cursor, std::shared_ptr<append_outcome>& durable);
     // Refilled deliveries of one partition read from `from` up to `next`: journaled (one
     // batch with the cursor, so a restart finds both or neither) and held until that batch is
     // durable (`durable`, null when nothing was written); then release_held() queues them.

@@ -122,6 +122,19 @@ void session_log::released(const std::string& client_id, std::uint64_t seq,
 std::shared_ptr<append_outcome> session_log::refilled(const std::string& client_id,
                                                       std::vector<delivery>& ds,
                                                       const log_cursor& cursor) {
+    return append_refill(client_id, ds, cursor_record(client_id, cursor));
+}
+
+std::shared_ptr<append_outcome> session_log::share_refilled(const std::string& client_id,
+                                                            std::vector<delivery>& ds,
+                                                            std::string_view share,
+                                                            const log_cursor& cursor) {
+    return append_refill(client_id, ds, share_cursor_record(share, cursor));
+}
+
+std::shared_ptr<append_outcome> session_log::append_refill(const std::string& client_id,
+                                                           std::vector<delivery>& ds,
+                                                           const store::record& cursor) {
     const auto now = steady_clock::now();
     const auto now_ms = wall_ms();
     store::batch_builder b(store::compression::none);
@@ -136,7 +149,11 @@ std::shared_ptr<append_outcome> session_log::refilled(const std::string& client_
         d.persist_seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
         add(delivery_to_record(client_id, d.persist_seq, d, now, now_ms));
     }
-    add(cursor_record(client_id, cursor));
+    add(cursor);
+    return append_batch(b);
+}
+
+std::shared_ptr<append_outcome> session_log::append_batch(store::batch_builder& b) {
     auto outcome = std::make_shared<append_outcome>();
     auto batch = b.build();
     if (!batch) {
@@ -151,6 +168,35 @@ std::shared_ptr<append_outcome> session_log::refilled(const std::string& client_
                                                      : failure_reason(res.error));
     });
     return outcome;
+}
+
+std::shared_ptr<append_outcome> session_log::save_share(std::string_view share,
+                                                        const std::vector<log_cursor>& cursors) {
+    if (cursors.empty()) {  // every marker failed: nothing to keep
+        auto done = std::make_shared<append_outcome>();
+        done->finish(mqtt::reason_code::success);
+        return done;
+    }
+    const auto now_ms = wall_ms();
+    store::batch_builder b(store::compression::none);
+    for (const auto& c : cursors) {
+        const auto r = share_cursor_record(share, c);
+        b.add(now_ms, r.key, std::string_view(*r.value), r.headers);
+    }
+    return append_batch(b);
+}
+
+void session_log::erase_share(std::string_view share, const std::vector<log_cursor>& cursors) {
+    if (cursors.empty()) return;
+    const auto now_ms = wall_ms();
+    store::batch_builder b(store::compression::none);
+    for (const auto& c : cursors)
+        b.add(now_ms, std::string_view(share_cursor_key(share, c)), std::nullopt);
+    if (auto batch = b.build()) queue_->append(std::move(*batch), [](const store::append_result&) {});
+}
+
+std::map<std::string, std::vector<log_cursor>> session_log::take_restored_shares() {
+    return std::exchange(restored_shares_, {});
 }
 
 void session_log::wait_for(std::shared_ptr<append_outcome> outcome) {
@@ -181,11 +227,17 @@ std::vector<session_log::replayed> session_log::replay(std::string& error) {
     std::unordered_map<std::string, std::map<std::uint64_t, store::record>> queues;
     // Backlog cursors written with refills: the latest per key (-1: erased).
     std::unordered_map<std::string, std::map<std::pair<std::string, int>, std::int64_t>> cursors;
+    // Shared groups' backlog cursors: the latest per key (-1: erased).
+    std::map<std::string, std::map<std::pair<std::string, int>, std::int64_t>> shares;
     std::uint64_t highest = 0;
     e = queue_->for_each_record(queue_->log_start_offset(), [&](const store::record& r) {
         if (!r.key) return true;
         if (auto c = parse_cursor_record(r)) {
             cursors[c->first][{c->second.log_topic, c->second.partition}] = c->second.next;
+            return true;
+        }
+        if (auto c = parse_share_cursor_record(r)) {
+            shares[c->first][{c->second.log_topic, c->second.partition}] = c->second.next;
             return true;
         }
         auto k = parse_queue_key(*r.key);
@@ -203,6 +255,10 @@ std::vector<session_log::replayed> session_log::replay(std::string& error) {
         return {};
     }
     next_seq_.store(highest + 1);
+    restored_shares_.clear();
+    for (const auto& [share, of] : shares)
+        for (const auto& [where, next] : of)
+            if (next >= 0) restored_shares_[share].push_back({where.first, where.second, next});
 
     const auto now = steady_clock::now();
     const auto now_ms = wall_ms();

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <string_view>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -10,6 +12,7 @@
 #include "broker/append_outcome.hpp"
 #include "broker/session.hpp"
 #include "broker/session_record.hpp"
+#include "store/batch_builder.hpp"
 #include "store/store.hpp"
 
 // Persistent sessions in the log (docs/mqtt.md, "What survives a restart"): each persistent
@@ -51,6 +54,18 @@ class session_log final : public session_journal {
     std::shared_ptr<append_outcome> refilled(const std::string& client_id,
                                              std::vector<delivery>& ds,
                                              const log_cursor& cursor) override;
+    std::shared_ptr<append_outcome> share_refilled(const std::string& client_id,
+                                                   std::vector<delivery>& ds,
+                                                   std::string_view share,
+                                                   const log_cursor& cursor) override;
+
+    // A shared group's backlog (broker/share_backlog.hpp): its cursors as its markers gave
+    // them (the outcome finishes once durable), and their tombstones once the group is gone.
+    std::shared_ptr<append_outcome> save_share(std::string_view share,
+                                               const std::vector<log_cursor>& cursors);
+    void erase_share(std::string_view share, const std::vector<log_cursor>& cursors);
+    // The shared groups' cursors replay() read back, by "$share/<group>/<filter>" (taken once).
+    std::map<std::string, std::vector<log_cursor>> take_restored_shares();
 
     // The appends queued() made on this thread since the last call (the caller waits for them).
     static std::vector<std::shared_ptr<append_outcome>> take_pending();
@@ -72,11 +87,18 @@ class session_log final : public session_journal {
     // Appends one record; `outcome` (may be null) is finished by the append's result.
     static void append(store::partition& p, const store::record& r,
                        std::shared_ptr<append_outcome> outcome);
+    // Refilled deliveries for `client_id` and the cursor record past them, in one batch.
+    std::shared_ptr<append_outcome> append_refill(const std::string& client_id,
+                                                  std::vector<delivery>& ds,
+                                                  const store::record& cursor);
+    // Appends a built batch to __session_queue; the outcome finishes when it is durable.
+    std::shared_ptr<append_outcome> append_batch(store::batch_builder& b);
 
     std::shared_ptr<store::partition> sessions_;
     std::shared_ptr<store::partition> queue_;
     std::mutex write_mu_;  // see the class comment
     std::atomic<std::uint64_t> next_seq_{1};
+    std::map<std::string, std::vector<log_cursor>> restored_shares_;  // replay() to restore
 };
 
 // The publisher's side: an outcome that finishes once all of `parts` finished, with the first

@@ -256,31 +256,29 @@ std::optional<std::pair<std::string, std::uint64_t>> parse_queue_key(std::string
     return std::pair{std::string(key.substr(0, key.size() - 9)), seq};
 }
 
-std::string cursor_key(std::string_view client_id, const log_cursor& c) {
-    std::string k(client_id);
+namespace {
+constexpr std::string_view session_cursor_tag = "cursor:";
+constexpr std::string_view share_cursor_tag = "share-cursor:";
+
+std::string tagged_cursor_key(std::string_view owner, std::string_view tag, const log_cursor& c) {
+    std::string k(owner);
     k.push_back('\0');
-    k += "cursor:";
+    k += tag;
     k += std::to_string(c.partition);
     k.push_back(':');
     k += c.log_topic;
     return k;
 }
 
-store::record cursor_record(std::string_view client_id, const log_cursor& c) {
-    store::record r;
-    r.key = cursor_key(client_id, c);
-    r.value = std::to_string(c.next);
-    return r;
-}
-
-std::optional<std::pair<std::string, log_cursor>> parse_cursor_record(const store::record& r) {
+std::optional<std::pair<std::string, log_cursor>> parse_tagged_cursor(const store::record& r,
+                                                                      std::string_view tag) {
     if (!r.key) return std::nullopt;
     const std::string_view key = *r.key;
     const auto zero = key.find('\0');
     if (zero == std::string_view::npos) return std::nullopt;
     std::string_view rest = key.substr(zero + 1);
-    if (!rest.starts_with("cursor:")) return std::nullopt;
-    rest.remove_prefix(7);
+    if (!rest.starts_with(tag)) return std::nullopt;
+    rest.remove_prefix(tag.size());
     const auto colon = rest.find(':');
     if (colon == std::string_view::npos) return std::nullopt;
     auto partition = number<int>(rest.substr(0, colon));
@@ -292,6 +290,38 @@ std::optional<std::pair<std::string, log_cursor>> parse_cursor_record(const stor
         c.next = *next;
     }
     return std::pair{std::string(key.substr(0, zero)), std::move(c)};
+}
+}  // namespace
+
+std::string cursor_key(std::string_view client_id, const log_cursor& c) {
+    return tagged_cursor_key(client_id, session_cursor_tag, c);
+}
+
+store::record cursor_record(std::string_view client_id, const log_cursor& c) {
+    store::record r;
+    r.key = cursor_key(client_id, c);
+    r.value = std::to_string(c.next);
+    return r;
+}
+
+std::optional<std::pair<std::string, log_cursor>> parse_cursor_record(const store::record& r) {
+    return parse_tagged_cursor(r, session_cursor_tag);
+}
+
+std::string share_cursor_key(std::string_view share, const log_cursor& c) {
+    return tagged_cursor_key(share, share_cursor_tag, c);
+}
+
+store::record share_cursor_record(std::string_view share, const log_cursor& c) {
+    store::record r;
+    r.key = share_cursor_key(share, c);
+    r.value = std::to_string(c.next);
+    return r;
+}
+
+std::optional<std::pair<std::string, log_cursor>> parse_share_cursor_record(
+    const store::record& r) {
+    return parse_tagged_cursor(r, share_cursor_tag);
 }
 
 store::record delivery_to_record(std::string_view client_id, std::uint64_t seq,

@@ -86,6 +86,18 @@ store::record cursor_record(std::string_view client_id, const log_cursor& c);
 // key is not a cursor key.
 std::optional<std::pair<std::string, log_cursor>> parse_cursor_record(const store::record& r);
 
+// A shared group's backlog cursor (broker/share_backlog.hpp) in __session_queue: key = the
+// group's "$share/<group>/<filter>", a 0 byte, "share-cursor:", the partition, ':', the log
+// topic; value = the next offset in decimal; a tombstone once the group is gone. Written when
+// the group's markers report and with every refill of a member from the group's backlog (in
+// the same batch as the deliveries). No client id holds a 0 byte, and a client's own keys
+// follow it with 8 bytes or "cursor:", so the keys never meet.
+std::string share_cursor_key(std::string_view share, const log_cursor& c);
+store::record share_cursor_record(std::string_view share, const log_cursor& c);
+// The group and cursor (next = -1 for a tombstone) of a share cursor record; nullopt when the
+// key is not one.
+std::optional<std::pair<std::string, log_cursor>> parse_share_cursor_record(const store::record& r);
+
 // A __session_queue value read back.
 struct queued_entry {
     enum class kind { message, released, expired, invalid } what = kind::invalid;
