@@ -180,3 +180,25 @@ TEST_CASE("session queue record: backlog cursors have keys of their own") {
     queued.value = "x";
     CHECK(!parse_cursor_record(queued));
 }
+
+TEST_CASE("session queue record: shared groups' cursors have keys of their own") {
+    const log_cursor c{"mqtt", 3, 777};
+    const auto r = share_cursor_record("$share/g/t/#", c);
+    auto back = parse_share_cursor_record(r);
+    REQUIRE(back);
+    CHECK(back->first == "$share/g/t/#");
+    CHECK(back->second == c);
+    // Never taken for a session's cursor or a queued message, even of a client named so.
+    CHECK(!parse_cursor_record(r));
+    CHECK(!parse_queue_key(*r.key));
+    CHECK(!parse_share_cursor_record(cursor_record("$share/g/t/#", c)));
+    store::record queued;
+    queued.key = queue_key("$share/g/t/#", 5);
+    queued.value = "x";
+    CHECK(!parse_share_cursor_record(queued));
+    store::record tomb;
+    tomb.key = share_cursor_key("$share/g/t/#", c);
+    auto gone = parse_share_cursor_record(tomb);
+    REQUIRE(gone);
+    CHECK(gone->second.next == -1);
+}
