@@ -8,7 +8,9 @@ broker:
 - after a SIGKILL and a restart on the same data directory, one member coming back receives
   every message exactly once, in order per topic;
 - both members away again, more messages, both back: each message reaches exactly one of
-  them, none is lost.
+  them, none is lost;
+- raced: a publisher runs while both members go away and come back in a loop (the group's
+  backlog opens while messages are in flight); every acknowledged message reaches a member.
 
 No sleeps as synchronisation: every wait is for an event with a deadline.
 """
@@ -16,6 +18,7 @@ import json
 import queue
 import shutil
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -166,6 +169,55 @@ class ShareBacklog(unittest.TestCase):
                 mine = [p for topic, p in got if topic == t]
                 self.assertEqual(mine, [p for topic, p in sent if topic == t and p in mine],
                                  "in order per topic")
+
+    def test_members_leaving_and_coming_back_under_a_publisher_lose_nothing(self):
+        share = "$share/race/sr/#"
+        members = [self.member("sr-%d" % i, clean=True) for i in range(2)]
+        for m in members:
+            self.assertEqual(m.subscribe(share, qos=1)[0].value, 1)
+        received = []  # every Paho object the members were, to drain at the end
+        received.extend(members)
+        acked = []
+        stop = threading.Event()
+
+        def publish():
+            pub = Paho(self.broker.mqtt_port, "sr-pub")
+            n = 0
+            while not stop.is_set():
+                payload = "sr-%d" % n
+                pub.publish("sr/%d" % (n % 3), payload, qos=1)  # waits for the PUBACK
+                acked.append(payload)
+                n += 1
+            pub.stop()
+
+        publisher = threading.Thread(target=publish)
+        publisher.start()
+        try:
+            for _ in range(8):
+                for m in members:
+                    self.go_away(m)
+                # Wait for messages published while both were away (none of them queued).
+                seen = len(acked)
+                self.wait_for("messages while away", lambda: len(acked) >= seen + 20)
+                members = [self.member("sr-%d" % i, clean=False) for i in range(2)]
+                received.extend(members)
+        finally:
+            stop.set()
+            publisher.join()
+        want = set(acked)
+        seen = set()
+        deadline = time.monotonic() + WAIT
+        while not want <= seen:
+            if time.monotonic() > deadline:
+                self.fail("lost: %d of %d, e.g. %s" % (len(want - seen), len(want),
+                                                      sorted(want - seen)[:5]))
+            for m in received:
+                try:
+                    while True:
+                        seen.add(m.messages.get_nowait().payload.decode())
+                except queue.Empty:
+                    pass
+            time.sleep(0.02)  # polling the clients' queues, not synchronisation by time
 
 
 if __name__ == "__main__":
