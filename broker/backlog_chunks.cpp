@@ -45,6 +45,7 @@ std::shared_ptr<const backlog_chunk> backlog_chunks::find(
         ++reads_;
         bytes_read_ += c->bytes_read;
         records_decoded_ += c->records.size();
+        records_not_ingested_ += c->not_ingested;
         if (c->error != store::errc::ok) {
             error = c->error;
             return nullptr;

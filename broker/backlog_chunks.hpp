@@ -47,6 +47,8 @@ class backlog_chunks {
     std::uint64_t reads() const { return reads_; }
     std::uint64_t bytes_read() const { return bytes_read_; }
     std::uint64_t records_decoded() const { return records_decoded_; }
+    // Records read and skipped: not written by the broker's MQTT ingest (a Kafka producer's).
+    std::uint64_t records_not_ingested() const { return records_not_ingested_; }
     std::size_t chunks_kept() const;
 
   private:
@@ -72,6 +74,7 @@ class backlog_chunks {
     std::uint64_t reads_ = 0;
     std::uint64_t bytes_read_ = 0;
     std::uint64_t records_decoded_ = 0;
+    std::uint64_t records_not_ingested_ = 0;
 };
 
 }  // namespace sluice::broker

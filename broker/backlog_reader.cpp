@@ -141,6 +141,7 @@ void backlog_reader::run() {
         reads_.store(chunks_.reads(), std::memory_order_relaxed);
         read_bytes_.store(chunks_.bytes_read(), std::memory_order_relaxed);
         decoded_.store(chunks_.records_decoded(), std::memory_order_relaxed);
+        not_ingested_.store(chunks_.records_not_ingested(), std::memory_order_relaxed);
         if (moved) {
             std::lock_guard lock(mu_);
             woken_ = true;  // more may be there: another pass without waiting
@@ -351,6 +352,10 @@ void backlog_reader::collect_metrics(metrics::family_list& out) const {
     out.counter("sluice_backlog_decoded_records_total",
                 "Log records the backlog reader decoded into messages")
         .add(static_cast<double>(decoded_records()));
+    out.counter("sluice_backlog_not_ingested_total",
+                "Log records the backlog reader skipped because the broker's MQTT ingest did "
+                "not write them (a Kafka producer's records, which only egress rules publish)")
+        .add(static_cast<double>(not_ingested_records()));
     out.gauge("sluice_backlog_share_groups",
               "Shared subscription groups whose position is kept as cursors into the log")
         .add(static_cast<double>(share_backlogs()));

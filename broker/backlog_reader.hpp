@@ -79,6 +79,11 @@ class backlog_reader final : public backlog_waker {
     std::uint64_t reads() const { return reads_.load(std::memory_order_relaxed); }
     std::uint64_t read_bytes() const { return read_bytes_.load(std::memory_order_relaxed); }
     std::uint64_t decoded_records() const { return decoded_.load(std::memory_order_relaxed); }
+    // Records read and not replayed because the MQTT ingest did not write them (a Kafka
+    // producer's: egress rules publish those, the live path never routes them).
+    std::uint64_t not_ingested_records() const {
+        return not_ingested_.load(std::memory_order_relaxed);
+    }
     // sluice_backlog_* counters for /metrics.
     void collect_metrics(metrics::family_list& out) const;
 
@@ -113,6 +118,7 @@ class backlog_reader final : public backlog_waker {
     std::atomic<std::uint64_t> reads_{0};
     std::atomic<std::uint64_t> read_bytes_{0};
     std::atomic<std::uint64_t> decoded_{0};
+    std::atomic<std::uint64_t> not_ingested_{0};
 };
 
 }  // namespace sluice::broker

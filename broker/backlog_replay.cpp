@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ingest/delivery_id.hpp"
 #include "ingest/record_mapping.hpp"
 #include "mqtt/topic.hpp"
 #include "store/batch_reader.hpp"
@@ -85,6 +86,11 @@ backlog_chunk read_backlog_chunk(const store::partition& p, std::int64_t from, s
             if (rec.offset >= until) {
                 past = true;
                 break;
+            }
+            // Only what an MQTT publish wrote is replayed: what the live path routed.
+            if (!ingest::written_by_mqtt_ingest(batch.header, rec)) {
+                ++out.not_ingested;
+                continue;
             }
             backlog_record r;
             r.offset = rec.offset;
@@ -182,6 +188,7 @@ replay_step replay_backlog(const store::partition& p, const replay_request& req,
     from_start.from = at;
     auto step = select_backlog(chunk, from_start, sub, limits, used);
     step.lost_to_retention = out.lost_to_retention;
+    step.not_ingested = chunk.not_ingested;
     return step;
 }
 

@@ -56,12 +56,17 @@ struct replay_step {
     std::uint64_t lost_to_retention = 0;  // records removed before the session read them
     std::uint64_t over_limits = 0;        // matching records skipped by the limits
     std::uint64_t unreadable = 0;         // records that are not an MQTT publish (or expired)
+    std::uint64_t not_ingested = 0;       // replay_backlog only: records of its read that the
+                                          // MQTT ingest did not write (a Kafka producer's)
     store::errc error = store::errc::ok;  // a read failed: retry from `next` later
 };
 
 // A stretch of a partition read and decoded once, for every session whose cursor lies in it
 // (the reader shares it: broker/backlog_chunks.hpp). Covers the offsets [from, next): each
-// record mapped back to a message, in log order; control batches leave gaps.
+// record mapped back to a message, in log order; control batches leave gaps, and so do
+// records the broker's MQTT ingest did not write (a Kafka producer's, even with an
+// mqtt.topic header): the live path never routes those, so the replay does not deliver them
+// either (ingest::written_by_mqtt_ingest; egress rules publish them, docs/ingest.md).
 struct backlog_record {
     std::int64_t offset = 0;
     std::int64_t end = 0;             // the first offset after it (a whole undecodable batch)
@@ -76,6 +81,7 @@ struct backlog_chunk {
     std::int64_t next = 0;
     std::vector<backlog_record> records;
     std::uint64_t bytes_read = 0;  // of log, for this chunk
+    std::uint64_t not_ingested = 0;  // records skipped: not written by the MQTT ingest
     store::errc error = store::errc::ok;
     bool covers(std::int64_t at) const { return from <= at && at < next; }
 };

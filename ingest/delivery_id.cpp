@@ -3,6 +3,7 @@
 #include <charconv>
 #include <limits>
 
+#include "ingest/headers.hpp"
 #include "store/batch_builder.hpp"
 
 namespace sluice::ingest {
@@ -98,6 +99,21 @@ std::optional<store::record_batch> build_producer_batch(std::span<const store::r
         builder.add(r.timestamp, view(r.key), view(r.value), r.headers);
     }
     return builder.build();
+}
+
+bool written_by_mqtt_ingest(const store::batch_header& batch, const store::record& r) {
+    if (!batch.has_producer() || batch.base_sequence < 0) return false;
+    const std::int64_t delta = r.offset - batch.base_offset;
+    if (delta < 0 || delta > batch.last_offset_delta) return false;
+    for (const auto& h : r.headers) {
+        if (h.key != header::delivery_id) continue;
+        if (!h.value) return false;
+        const auto id = delivery_id::parse(*h.value);
+        return id && id->producer_id == batch.producer_id && id->epoch == batch.producer_epoch &&
+               id->sequence ==
+                   increment_sequence(batch.base_sequence, static_cast<std::int32_t>(delta));
+    }
+    return false;
 }
 
 }  // namespace sluice::ingest

@@ -87,4 +87,14 @@ std::optional<store::record_batch> build_producer_batch(
     std::span<const store::record> records, const delivery_id& first,
     store::compression codec = store::compression::none);
 
+// Whether `r`, decoded from a batch with header `batch`, is a record the broker's MQTT ingest
+// wrote (build_producer_batch for a session): the batch has a producer id and the record's
+// mqtt.delivery_id header names exactly that producer, its epoch and the record's own
+// sequence in the batch. Producer ids come from one allocator for MQTT sessions and Kafka
+// producers alike and are never reused, so a Kafka producer's batch carries an id of its own
+// (or none: kcat -P, any non-idempotent producer), and a delivery id header copied from
+// another record names a producer that did not write this batch. Only a client that forges
+// the header to match its own producer id and sequences passes (docs/ingest.md, "Egress").
+bool written_by_mqtt_ingest(const store::batch_header& batch, const store::record& r);
+
 }  // namespace sluice::ingest

@@ -2,8 +2,10 @@
 
 #include "broker/backlog_chunks.hpp"
 #include "broker/backlog_replay.hpp"
+#include "ingest/delivery_id.hpp"
 #include "ingest/record_mapping.hpp"
 #include "store/batch_builder.hpp"
+#include "store/batch_reader.hpp"
 #include "tests/store/test_util.hpp"
 
 using namespace sluice;
@@ -37,11 +39,10 @@ struct log_fixture {
         pub.payload = mqtt::shared_bytes(std::string_view(payload));
         pub.qos_level = q;
         pub.retain = retain;
-        const auto r = ingest::to_record(pub, client, ts, ingest::delivery_id{1, 0, seq_++},
-                                         std::string_view(topic));
-        store::batch_builder b;
-        b.add(r.timestamp, r.key, r.value, r.headers);
-        REQUIRE(p->append(*b.build()).get().error == store::errc::ok);
+        const ingest::delivery_id id{1, 0, seq_++};
+        const auto r = ingest::to_record(pub, client, ts, id, std::string_view(topic));
+        REQUIRE(p->append(*ingest::build_producer_batch({&r, 1}, id)).get().error ==
+                store::errc::ok);
     }
 
     std::int32_t seq_ = 0;
@@ -339,4 +340,99 @@ TEST_CASE("backlog chunks: not kept while nobody could share them") {
     CHECK(c->covers(9));
     CHECK(chunks.chunks_kept() == 0);
     CHECK(chunks.reads() == 2);
+}
+
+TEST_CASE("backlog replay: records a Kafka producer wrote are skipped, whatever their headers") {
+    // The live path routes only MQTT publishes; a Kafka producer's record with an mqtt.topic
+    // header reaches MQTT through an egress rule only, so the replay must not deliver it.
+    log_fixture log;
+    log.publish("home/a", "mqtt 1", mqtt::qos::at_least_once);  // producer 1, sequence 0
+
+    mqtt::publish pub;
+    pub.topic = "home/a";
+    pub.payload = mqtt::shared_bytes(std::string_view("kafka"));
+    pub.qos_level = mqtt::qos::at_least_once;
+    // What kcat -P -H mqtt.topic=home/a -H mqtt.qos=1 writes: no producer id.
+    {
+        const auto r = ingest::to_record(pub, "pub", t0, ingest::delivery_id{1, 0, 1}, std::nullopt);
+        store::batch_builder b;
+        b.add(r.timestamp, r.key, r.value, r.headers);
+        REQUIRE(log.p->append(*b.build()).get().error == store::errc::ok);
+    }
+    // An idempotent Kafka producer (a producer id of its own) with a delivery id header
+    // copied from an MQTT record: it names producer 1, not this batch's producer.
+    {
+        const auto r = ingest::to_record(pub, "pub", t0, ingest::delivery_id{1, 0, 0}, std::nullopt);
+        store::batch_builder b;
+        b.set_producer(77, 0, 0);
+        b.add(r.timestamp, r.key, r.value, r.headers);
+        REQUIRE(log.p->append(*b.build()).get().error == store::errc::ok);
+    }
+    // Its own producer id and epoch but another sequence than the record's in the batch.
+    {
+        const auto r = ingest::to_record(pub, "pub", t0, ingest::delivery_id{88, 0, 5}, std::nullopt);
+        store::batch_builder b;
+        b.set_producer(88, 0, 0);
+        b.add(r.timestamp, r.key, r.value, r.headers);
+        REQUIRE(log.p->append(*b.build()).get().error == store::errc::ok);
+    }
+    // No delivery id header at all, with a producer id.
+    {
+        auto r = ingest::to_record(pub, "pub", t0, ingest::delivery_id{99, 0, 0}, std::nullopt);
+        std::erase_if(r.headers, [](const auto& h) { return h.key == "mqtt.delivery_id"; });
+        store::batch_builder b;
+        b.set_producer(99, 0, 0);
+        b.add(r.timestamp, r.key, r.value, r.headers);
+        REQUIRE(log.p->append(*b.build()).get().error == store::errc::ok);
+    }
+    log.publish("home/a", "mqtt 2", mqtt::qos::at_least_once);  // producer 1, sequence 1
+
+    backlog_subscriber s;
+    s.client_id = "me";
+    s.subscriptions = {{"home/#", sub(mqtt::qos::at_least_once)}};
+    backlog_usage used;
+    auto step = replay_backlog(*log.p, everything(), s, {}, used);
+    REQUIRE(step.error == store::errc::ok);
+    CHECK(step.next == 6);
+    REQUIRE(step.deliveries.size() == 2);
+    CHECK(payload_of(step.deliveries[0].second) == "mqtt 1");
+    CHECK(step.deliveries[0].first == 0);
+    CHECK(payload_of(step.deliveries[1].second) == "mqtt 2");
+    CHECK(step.deliveries[1].first == 5);
+    CHECK(step.not_ingested == 4);
+    CHECK(step.unreadable == 0);
+
+    // The shared reads skip and count them the same way.
+    backlog_chunks chunks(1 << 20, 16 << 20);
+    store::errc e = store::errc::ok;
+    auto c = chunks.find(log.p, 0, log.p->high_watermark().value, t0, e);
+    REQUIRE(c);
+    CHECK(c->records.size() == 2);
+    CHECK(chunks.records_not_ingested() == 4);
+    backlog_usage used2;
+    auto sel = select_backlog(*c, everything(), s, {}, used2);
+    CHECK(sel.deliveries.size() == 2);
+    CHECK(sel.next == 6);
+}
+
+TEST_CASE("written_by_mqtt_ingest: a batch of several records, sequences wrapping") {
+    mqtt::publish pub;
+    pub.topic = "t";
+    pub.qos_level = mqtt::qos::at_least_once;
+    const ingest::delivery_id first{5, 3, 0x7FFFFFFF};  // the next sequence wraps to 0
+    std::vector<store::record> rs;
+    for (int i = 0; i < 3; ++i) rs.push_back(ingest::to_record(pub, "c", t0, first.plus(i), std::nullopt));
+    auto batch = ingest::build_producer_batch(rs, first);
+    REQUIRE(batch);
+    store::decoded_batch d;
+    REQUIRE(store::decode_batch(batch->bytes(), d) == store::errc::ok);
+    REQUIRE(d.records.size() == 3);
+    for (const auto& r : d.records) CHECK(ingest::written_by_mqtt_ingest(d.header, r));
+    // The same records in a batch of another epoch: not this producer's writing.
+    store::batch_builder b;
+    b.set_producer(5, 4, 0x7FFFFFFF);
+    for (const auto& r : rs) b.add(r.timestamp, r.key, r.value, r.headers);
+    store::decoded_batch other;
+    REQUIRE(store::decode_batch(b.build()->bytes(), other) == store::errc::ok);
+    for (const auto& r : other.records) CHECK(!ingest::written_by_mqtt_ingest(other.header, r));
 }

@@ -44,10 +44,11 @@ store::record_batch numbered_batch(int n) {
     p.topic = "t";
     p.qos_level = mqtt::qos::at_least_once;
     p.payload = mqtt::shared_bytes(std::string_view(std::to_string(n)));
-    store::batch_builder b;
-    const auto r = ingest::to_record(p, "pub", 1000, ingest::delivery_id{1, 0, n}, std::nullopt);
-    b.add(r.timestamp, r.key, r.value, r.headers);
-    return *b.build();
+    // A producer of its own per record (sequence 0), so any order of appends is accepted.
+    static std::atomic<std::int64_t> next_producer{1};
+    const ingest::delivery_id id{next_producer++, 0, 0};
+    const auto r = ingest::to_record(p, "pub", 1000, id, std::nullopt);
+    return *ingest::build_producer_batch({&r, 1}, id);
 }
 
 int number_of(const delivery& d) {
