@@ -127,9 +127,9 @@ void backlog_reader::run() {
         for (auto& s : batch) {
             auto job = s->take_backlog_job(max_queued_);
             if (!job) continue;
-            for (const auto& [where, cursor] : job->cursors)
-                if (cursor < where.partition->high_watermark().value)
-                    chunks_.expect(where.partition, cursor);
+            for (const auto& c : job->cursors)
+                if (c.next < std::min(c.where.partition->high_watermark().value, c.stop))
+                    chunks_.expect(c.where.partition, c.next);
             jobs.emplace_back(s, std::move(*job));
         }
         bool moved = false;
@@ -189,11 +189,14 @@ bool backlog_reader::serve(const std::shared_ptr<session>& sp, session::backlog_
     session& s = *sp;
     bool moved = false;
     std::size_t room = job.room;
-    for (auto& [where, cursor] : job.cursors) {
+    for (auto& c : job.cursors) {
         if (room == 0) break;
+        const logged_partition& where = c.where;
+        const std::int64_t cursor = c.next;
+        const std::int64_t watermark = where.partition->high_watermark().value;
         replay_request req;
         req.from = cursor;
-        req.until = where.partition->high_watermark().value;
+        req.until = std::min(watermark, c.stop);
         req.room = room;
         req.now_ms = wall_ms();
         auto step = this->step(where, req, job.subscriber, job.used);
@@ -220,7 +223,7 @@ bool backlog_reader::serve(const std::shared_ptr<session>& sp, session::backlog_
         const std::size_t n = ds.size();
         std::shared_ptr<append_outcome> durable;
         // Caught up: this step reached the watermark it started from.
-        const bool caught_up = step.done && n < req.room;
+        const bool caught_up = step.done && n < req.room && req.until == watermark;
         if (!s.refill(job.generation, where.partition.get(), cursor, step.next, std::move(ds),
                       durable, job.used, caught_up))
             break;  // the session moved on (offline, or taken over)

@@ -568,19 +568,30 @@ std::optional<std::uint32_t> session::detach(const session_owner* owner, std::ui
         // In the lock section that takes it offline: an offer that saw it online had its
         // append queued before these markers (docs/offline-backlog-design.md). Partitions
         // that have a mark keep it: its cursor is past everything it did not deliver.
+        // A mark on an older object of the same partition (the log was reopened after a
+        // write failure since it was made) is replaced, so a session never has two cursors
+        // into one partition; what it covered carries over (carry_over).
         auto& r = rare();
         if (!r.backlog) r.backlog = std::make_unique<rare_fields::backlog_state>();
         auto& b = *r.backlog;
+        rare_fields::resolve(b);
         for (const auto& where : *logged) {
-            if (std::any_of(b.marks.begin(), b.marks.end(),
-                            [&](const auto& m) { return m.where.partition == where.partition; }))
-                continue;
+            auto old = std::find_if(b.marks.begin(), b.marks.end(), [&](const auto& m) {
+                return m.where.index == where.index && m.where.log_topic == where.log_topic;
+            });
+            if (old != b.marks.end() && old->where.partition == where.partition) continue;
             cursors->expect_one();
             const auto t = where.partition->mark(
                 [cursors, where](const store::partition::mark_result& res) {
                     cursors->reported(where, res);
                 });
-            b.marks.push_back({where, t, -1, cursors});
+            rare_fields::backlog_state::mark fresh{where, t, -1, cursors, nullptr};
+            if (old == b.marks.end()) {
+                b.marks.push_back(std::move(fresh));
+                continue;
+            }
+            rare_fields::carry_over(*old, fresh);
+            *old = std::move(fresh);
         }
         b.offline = std::move(cursors);
     }
@@ -736,9 +747,41 @@ persisted_session session::snapshot(std::int64_t now_ms,
 }
 
 void session::rare_fields::resolve(backlog_state& b) {
-    for (auto& m : b.marks)
-        if (m.cursor < 0 && m.source)
-            if (auto c = m.source->find(m.where.partition.get())) m.cursor = c->next;
+    for (auto& m : b.marks) {
+        if (m.source && (m.cursor < 0 || (m.skip && m.skip->to < 0)))
+            if (auto c = m.source->find(m.where.partition.get())) {
+                if (m.cursor < 0) m.cursor = c->next;
+                if (m.skip && m.skip->to < 0) m.skip->to = c->next;
+            }
+        // At the stretch the memory queue had: past it.
+        if (m.skip && m.skip->to >= 0 && m.cursor >= m.skip->from) {
+            m.cursor = std::max(m.cursor, m.skip->to);
+            m.skip.reset();
+        }
+    }
+}
+
+void session::rare_fields::carry_over(backlog_state::mark& old, backlog_state::mark& fresh) {
+    // The reopened partition is the same log on disk: an offset of the old object is one of
+    // the new. Offers on the new object before `fresh`'s marker were not covered by `old`
+    // (another object): they went to the memory queue, and lie between the old object's
+    // end and `fresh`'s marker's log end. So the replay goes on from `old`'s cursor to the
+    // old object's end, then jumps to where `fresh`'s marker reports.
+    // `old`'s marker failed (no cursor): every append on the old object at or after it
+    // failed as well, so nothing of it is owed; `fresh` starts at its own marker.
+    if (old.cursor < 0) return;
+    // Where what `old` covered ends: the old object's committed end (appends past it failed;
+    // the recovery may keep their records, which their publishers sent again). A stretch
+    // `old` had itself and never resolved (its marker failed) held nothing of `old`'s either.
+    const std::int64_t end = old.skip && old.skip->to < 0
+                                 ? old.skip->from
+                                 : old.where.partition->high_watermark().value;
+    if (old.cursor >= end) return;  // caught up with the old object: `fresh` alone
+    // A stretch of `old` still ahead of its cursor, resolved, is not kept: replayed again
+    // (duplicates, only after two reopens within one catch-up) rather than lost.
+    fresh.cursor = old.cursor;
+    fresh.skip = std::make_unique<backlog_state::skipped_stretch>();
+    fresh.skip->from = end;
 }
 
 std::optional<session::backlog_job> session::take_backlog_job(std::size_t max_queued) {
@@ -750,12 +793,18 @@ std::optional<session::backlog_job> session::take_backlog_job(std::size_t max_qu
     // Most passes find nothing new (the reader is woken by every commit): decide that before
     // copying anything.
     if (std::none_of(b.marks.begin(), b.marks.end(), [](const auto& m) {
-            return m.cursor >= 0 && m.cursor < m.where.partition->high_watermark().value;
+            return m.cursor >= 0 && m.cursor < m.where.partition->high_watermark().value &&
+                   (!m.skip || m.cursor < m.skip->from);
         }))
         return std::nullopt;
     backlog_job job;
     for (const auto& m : b.marks)
-        if (m.cursor >= 0) job.cursors.emplace_back(m.where, m.cursor);
+        if (m.cursor >= 0) {
+            backlog_cursor& c = job.cursors.emplace_back();
+            c.where = m.where;
+            c.next = m.cursor;
+            if (m.skip) c.stop = m.skip->from;
+        }
     job.generation = generation_;
     job.room = max_queued - queue_.size();
     job.used = b.used;
@@ -777,6 +826,14 @@ bool session::refill(std::uint32_t generation, const store::partition* partition
     if (m == b.marks.end() || m->cursor != from) return false;
     b.used = caught_up ? backlog_usage{} : used;
     if (next == from && ds.empty()) return true;
+    // Reached the stretch the memory queue had after a reopen of the log: past it.
+    if (m->skip && next >= m->skip->from) {
+        rare_fields::resolve(b);
+        if (m->skip && m->skip->to >= 0) {
+            next = std::max(next, m->skip->to);
+            m->skip.reset();
+        }
+    }
     // The deliveries and the cursor past them in one append: after a crash both are there
     // or neither (then the replay reads them again from the old cursor).
     if (expiry_interval_ != 0)
@@ -839,7 +896,8 @@ void session::restore_backlog(std::vector<std::pair<logged_partition, std::int64
     if (cursors.empty()) return;
     auto& r = rare();
     if (!r.backlog) r.backlog = std::make_unique<rare_fields::backlog_state>();
-    for (auto& [where, next] : cursors) r.backlog->marks.push_back({std::move(where), 0, next, nullptr});
+    for (auto& [where, next] : cursors)
+        r.backlog->marks.push_back({std::move(where), 0, next, nullptr, nullptr});
 }
 
 std::vector<log_cursor> session::backlog_cursors() const {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -342,12 +343,20 @@ class session {
     // --- backlog reader (broker/backlog_reader.hpp) ------------------------------------------
     // What one replay pass needs, taken under the lock: nullopt when offline, without marks,
     // or without room in the queue (`max_queued` messages).
+    struct backlog_cursor {
+        logged_partition where;
+        std::int64_t next = 0;
+        // Where this step must stop for now: the start of a stretch the cursor jumps over
+        // once it reaches it (the log was reopened: docs/offline-backlog-design.md, "After a
+        // reopen of the log"); the largest offset when there is none.
+        std::int64_t stop = std::numeric_limits<std::int64_t>::max();
+    };
     struct backlog_job {
         std::uint32_t generation = 0;
         std::size_t room = 0;
         backlog_usage used;  // of the limits, since the resume
         backlog_subscriber subscriber;
-        std::vector<std::pair<logged_partition, std::int64_t>> cursors;  // known ones
+        std::vector<backlog_cursor> cursors;  // known ones
     };
     std::optional<backlog_job> take_backlog_job(std::size_t max_queued);
     // A shared group's refill (broker/share_backlog.hpp): the room this member has for one,
@@ -497,13 +506,22 @@ class session {
         // The backlog in the log (docs/offline-backlog-design.md): made at the first detach
         // with logged partitions, or at start from recorded cursors (one pointer until then).
         struct backlog_state {
+            // After a reopen of the log, the records [from, to) of a partition were offered
+            // while the session's mark was on the old partition object: not covered, they
+            // went to its memory queue, so the replay jumps over them (to: -1 until the new
+            // marker has reported; its log end).
+            struct skipped_stretch {
+                std::int64_t from = 0;
+                std::int64_t to = -1;
+            };
             struct mark {
                 logged_partition where;
                 store::partition::ticket from = 0;  // offers at or above it: the log's
                 std::int64_t cursor = -1;  // -1: its marker has not reported yet (`source`)
                 std::shared_ptr<offline_cursors> source;  // where its marker reports
+                std::unique_ptr<skipped_stretch> skip;  // rare: only after a reopen
             };
-            std::vector<mark> marks;  // one per logged partition
+            std::vector<mark> marks;  // one per (log topic, partition index)
             std::shared_ptr<offline_cursors> offline;  // the markers of the last detach
             std::uint64_t covered = 0;  // messages not queued: the cursors cover them
             // Refilled, journaled, waiting for that append to be durable (so nothing is sent
@@ -515,6 +533,10 @@ class session {
         };
         // Fills in the cursors whose markers have reported (mu_ held; a leaf lock each).
         static void resolve(backlog_state& b);
+        // `fresh`, a mark on the reopened log's partition object, takes over from `old`, the
+        // mark on the object the log had before (same log topic and index): what `old`
+        // covered and was not replayed yet stays to replay (mu_ held).
+        static void carry_over(backlog_state::mark& old, backlog_state::mark& fresh);
         std::unique_ptr<backlog_state> backlog;
         // Publishers this session slowed down (publishing_as), woken once the queue is at or
         // below `wake_publishers_at` and the connection's send queue has room.

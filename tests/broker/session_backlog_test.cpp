@@ -215,7 +215,7 @@ TEST_CASE("offline backlog: a resumed session is refilled from its cursor, held 
     REQUIRE(job->cursors.size() == 1);
     CHECK(job->room == 100);
     replay_request req;
-    req.from = job->cursors[0].second;
+    req.from = job->cursors[0].next;
     req.until = part->high_watermark().value;
     req.room = job->room;
     req.now_ms = 1000;
@@ -370,4 +370,175 @@ TEST_CASE("backlog reader: sessions at different cursors in one stretch share a 
     REQUIRE(q.size() == 10);
     CHECK(number_of(q.front()) == 30);
     log.part->close();
+}
+
+namespace {
+
+// Everything the session's backlog holds now, replayed and released step by step as the
+// backlog reader does (bounded by each cursor's stop), as numbers in delivery order.
+std::vector<int> replay_all(session& s) {
+    std::vector<int> out;
+    while (auto job = s.take_backlog_job(100)) {
+        bool moved = false;
+        for (const auto& c : job->cursors) {
+            replay_request req;
+            req.from = c.next;
+            req.until = std::min(c.where.partition->high_watermark().value, c.stop);
+            req.room = job->room;
+            req.now_ms = 1000;
+            backlog_usage used;
+            auto step = replay_backlog(*c.where.partition, req, job->subscriber, {}, used);
+            REQUIRE(step.error == store::errc::ok);
+            if (step.next == c.next && step.deliveries.empty()) continue;
+            std::vector<delivery> ds;
+            for (auto& [off, d] : step.deliveries) ds.push_back(std::move(d));
+            std::shared_ptr<append_outcome> durable;
+            REQUIRE(s.refill(job->generation, c.where.partition.get(), c.next, step.next,
+                             std::move(ds), durable));
+            s.release_held();
+            moved = true;
+            break;  // a new job: the cursors moved
+        }
+        if (!moved) break;
+        for (auto& d : s.take_queued()) out.push_back(number_of(d));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("offline backlog: after a reopen of the log a session keeps one mark per partition, and what the old one covered") {
+    // The log is reopened after a write failure (durable_log): new partition objects on the
+    // same files. The session's mark on the old object must not stay beside the new one (two
+    // cursors into one partition, duplicates): the next detach replaces it, and the records
+    // the old mark covered are still replayed, the ones that went to the memory queue not.
+    unsynced_partition log;
+    REQUIRE(log.part);
+    auto p1 = log.part;
+    session s("c");
+    fake_owner owner;
+    s.attach(&owner, false, 3600);
+    subscription_record q1;
+    q1.options.max_qos = mqtt::qos::at_least_once;
+    s.set_subscription("t", q1);
+    std::unique_ptr<mqtt::will_message> no_will;
+
+    const std::vector<logged_partition> before{{"mqtt", 0, p1}};
+    auto first = std::make_shared<offline_cursors>();
+    REQUIRE(s.detach(&owner, 3600, no_will, &before, first));
+    first->arm([] {});
+    for (int i = 0; i < 3; ++i) {  // under the first cursor
+        log_position at{p1, 0};
+        at.ticket = p1->append(numbered_batch(i), [](const store::append_result&) {});
+        s.offer(logged_delivery(i, std::move(at)), queue_limits(100));
+    }
+    p1->flush().get();
+    CHECK(s.covered() == 3);
+
+    // The reopen: the old object closed, a new one on the same files.
+    REQUIRE(p1->close() == store::errc::ok);
+    store::errc e = store::errc::ok;
+    store::log_config cfg;
+    cfg.flush = store::durability::never;
+    auto p2 = store::partition::open(log.dir.path(), cfg, log.pool, [] { return 0; }, e);
+    REQUIRE(p2);
+    CHECK(p2->high_watermark().value == 3);
+    // Offered while the session's only mark is on the old object: its memory queue.
+    for (int i = 3; i < 5; ++i) {
+        log_position at{p2, 0};
+        at.ticket = p2->append(numbered_batch(i), [](const store::append_result&) {});
+        s.offer(logged_delivery(i, std::move(at)), queue_limits(100));
+    }
+    p2->flush().get();
+    CHECK(s.queued() == 2);
+
+    // Back, and away again before its replay read anything: the next detach sees the new
+    // object.
+    s.attach(&owner, true, 3600);
+    std::vector<int> memory;
+    for (auto& d : s.take_queued()) memory.push_back(number_of(d));
+    CHECK(memory == std::vector<int>{3, 4});
+    const std::vector<logged_partition> after{{"mqtt", 0, p2}};
+    auto second = std::make_shared<offline_cursors>();
+    REQUIRE(s.detach(&owner, 3600, no_will, &after, second));
+    second->arm([] {});
+    for (int i = 5; i < 7; ++i) {  // under the new mark
+        log_position at{p2, 0};
+        at.ticket = p2->append(numbered_batch(i), [](const store::append_result&) {});
+        s.offer(logged_delivery(i, std::move(at)), queue_limits(100));
+    }
+    p2->flush().get();
+    CHECK(s.queued() == 0);
+
+    // One cursor for (mqtt, 0) in what a restart reads back (two would be two values for one
+    // partition): the old one's, still valid in the reopened partition.
+    const auto saved = s.snapshot(1000, nullptr);
+    REQUIRE(saved.cursors.size() == 1);
+    CHECK(saved.cursors[0].next == 0);
+
+    // The replay gives what the old mark covered, jumps over what the memory queue had, and
+    // goes on with the new mark's part: each message once.
+    s.attach(&owner, true, 3600);
+    const auto job = s.take_backlog_job(100);
+    REQUIRE(job);
+    REQUIRE(job->cursors.size() == 1);
+    CHECK(job->cursors[0].where.partition == p2);  // read through the open object
+    CHECK(job->cursors[0].stop == 3);                // then past what the memory queue had
+    CHECK(replay_all(s) == std::vector<int>{0, 1, 2, 5, 6});
+    const auto at_end = s.backlog_cursors();
+    REQUIRE(at_end.size() == 1);
+    CHECK(at_end[0].next == 7);
+    p2->close();
+}
+
+TEST_CASE("offline backlog: after a reopen, a mark whose marker failed gives way to the new one") {
+    // A marker on a closed partition reports `closed`: no cursor (every append after it on
+    // that object fails too). After the reopen the session's new mark starts at its own
+    // marker and the memory queue has what came between.
+    unsynced_partition log;
+    REQUIRE(log.part);
+    auto p1 = log.part;
+    REQUIRE(p1->close() == store::errc::ok);
+    session s("c");
+    fake_owner owner;
+    s.attach(&owner, false, 3600);
+    subscription_record q1;
+    q1.options.max_qos = mqtt::qos::at_least_once;
+    s.set_subscription("t", q1);
+    std::unique_ptr<mqtt::will_message> no_will;
+    const std::vector<logged_partition> before{{"mqtt", 0, p1}};
+    auto first = std::make_shared<offline_cursors>();
+    REQUIRE(s.detach(&owner, 3600, no_will, &before, first));
+    first->arm([] {});
+    CHECK(s.backlog_cursors().empty());
+
+    store::errc e = store::errc::ok;
+    store::log_config cfg;
+    cfg.flush = store::durability::never;
+    auto p2 = store::partition::open(log.dir.path(), cfg, log.pool, [] { return 0; }, e);
+    REQUIRE(p2);
+    {
+        log_position at{p2, 0};
+        at.ticket = p2->append(numbered_batch(0), [](const store::append_result&) {});
+        s.offer(logged_delivery(0, std::move(at)), queue_limits(100));
+    }
+    s.attach(&owner, true, 3600);
+    CHECK(s.take_queued().size() == 1);
+    const std::vector<logged_partition> after{{"mqtt", 0, p2}};
+    auto second = std::make_shared<offline_cursors>();
+    REQUIRE(s.detach(&owner, 3600, no_will, &after, second));
+    second->arm([] {});
+    {
+        log_position at{p2, 0};
+        at.ticket = p2->append(numbered_batch(1), [](const store::append_result&) {});
+        s.offer(logged_delivery(1, std::move(at)), queue_limits(100));
+    }
+    p2->flush().get();
+    s.attach(&owner, true, 3600);
+    const auto job = s.take_backlog_job(100);
+    REQUIRE(job);
+    REQUIRE(job->cursors.size() == 1);
+    CHECK(job->cursors[0].next == 1);
+    CHECK(replay_all(s) == std::vector<int>{1});
+    p2->close();
 }
