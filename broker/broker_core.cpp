@@ -246,6 +246,7 @@ void broker_core::cover_session(const std::weak_ptr<session>& weak) {
     std::lock_guard reg(registry_mu_);
     auto it = sessions_.find(std::string_view(s->client_id));
     if (it == sessions_.end() || *it != s || s->ended()) return;
+    s->settle_backlog();
     router_.cover(*s, s->subscription_filters());
 }
 

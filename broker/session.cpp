@@ -593,7 +593,6 @@ std::optional<std::uint32_t> session::detach(const session_owner* owner, std::ui
             rare_fields::carry_over(*old, fresh);
             *old = std::move(fresh);
         }
-        b.offline = std::move(cursors);
     }
     owner_ = nullptr;
     online_.store(false, std::memory_order_relaxed);
@@ -758,7 +757,17 @@ void session::rare_fields::resolve(backlog_state& b) {
             m.cursor = std::max(m.cursor, m.skip->to);
             m.skip.reset();
         }
+        // Nothing more to learn from the block, and no publisher needs to wait for it: a mark
+        // without a source counts as durable (covered_by_marks, covering_marks).
+        if (m.source && m.cursor >= 0 && (!m.skip || m.skip->to >= 0) &&
+            m.source->durable->finished())
+            m.source.reset();
     }
+}
+
+void session::settle_backlog() {
+    std::lock_guard lock(mu_);
+    if (rare_ && rare_->backlog) rare_fields::resolve(*rare_->backlog);
 }
 
 void session::rare_fields::carry_over(backlog_state::mark& old, backlog_state::mark& fresh) {

@@ -339,6 +339,9 @@ class session {
         store::partition::ticket from = 0;
     };
     std::vector<covering_mark> covering_marks() const;
+    // The detach's cursor snapshot is durable: the marks take their cursors and let go of
+    // what their markers reported to (memory of an offline session). Any thread.
+    void settle_backlog();
 
     // --- backlog reader (broker/backlog_reader.hpp) ------------------------------------------
     // What one replay pass needs, taken under the lock: nullopt when offline, without marks,
@@ -518,11 +521,13 @@ class session {
                 logged_partition where;
                 store::partition::ticket from = 0;  // offers at or above it: the log's
                 std::int64_t cursor = -1;  // -1: its marker has not reported yet (`source`)
-                std::shared_ptr<offline_cursors> source;  // where its marker reports
+                // Where its marker reports; dropped once the cursor (and a stretch's end) is
+                // known and the snapshot holding it durable (an offline session does not keep
+                // its detach's block: mutex, cursors, callback, outcome).
+                std::shared_ptr<offline_cursors> source;
                 std::unique_ptr<skipped_stretch> skip;  // rare: only after a reopen
             };
             std::vector<mark> marks;  // one per (log topic, partition index)
-            std::shared_ptr<offline_cursors> offline;  // the markers of the last detach
             std::uint64_t covered = 0;  // messages not queued: the cursors cover them
             // Refilled, journaled, waiting for that append to be durable (so nothing is sent
             // that a crash could replay as new).
@@ -531,7 +536,8 @@ class session {
             // attach and once it has caught up).
             backlog_usage used;
         };
-        // Fills in the cursors whose markers have reported (mu_ held; a leaf lock each).
+        // Fills in the cursors whose markers have reported and lets go of the blocks no
+        // longer needed (mu_ held; a leaf lock each).
         static void resolve(backlog_state& b);
         // `fresh`, a mark on the reopened log's partition object, takes over from `old`, the
         // mark on the object the log had before (same log topic and index): what `old`

@@ -542,3 +542,41 @@ TEST_CASE("offline backlog: after a reopen, a mark whose marker failed gives way
     CHECK(replay_all(s) == std::vector<int>{1});
     p2->close();
 }
+
+TEST_CASE("offline backlog: an offline session lets go of its detach's cursor block once the cursors are durable") {
+    unsynced_partition log;
+    REQUIRE(log.part);
+    session s("c");
+    fake_owner owner;
+    s.attach(&owner, false, 3600);
+    std::unique_ptr<mqtt::will_message> no_will;
+    const std::vector<logged_partition> logged{{"mqtt", 0, log.part}};
+    auto cursors = std::make_shared<offline_cursors>();
+    std::weak_ptr<offline_cursors> block = cursors;
+    REQUIRE(s.detach(&owner, 3600, no_will, &logged, cursors));
+    cursors->arm([] {});
+    log.part->flush().get();  // the marker reported
+    const auto durable = cursors->durable;
+    cursors.reset();
+    s.settle_backlog();
+    CHECK(!block.expired());  // publishers may still have to wait for the snapshot
+    // A covered offer now makes its publisher wait for the snapshot (no journal here: nothing
+    // to observe but the cover).
+    log_position at{log.part, 0};
+    at.ticket = log.part->append(numbered_batch(0), [](const store::append_result&) {});
+    s.offer(logged_delivery(0, std::move(at)), queue_limits(100));
+    CHECK(s.covered() == 1);
+    durable->finish(mqtt::reason_code::success);
+    s.settle_backlog();
+    CHECK(block.expired());
+    // The cursor stayed, and still covers.
+    const auto saved = s.snapshot(1000, nullptr);
+    REQUIRE(saved.cursors.size() == 1);
+    CHECK(saved.cursors[0].next == 0);
+    log_position later{log.part, 0};
+    later.ticket = log.part->append(numbered_batch(1), [](const store::append_result&) {});
+    s.offer(logged_delivery(1, std::move(later)), queue_limits(100));
+    CHECK(s.covered() == 2);
+    CHECK(s.covering_marks().size() == 1);
+    log.part->close();
+}
