@@ -13,33 +13,13 @@
 #include <vector>
 
 #include "broker/router.hpp"
-#include "tests/store/test_util.hpp"
+#include "tests/broker/backlog_test_util.hpp"
 
 using namespace sluice;
 using namespace sluice::broker;
-using sluice::store::test::temp_dir;
+using namespace sluice::broker::backlog_test;
 
 namespace {
-
-struct fake_owner final : session_owner {
-    void wake() override {}
-    void kick(mqtt::reason_code, bool) override {}
-};
-
-// A partition that never syncs: its tickets are what marks and messages are compared by.
-struct test_partition {
-    temp_dir dir;
-    store::writer_pool pool{1};
-    std::int64_t now = 0;
-    std::shared_ptr<store::partition> part;
-    test_partition() {
-        store::errc e = store::errc::ok;
-        store::log_config cfg;
-        cfg.flush = store::durability::never;
-        part = store::partition::open(dir.path(), cfg, pool, [this] { return now; }, e);
-    }
-    ~test_partition() { part->close(); }
-};
 
 subscription_record rec(mqtt::qos q, bool no_local = false, std::uint32_t id = 0) {
     subscription_record r;

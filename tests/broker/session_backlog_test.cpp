@@ -14,18 +14,14 @@
 #include "broker/session_record.hpp"
 #include "ingest/record_mapping.hpp"
 #include "store/batch_builder.hpp"
-#include "tests/store/test_util.hpp"
+#include "tests/broker/backlog_test_util.hpp"
 
 using namespace sluice;
 using namespace sluice::broker;
 using sluice::store::test::temp_dir;
+using namespace sluice::broker::backlog_test;
 
 namespace {
-
-struct fake_owner final : session_owner {
-    void wake() override {}
-    void kick(mqtt::reason_code, bool) override {}
-};
 
 delivery logged_delivery(int n, log_position at) {
     mqtt::publish p;
@@ -38,23 +34,6 @@ delivery logged_delivery(int n, log_position at) {
     return d;
 }
 
-// Record `n` on topic "t" as the ingest writes it (payload: the number), one per batch.
-store::record_batch numbered_batch(int n) {
-    mqtt::publish p;
-    p.topic = "t";
-    p.qos_level = mqtt::qos::at_least_once;
-    p.payload = mqtt::shared_bytes(std::string_view(std::to_string(n)));
-    // A producer of its own per record (sequence 0), so any order of appends is accepted.
-    static std::atomic<std::int64_t> next_producer{1};
-    const ingest::delivery_id id{next_producer++, 0, 0};
-    const auto r = ingest::to_record(p, "pub", 1000, id, std::nullopt);
-    return *ingest::build_producer_batch({&r, 1}, id);
-}
-
-int number_of(const delivery& d) {
-    const auto v = d.msg->packet().payload.view();
-    return std::stoi(std::string(reinterpret_cast<const char*>(v.data()), v.size()));
-}
 
 // One partition that never syncs, on a writer of its own: where the boundary and refill
 // cases append their messages.
@@ -200,7 +179,7 @@ TEST_CASE("offline backlog: a resumed session is refilled from its cursor, held 
     // Records as the ingest writes them, published while it is away.
     for (int i = 0; i < 3; ++i) {
         log_position at{part, 0};
-        at.ticket = part->append(numbered_batch(i), [](const store::append_result&) {});
+        at.ticket = part->append(numbered_batch("t", i), [](const store::append_result&) {});
         s.offer(logged_delivery(i, std::move(at)), queue_limits(100));
     }
     part->flush().get();
@@ -277,7 +256,7 @@ namespace {
 // Records as the ingest writes them on topic "t", numbered from `first`.
 void append_records(store::partition& part, int first, int count) {
     for (int i = first; i < first + count; ++i)
-        REQUIRE(part.append(numbered_batch(i)).get().error == store::errc::ok);
+        REQUIRE(part.append(numbered_batch("t", i)).get().error == store::errc::ok);
 }
 
 // The owner of every session of a reader case: counts the wake-ups (each release of a refill
@@ -429,7 +408,7 @@ TEST_CASE("offline backlog: after a reopen of the log a session keeps one mark p
     first->arm([] {});
     for (int i = 0; i < 3; ++i) {  // under the first cursor
         log_position at{p1, 0};
-        at.ticket = p1->append(numbered_batch(i), [](const store::append_result&) {});
+        at.ticket = p1->append(numbered_batch("t", i), [](const store::append_result&) {});
         s.offer(logged_delivery(i, std::move(at)), queue_limits(100));
     }
     p1->flush().get();
@@ -446,7 +425,7 @@ TEST_CASE("offline backlog: after a reopen of the log a session keeps one mark p
     // Offered while the session's only mark is on the old object: its memory queue.
     for (int i = 3; i < 5; ++i) {
         log_position at{p2, 0};
-        at.ticket = p2->append(numbered_batch(i), [](const store::append_result&) {});
+        at.ticket = p2->append(numbered_batch("t", i), [](const store::append_result&) {});
         s.offer(logged_delivery(i, std::move(at)), queue_limits(100));
     }
     p2->flush().get();
@@ -464,7 +443,7 @@ TEST_CASE("offline backlog: after a reopen of the log a session keeps one mark p
     second->arm([] {});
     for (int i = 5; i < 7; ++i) {  // under the new mark
         log_position at{p2, 0};
-        at.ticket = p2->append(numbered_batch(i), [](const store::append_result&) {});
+        at.ticket = p2->append(numbered_batch("t", i), [](const store::append_result&) {});
         s.offer(logged_delivery(i, std::move(at)), queue_limits(100));
     }
     p2->flush().get();
@@ -519,7 +498,7 @@ TEST_CASE("offline backlog: after a reopen, a mark whose marker failed gives way
     REQUIRE(p2);
     {
         log_position at{p2, 0};
-        at.ticket = p2->append(numbered_batch(0), [](const store::append_result&) {});
+        at.ticket = p2->append(numbered_batch("t", 0), [](const store::append_result&) {});
         s.offer(logged_delivery(0, std::move(at)), queue_limits(100));
     }
     s.attach(&owner, true, 3600);
@@ -530,7 +509,7 @@ TEST_CASE("offline backlog: after a reopen, a mark whose marker failed gives way
     second->arm([] {});
     {
         log_position at{p2, 0};
-        at.ticket = p2->append(numbered_batch(1), [](const store::append_result&) {});
+        at.ticket = p2->append(numbered_batch("t", 1), [](const store::append_result&) {});
         s.offer(logged_delivery(1, std::move(at)), queue_limits(100));
     }
     p2->flush().get();
@@ -563,7 +542,7 @@ TEST_CASE("offline backlog: an offline session lets go of its detach's cursor bl
     // A covered offer now makes its publisher wait for the snapshot (no journal here: nothing
     // to observe but the cover).
     log_position at{log.part, 0};
-    at.ticket = log.part->append(numbered_batch(0), [](const store::append_result&) {});
+    at.ticket = log.part->append(numbered_batch("t", 0), [](const store::append_result&) {});
     s.offer(logged_delivery(0, std::move(at)), queue_limits(100));
     CHECK(s.covered() == 1);
     durable->finish(mqtt::reason_code::success);
@@ -574,7 +553,7 @@ TEST_CASE("offline backlog: an offline session lets go of its detach's cursor bl
     REQUIRE(saved.cursors.size() == 1);
     CHECK(saved.cursors[0].next == 0);
     log_position later{log.part, 0};
-    later.ticket = log.part->append(numbered_batch(1), [](const store::append_result&) {});
+    later.ticket = log.part->append(numbered_batch("t", 1), [](const store::append_result&) {});
     s.offer(logged_delivery(1, std::move(later)), queue_limits(100));
     CHECK(s.covered() == 2);
     CHECK(s.covering_marks().size() == 1);

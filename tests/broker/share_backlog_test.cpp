@@ -16,33 +16,13 @@
 #include "broker/share_backlog.hpp"
 #include "ingest/record_mapping.hpp"
 #include "store/batch_builder.hpp"
-#include "tests/store/test_util.hpp"
+#include "tests/broker/backlog_test_util.hpp"
 
 using namespace sluice;
 using namespace sluice::broker;
-using sluice::store::test::temp_dir;
+using namespace sluice::broker::backlog_test;
 
 namespace {
-
-struct fake_owner final : session_owner {
-    void wake() override {}
-    void kick(mqtt::reason_code, bool) override {}
-};
-
-// A partition that never syncs, on a writer of its own.
-struct test_partition {
-    temp_dir dir;
-    store::writer_pool pool{1};
-    std::int64_t now = 0;
-    std::shared_ptr<store::partition> part;
-    test_partition() {
-        store::errc e = store::errc::ok;
-        store::log_config cfg;
-        cfg.flush = store::durability::never;
-        part = store::partition::open(dir.path(), cfg, pool, [this] { return now; }, e);
-    }
-    ~test_partition() { part->close(); }
-};
 
 subscription_record q1() {
     subscription_record r;
@@ -58,23 +38,6 @@ message_ptr message_on(const char* topic, log_position at, mqtt::qos q = mqtt::q
     return make_message(std::move(p), nullptr, steady_clock::now(), std::move(at));
 }
 
-// Record `n` on `topic` as the ingest writes it (payload: the number).
-store::record_batch numbered_batch(const char* topic, int n) {
-    mqtt::publish p;
-    p.topic = topic;
-    p.qos_level = mqtt::qos::at_least_once;
-    p.payload = mqtt::shared_bytes(std::string_view(std::to_string(n)));
-    // A producer of its own per record (sequence 0), so any order of appends is accepted.
-    static std::atomic<std::int64_t> next_producer{1};
-    const ingest::delivery_id id{next_producer++, 0, 0};
-    const auto r = ingest::to_record(p, "pub", 1000, id, std::nullopt);
-    return *ingest::build_producer_batch({&r, 1}, id);
-}
-
-int number_of(const delivery& d) {
-    const auto v = d.msg->packet().payload.view();
-    return std::stoi(std::string(reinterpret_cast<const char*>(v.data()), v.size()));
-}
 
 }  // namespace
 
