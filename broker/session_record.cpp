@@ -291,6 +291,14 @@ std::optional<std::pair<std::string, log_cursor>> parse_tagged_cursor(const stor
     }
     return std::pair{std::string(key.substr(0, zero)), std::move(c)};
 }
+
+// A cursor's record under `key`: the next offset to read, as decimal text.
+store::record cursor_value_record(std::string key, const log_cursor& c) {
+    store::record r;
+    r.key = std::move(key);
+    r.value = std::to_string(c.next);
+    return r;
+}
 }  // namespace
 
 std::string cursor_key(std::string_view client_id, const log_cursor& c) {
@@ -298,10 +306,7 @@ std::string cursor_key(std::string_view client_id, const log_cursor& c) {
 }
 
 store::record cursor_record(std::string_view client_id, const log_cursor& c) {
-    store::record r;
-    r.key = cursor_key(client_id, c);
-    r.value = std::to_string(c.next);
-    return r;
+    return cursor_value_record(cursor_key(client_id, c), c);
 }
 
 std::optional<std::pair<std::string, log_cursor>> parse_cursor_record(const store::record& r) {
@@ -313,10 +318,7 @@ std::string share_cursor_key(std::string_view share, const log_cursor& c) {
 }
 
 store::record share_cursor_record(std::string_view share, const log_cursor& c) {
-    store::record r;
-    r.key = share_cursor_key(share, c);
-    r.value = std::to_string(c.next);
-    return r;
+    return cursor_value_record(share_cursor_key(share, c), c);
 }
 
 std::optional<std::pair<std::string, log_cursor>> parse_share_cursor_record(
