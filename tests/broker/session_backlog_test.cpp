@@ -34,23 +34,6 @@ delivery logged_delivery(int n, log_position at) {
     return d;
 }
 
-
-// One partition that never syncs, on a writer of its own: where the boundary and refill
-// cases append their messages.
-struct unsynced_partition {
-    temp_dir dir;
-    store::writer_pool pool{1};
-    std::int64_t now = 0;
-    std::shared_ptr<store::partition> part;
-
-    unsynced_partition() {
-        store::errc e = store::errc::ok;
-        store::log_config cfg;
-        cfg.flush = store::durability::never;
-        part = store::partition::open(dir.path(), cfg, pool, [this] { return now; }, e);
-    }
-};
-
 }  // namespace
 
 TEST_CASE("offline backlog: every message raced with the disconnect is queued or under the cursor, never both") {
@@ -58,7 +41,7 @@ TEST_CASE("offline backlog: every message raced with the disconnect is queued or
     // with a marker on the partition: each message must end up exactly once, either in the
     // session's queue (it saw the session online, or raced the marker) or at or above the
     // cursor (the replay's part).
-    unsynced_partition log;
+    test_partition log;
     REQUIRE(log.part);
     auto& part = log.part;
 
@@ -160,7 +143,7 @@ TEST_CASE("offline backlog: messages of partitions without a marker, and unlogge
 }
 
 TEST_CASE("offline backlog: a resumed session is refilled from its cursor, held until journaled") {
-    unsynced_partition log;
+    test_partition log;
     REQUIRE(log.part);
     auto& part = log.part;
     session s("c");
@@ -219,7 +202,7 @@ TEST_CASE("offline backlog: a resumed session is refilled from its cursor, held 
 }
 
 TEST_CASE("offline backlog: a subscription made once the session reads the log starts at its SUBSCRIBE") {
-    unsynced_partition log;
+    test_partition log;
     REQUIRE(log.part);
     session s("c");
     fake_owner owner;
@@ -311,7 +294,7 @@ bool refilled(waking_owner& owner, const std::vector<std::shared_ptr<session>>& 
 }  // namespace
 
 TEST_CASE("backlog reader: ten sessions at one cursor read and decode the partition once") {
-    unsynced_partition log;
+    test_partition log;
     REQUIRE(log.part);
     append_records(*log.part, 0, 50);
     waking_owner owner;
@@ -333,7 +316,7 @@ TEST_CASE("backlog reader: ten sessions at one cursor read and decode the partit
 }
 
 TEST_CASE("backlog reader: sessions at different cursors in one stretch share a read from the lowest") {
-    unsynced_partition log;
+    test_partition log;
     REQUIRE(log.part);
     append_records(*log.part, 0, 40);
     waking_owner owner;
@@ -391,7 +374,7 @@ TEST_CASE("offline backlog: after a reopen of the log a session keeps one mark p
     // same files. The session's mark on the old object must not stay beside the new one (two
     // cursors into one partition, duplicates): the next detach replaces it, and the records
     // the old mark covered are still replayed, the ones that went to the memory queue not.
-    unsynced_partition log;
+    test_partition log;
     REQUIRE(log.part);
     auto p1 = log.part;
     session s("c");
@@ -474,7 +457,7 @@ TEST_CASE("offline backlog: after a reopen, a mark whose marker failed gives way
     // A marker on a closed partition reports `closed`: no cursor (every append after it on
     // that object fails too). After the reopen the session's new mark starts at its own
     // marker and the memory queue has what came between.
-    unsynced_partition log;
+    test_partition log;
     REQUIRE(log.part);
     auto p1 = log.part;
     REQUIRE(p1->close() == store::errc::ok);
@@ -523,7 +506,7 @@ TEST_CASE("offline backlog: after a reopen, a mark whose marker failed gives way
 }
 
 TEST_CASE("offline backlog: an offline session lets go of its detach's cursor block once the cursors are durable") {
-    unsynced_partition log;
+    test_partition log;
     REQUIRE(log.part);
     session s("c");
     fake_owner owner;

@@ -38,7 +38,6 @@ message_ptr message_on(const char* topic, log_position at, mqtt::qos q = mqtt::q
     return make_message(std::move(p), nullptr, steady_clock::now(), std::move(at));
 }
 
-
 }  // namespace
 
 TEST_CASE("share backlog: every message raced with the group's opening is live or under its cursor, never both") {
