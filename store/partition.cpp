@@ -96,10 +96,13 @@ void partition::drain() {
     if (e == errc::ok && wrote && log_->config().flush == durability::always) {
         // The fdatasync and the completions wait for the end of the writer's round, beside
         // the other partitions' (writer_pool.hpp); nothing else of this partition runs before.
+        // A held round may drain the partition again: its one sync covers both groups.
+        const bool sync_deferred = !unsynced_.empty();
+        writer_pool::note_appends(group.size());
         unsynced_.reserve(unsynced_.size() + group.size());
         for (std::size_t i = 0; i < group.size(); ++i)
             unsynced_.emplace_back(std::move(group[i].done), results[i]);
-        pool_.defer([self = shared_from_this()] { self->sync_and_complete(); });
+        if (!sync_deferred) pool_.defer([self = shared_from_this()] { self->sync_and_complete(); });
         return;
     }
     complete(group, results, e, wrote);

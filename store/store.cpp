@@ -49,7 +49,8 @@ store::store(store_options options) : options_(std::move(options)) {
         options_.log = [](const std::string& line) {
             std::fprintf(stderr, "store: %s\n", line.c_str());
         };
-    pool_ = std::make_unique<writer_pool>(options_.writer_threads, options_.parallel_syncs);
+    pool_ = std::make_unique<writer_pool>(options_.writer_threads, options_.parallel_syncs,
+                                          options_.sync_round_gap);
 }
 
 std::unique_ptr<store> store::open(store_options options, errc& error) {

@@ -11,6 +11,7 @@
 // maintenance_interval; run_maintenance() does the same on demand.
 // Thread: every member may be called from any thread.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -31,6 +32,8 @@ struct store_options {
     std::size_t writer_threads = 2;
     // fdatasyncs a writer thread runs at once at the end of a round (writer_pool.hpp).
     std::size_t parallel_syncs = 1;
+    // The shortest time between the starts of a writer thread's sync rounds (writer_pool.hpp).
+    std::chrono::microseconds sync_round_gap{0};
     std::int64_t maintenance_interval_ms = 60'000;  // 0: no background thread
     clock_fn clock;                                 // default: the system clock
     std::function<void(const std::string&)> log;    // recovery reports; default: stderr

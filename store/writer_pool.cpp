@@ -1,14 +1,21 @@
 #include "store/writer_pool.hpp"
 
+#include <algorithm>
+#include <utility>
+
 namespace sluice::store {
 namespace {
 
-// The worker running the current round task on this thread (defer() appends to it).
+// The round of the round task running on this thread (defer() appends to it), and its count
+// of appends (note_appends() adds to it).
 thread_local std::vector<std::function<void()>>* current_round = nullptr;
+thread_local std::size_t* current_round_appends = nullptr;
 
 }  // namespace
 
-writer_pool::writer_pool(std::size_t threads, std::size_t parallel_syncs) {
+writer_pool::writer_pool(std::size_t threads, std::size_t parallel_syncs,
+                         std::chrono::microseconds round_gap)
+    : round_gap_(round_gap) {
     if (threads == 0) threads = 1;
     for (std::size_t i = 0; i < threads; ++i) {
         workers_.push_back(std::make_unique<worker>());
@@ -29,11 +36,13 @@ std::size_t writer_pool::next_worker() {
 
 void writer_pool::enqueue(std::size_t worker_index, task t) {
     worker& w = *workers_[worker_index % workers_.size()];
+    bool wake = false;
     {
         std::lock_guard lock(w.mu);
         w.tasks.push_back(std::move(t));
+        wake = !w.holding;  // a holding worker takes it when the gap is over
     }
-    w.cv.notify_one();
+    if (wake) w.cv.notify_one();
 }
 
 void writer_pool::post(std::size_t worker_index, std::function<void()> fn) {
@@ -48,6 +57,15 @@ void writer_pool::defer(std::function<void()> fn) {
     // Outside a round task (never in the store's own code) the work runs at once.
     if (!current_round) return fn();
     current_round->push_back(std::move(fn));
+}
+
+void writer_pool::note_appends(std::size_t n) {
+    if (current_round_appends) *current_round_appends += n;
+}
+
+bool writer_pool::held(const worker& w, std::chrono::steady_clock::time_point now) const {
+    return !w.round_end.empty() && round_gap_.count() > 0 && now < w.next_round &&
+           std::max(w.round_appends, w.last_round_appends) > 1;
 }
 
 void writer_pool::post_after(std::size_t worker_index, std::chrono::milliseconds delay,
@@ -75,6 +93,8 @@ void writer_pool::stop() {
 
 void writer_pool::finish_round(worker& w) {
     if (w.round_end.empty()) return;
+    if (round_gap_.count() > 0) w.next_round = std::chrono::steady_clock::now() + round_gap_;
+    w.last_round_appends = std::exchange(w.round_appends, 0);
     rounds_.fetch_add(1, std::memory_order_relaxed);
     deferred_.fetch_add(w.round_end.size(), std::memory_order_relaxed);
     if (w.crew && w.round_end.size() > 1) {
@@ -91,22 +111,38 @@ void writer_pool::run(worker& w) {
     for (;;) {
         auto now = std::chrono::steady_clock::now();
         if (!w.tasks.empty()) {
-            // Everything queued so far is one round.
+            // Everything queued so far joins the round.
             batch.swap(w.tasks);
             lock.unlock();
             for (auto& t : batch) {
                 if (t.round) {
                     current_round = &w.round_end;
+                    current_round_appends = &w.round_appends;
                     t.fn();
                     current_round = nullptr;
+                    current_round_appends = nullptr;
                 } else {
                     finish_round(w);  // a plain task never overtakes deferred work
                     t.fn();
                 }
             }
             batch.clear();
-            finish_round(w);
+            // Held when the last round started less than the gap ago and appends come
+            // together (see the header).
+            if (!held(w, std::chrono::steady_clock::now())) finish_round(w);
             lock.lock();
+            continue;
+        }
+        if (!w.round_end.empty()) {  // a held round, nothing more queued yet
+            if (w.stopping || !held(w, now)) {
+                lock.unlock();
+                finish_round(w);
+                lock.lock();
+            } else {
+                w.holding = true;
+                w.cv.wait_until(lock, w.next_round);
+                w.holding = false;
+            }
             continue;
         }
         if (w.stopping) {

@@ -14,6 +14,18 @@
 // before any plain task (post(), timers) that comes after it, so flush, truncate or close of a
 // partition never overtakes its deferred sync.
 //
+// Round gap: a worker starts a round's deferred work (the syncs) at least `round_gap` after it
+// started the previous round's. A round that would start sooner is held: the worker sleeps
+// until the gap is over, appends queue without waking it, and everything queued by then is
+// written and joins the held round. Only when appends come together, though: a round is held
+// only if it or the round before carried more than one append (note_appends), so a lone
+// client that waits for each acknowledgement before sending the next is never made to wait. An fdatasync costs this kind of virtual machine about as
+// much CPU as a hundred small appends (docs/store.md, "Appending"), so at moderate rates
+// (a few thousand appends per second) syncing as often as the disk allows spends cores on
+// syncs of two or three messages each; the gap bounds the syncs per second per worker. It
+// never delays an append after a quiet spell (the last round started long ago), and at full
+// speed a round's syncs take longer than the gap, so it changes nothing there.
+//
 // Thread: post*() from any thread; tasks run on their worker; defer() only from a round task;
 // deferred work runs on the worker or one of its sync helpers, while the worker waits for it,
 // so a partition's state is still touched by one thread at a time.
@@ -37,7 +49,10 @@ class writer_pool {
     // parallel_syncs: how many deferred works of one round run at once (1: one after another
     // on the worker itself; the store's default, since waking helpers for every round cost
     // more CPU than the overlapping syncs saved in docs/benchmarks.md).
-    explicit writer_pool(std::size_t threads, std::size_t parallel_syncs = 1);
+    // round_gap: the shortest time from the start of one round's deferred work to the next's,
+    // for rounds of more than one append (zero: a round ends as soon as its tasks ran).
+    explicit writer_pool(std::size_t threads, std::size_t parallel_syncs = 1,
+                         std::chrono::microseconds round_gap = std::chrono::microseconds(0));
     ~writer_pool();
     writer_pool(const writer_pool&) = delete;
     writer_pool& operator=(const writer_pool&) = delete;
@@ -52,6 +67,9 @@ class writer_pool {
                     std::function<void()> task);
     // From a task posted with post_round(), on its worker: runs fn at the end of the round.
     static void defer(std::function<void()> fn);
+    // From a task posted with post_round(): the round carries `n` more appends (the round gap
+    // holds only rounds of more than one, see above).
+    static void note_appends(std::size_t n);
     // Runs the tasks already queued, drops pending timers, joins the threads.
     void stop();
 
@@ -93,15 +111,23 @@ class writer_pool {
         std::deque<task> tasks;
         std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> timers;
         bool stopping = false;
-        std::vector<std::function<void()>> round_end;  // worker thread only
+        bool holding = false;  // waiting out the round gap: enqueue() does not wake it
+        // Worker thread only:
+        std::vector<std::function<void()>> round_end;
+        std::size_t round_appends = 0;       // note_appends() of the current round
+        std::size_t last_round_appends = 0;  // and of the round before
+        std::chrono::steady_clock::time_point next_round{};  // the gap ends
         std::unique_ptr<sync_crew> crew;               // null when parallel_syncs is 1
         std::thread thread;
     };
     void run(worker& w);
     void finish_round(worker& w);
+    // The current round waits for the gap (see the header).
+    bool held(const worker& w, std::chrono::steady_clock::time_point now) const;
     void enqueue(std::size_t worker, task t);
 
     std::vector<std::unique_ptr<worker>> workers_;
+    const std::chrono::microseconds round_gap_;
     std::mutex rr_mu_;  // guards rr_
     std::size_t rr_ = 0;
     std::atomic<std::uint64_t> rounds_{0};

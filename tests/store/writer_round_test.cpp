@@ -1,8 +1,10 @@
 // Sync rounds of the writer pool (store/writer_pool.hpp): deferred work runs at the end of
 // the round, before any later plain task, and up to parallel_syncs of it at once; partitions
-// sharing a writer sync in the same round.
+// sharing a writer sync in the same round; a round that comes sooner than the round gap is
+// held and gathers what is queued meanwhile.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -72,6 +74,70 @@ TEST_CASE("writer_pool: deferred work runs after the round's tasks, before a lat
                                             "plain", "task3", "sync3"});
     CHECK(pool.rounds() == 2);
     CHECK(pool.deferred() == 4);
+}
+
+TEST_CASE("writer_pool: a round sooner than the gap is held and takes what is queued meanwhile") {
+    // A gap no test outlives: the first round is not held (no round before it), the second
+    // (two appends) is held until a plain task ends it, so nothing here depends on timing.
+    writer_pool pool(1, 1, std::chrono::hours(1));
+    std::mutex mu;
+    std::vector<std::string> order;
+    auto note = [&](std::string s) {
+        std::lock_guard lock(mu);
+        order.push_back(std::move(s));
+    };
+    std::promise<void> first_synced;
+    pool.post_round(0, [&] {
+        note("task1");
+        writer_pool::defer([&] {
+            note("sync1");
+            first_synced.set_value();
+        });
+    });
+    REQUIRE(first_synced.get_future().wait_for(std::chrono::seconds(60)) ==
+            std::future_status::ready);
+    std::promise<void> second_ran;
+    pool.post_round(0, [&] {
+        note("task2");
+        writer_pool::note_appends(2);
+        writer_pool::defer([&] { note("sync2"); });
+        second_ran.set_value();
+    });
+    REQUIRE(second_ran.get_future().wait_for(std::chrono::seconds(60)) ==
+            std::future_status::ready);
+    // The worker now holds the round with sync2 deferred; these queue behind it.
+    pool.post_round(0, [&] {
+        note("task3");
+        writer_pool::note_appends(1);
+        writer_pool::defer([&] { note("sync3"); });
+    });
+    {
+        std::lock_guard lock(mu);  // task3 may have run already; the held syncs have not
+        CHECK(std::find(order.begin(), order.end(), "sync2") == order.end());
+    }
+    // A plain task never overtakes deferred work: it ends the hold.
+    pool.post(0, [&] { note("plain"); });
+    pool.stop();
+    CHECK(order == std::vector<std::string>{"task1", "sync1", "task2", "task3", "sync2", "sync3",
+                                            "plain"});
+    CHECK(pool.rounds() == 2);
+    CHECK(pool.deferred() == 3);
+}
+
+TEST_CASE("writer_pool: rounds of one append each are never held by the gap") {
+    // A lone client waiting for each acknowledgement: every round carries one append, so the
+    // gap (which no test outlives) never holds one; each round's sync runs without stop().
+    writer_pool pool(1, 1, std::chrono::hours(1));
+    for (int i = 0; i < 3; ++i) {
+        std::promise<void> synced;
+        pool.post_round(0, [&] {
+            writer_pool::note_appends(1);
+            writer_pool::defer([&] { synced.set_value(); });
+        });
+        REQUIRE(synced.get_future().wait_for(std::chrono::seconds(60)) ==
+                std::future_status::ready);
+    }
+    CHECK(pool.rounds() == 3);
 }
 
 TEST_CASE("writer_pool: a round's deferred works run together, up to parallel_syncs") {
