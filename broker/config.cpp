@@ -365,6 +365,8 @@ void apply_store(store_settings& st, const json& obj) {
             read_unsigned(it.value(), key, st.writer_threads, 1, 256);
         else if (it.key() == "parallel_syncs")
             read_unsigned(it.value(), key, st.parallel_syncs, 1, 64);
+        else if (it.key() == "sync_round_gap_us")
+            read_unsigned(it.value(), key, st.sync_round_gap_us, 0, 100000);
         else if (it.key() == "pending_bytes_budget")
             read_unsigned(it.value(), key, st.pending_bytes_budget, 1024, 1ull << 40);
         else if (it.key() == "reopen_interval_ms")

@@ -58,6 +58,7 @@ std::vector<std::string> keys_needing_restart(const config& running, const confi
     const auto& t = fresh.store_opts;
     compare(out, "store.writer_threads", s.writer_threads, t.writer_threads);
     compare(out, "store.parallel_syncs", s.parallel_syncs, t.parallel_syncs);
+    compare(out, "store.sync_round_gap_us", s.sync_round_gap_us, t.sync_round_gap_us);
     compare(out, "store.pending_bytes_budget", s.pending_bytes_budget, t.pending_bytes_budget);
     compare(out, "store.reopen_interval_ms", s.reopen_interval_ms, t.reopen_interval_ms);
     compare(out, "egress_rules", running.egress->rules(), fresh.egress->rules());

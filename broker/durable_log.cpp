@@ -62,6 +62,7 @@ std::shared_ptr<durable_log::open_store> durable_log::open_store_locked(std::str
     so.data_dir = opts_.data_dir;
     so.writer_threads = opts_.settings.writer_threads;
     so.parallel_syncs = opts_.settings.parallel_syncs;
+    so.sync_round_gap = std::chrono::microseconds(opts_.settings.sync_round_gap_us);
     so.log = [](const std::string& line) { log_warn("store: ", line); };
     store::errc e = store::errc::ok;
     auto st = std::make_shared<open_store>();

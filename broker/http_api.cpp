@@ -770,6 +770,7 @@ json config_json(const config& cfg) {
             {"store",
              {{"writer_threads", cfg.store_opts.writer_threads},
               {"parallel_syncs", cfg.store_opts.parallel_syncs},
+              {"sync_round_gap_us", cfg.store_opts.sync_round_gap_us},
               {"pending_bytes_budget", cfg.store_opts.pending_bytes_budget},
               {"reopen_interval_ms", cfg.store_opts.reopen_interval_ms}}},
             {"ingest_rules", std::move(rules)}};

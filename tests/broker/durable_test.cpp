@@ -271,12 +271,17 @@ TEST_CASE("durable: ingest_rules and store keys in the config; errors name the k
     apply_config_json(cfg,
                       R"({"ingest_rules": [{"filter": "a/#", "log_topic": "t", "partitions": 3}],
                              "store": {"writer_threads": 4, "pending_bytes_budget": 4096,
-                                       "reopen_interval_ms": 0, "parallel_syncs": 8}})");
+                                       "reopen_interval_ms": 0, "parallel_syncs": 8,
+                                       "sync_round_gap_us": 0}})");
     CHECK(cfg.ingest->rules()[0].partitions == 3);
     CHECK(cfg.store_opts.writer_threads == 4);
     CHECK(cfg.store_opts.pending_bytes_budget == 4096);
     CHECK(cfg.store_opts.reopen_interval_ms == 0);
     CHECK(cfg.store_opts.parallel_syncs == 8);
+    CHECK(cfg.store_opts.sync_round_gap_us == 0);
+    CHECK(config{}.store_opts.sync_round_gap_us == 1000);
+    CHECK_THROWS_AS(apply_config_json(cfg, R"({"store": {"sync_round_gap_us": 100001}})"),
+                    config_error);
     CHECK_THROWS_AS(apply_config_json(cfg, R"({"store": {"parallel_syncs": 0}})"), config_error);
     try {
         apply_config_json(
