@@ -320,5 +320,53 @@ class LossDetection(unittest.TestCase):
         self.assertEqual(r["worst_publishers"][0]["lost"], 10)
 
 
+class SyncLoad(unittest.TestCase):
+    """`sluice-bench sync-load`: the side process of `loadtest/compare --sync-load-us`."""
+
+    def test_syncs_at_the_asked_rate_and_cleans_up(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = subprocess.run([BENCH, "sync-load", "--dir", d, "--interval-us", "2000",
+                                "--duration", "0.5"], capture_output=True, text=True,
+                               timeout=RUN_TIMEOUT)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            # A fixed schedule: never more than one sync per interval (slower when the disk is).
+            self.assertGreater(r["syncs"], 0)
+            self.assertLessEqual(r["syncs"], 0.5 / 0.002 + 1)
+            self.assertGreater(r["fdatasync_us"]["max"], 0)
+            self.assertEqual(os.listdir(d), [])  # its file is removed
+
+    def test_sigterm_ends_it_with_its_figures(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = subprocess.Popen([BENCH, "sync-load", "--dir", d, "--interval-us", "0",
+                                  "--duration", "3600"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            # Wait for its first append: the sync after it completes whatever comes then.
+            def appended():
+                files = os.listdir(d)
+                try:
+                    return bool(files) and os.path.getsize(os.path.join(d, files[0])) > 0
+                except OSError:
+                    return False
+            deadline = time.monotonic() + 30
+            while not appended() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            p.terminate()
+            out, err = p.communicate(timeout=30)
+            self.assertEqual(p.returncode, 0, err)
+            self.assertGreater(json.loads(out.strip().splitlines()[-1])["syncs"], 0)
+            self.assertEqual(os.listdir(d), [])
+
+    def test_bad_arguments_and_a_missing_folder_are_errors(self):
+        p = subprocess.run([BENCH, "sync-load", "--interval-us", "-5"], capture_output=True,
+                           text=True, timeout=RUN_TIMEOUT)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--interval-us", p.stderr)
+        p = subprocess.run([BENCH, "sync-load", "--dir", "/nonexistent/folder", "--duration", "1"],
+                           capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("/nonexistent/folder", p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
