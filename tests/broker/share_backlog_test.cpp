@@ -203,3 +203,68 @@ TEST_CASE("share backlog: the reader hands the group's stretch to its online mem
     CHECK(b->cursors() == std::vector<log_cursor>{{"mqtt", 0, records}});
     CHECK_FALSE(gone.load());
 }
+
+TEST_CASE("share backlog: after a reopen of the log the group reads on through the old object, the new object's messages are live") {
+    // The log is reopened after a write failure (durable_log): new partition objects on the
+    // same files. A group's marks are not replaced (docs/offline-backlog-design.md, "After a
+    // reopen of the log"): what its old mark covered is still delivered from the log, once;
+    // what is appended on the new object goes to the members as before the opening.
+    test_partition log;
+    REQUIRE(log.part);
+    auto p1 = log.part;
+    auto b = std::make_shared<share_backlog>("$share/g/t/#");
+    auto opened = b->open({{"mqtt", 0, p1}});
+    std::atomic<bool> ready{false};
+    opened->arm([&] {
+        opened->durable->finish(mqtt::reason_code::success);
+        ready.store(true);
+    });
+    for (int i = 0; i < 3; ++i) {  // under the group's mark
+        const auto t = p1->append(numbered_batch("t/x", i), [](const store::append_result&) {});
+        CHECK(b->covers(p1.get(), t));
+    }
+    p1->flush().get();
+    REQUIRE(ready.load());
+
+    // The reopen: the old object closed, a new one on the same files.
+    REQUIRE(p1->close() == store::errc::ok);
+    store::errc e = store::errc::ok;
+    store::log_config cfg;
+    cfg.flush = store::durability::never;
+    auto p2 = store::partition::open(log.dir.path(), cfg, log.pool, [] { return 0; }, e);
+    REQUIRE(p2);
+    REQUIRE(p2->high_watermark().value == 3);
+    for (int i = 3; i < 5; ++i) {  // the group has no mark here: live, to a member
+        const auto t = p2->append(numbered_batch("t/x", i), [](const store::append_result&) {});
+        CHECK_FALSE(b->covers(p2.get(), t));
+    }
+    p2->flush().get();
+
+    fake_owner owner;
+    auto member = std::make_shared<session>("m0");
+    member->attach(&owner, false, 3600);
+    backlog_reader reader(100, {});
+    reader.set_share_hooks(
+        [&](const share_backlog&, std::vector<backlog_reader::share_target>& out) {
+            out.push_back({member, q1()});
+            return true;
+        },
+        [](const share_backlog&) {});
+    reader.watch_share(b);
+    reader.start();
+    std::vector<int> got;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (got.size() < 3 && std::chrono::steady_clock::now() < deadline) {
+        for (const auto& d : member->take_queued()) got.push_back(number_of(d));
+        reader.wake();
+        std::this_thread::yield();
+    }
+    // The old object's stretch, read through it although it is closed; then it is caught up
+    // (its high watermark never moves again) and nothing of the new object's comes this way.
+    reader.stop();
+    for (const auto& d : member->take_queued()) got.push_back(number_of(d));
+    CHECK(got == std::vector<int>{0, 1, 2});
+    CHECK(b->cursors() == std::vector<log_cursor>{{"mqtt", 0, 3}});
+    CHECK(b->cursors_behind().empty());
+    p2->close();
+}
