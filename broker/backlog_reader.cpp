@@ -155,8 +155,25 @@ replay_step backlog_reader::step(const logged_partition& where, const replay_req
     replay_step out;
     const std::int64_t at = replay_start(p, req.from, req.until, out);
     if (out.done) return out;
+    std::int64_t read_until = req.until;
+    if (auto summary = summary_of_ ? summary_of_(&p) : nullptr) {
+        // Past what none of the filters can match, without reading it; and a read that stops
+        // where the summary says the next skip begins. Shared subscriptions never match a
+        // session's own backlog (match_backlog).
+        std::vector<topic_summary::tokens> filters;
+        for (const auto& [filter, rec] : sub.subscriptions)
+            if (!filter.starts_with("$share/")) filters.push_back(topic_summary::of_filter(filter));
+        const auto sk = summary->skip(at, std::min(req.until, p.high_watermark().value), filters);
+        if (sk.next > at) {
+            skipped_.fetch_add(static_cast<std::uint64_t>(sk.next - at), std::memory_order_relaxed);
+            out.next = sk.next;
+            out.done = sk.next >= req.until;
+            return out;
+        }
+        read_until = std::min(read_until, sk.read_until);
+    }
     store::errc error = store::errc::ok;
-    auto chunk = chunks_.find(where.partition, at, req.until, req.now_ms, error);
+    auto chunk = chunks_.find(where.partition, at, read_until, req.now_ms, error);
     if (!chunk) {
         out.error = error;
         return out;
@@ -359,6 +376,10 @@ void backlog_reader::collect_metrics(metrics::family_list& out) const {
                 "Log records the backlog reader skipped because the broker's MQTT ingest did "
                 "not write them (a Kafka producer's records, which only egress rules publish)")
         .add(static_cast<double>(not_ingested_records()));
+    out.counter("sluice_backlog_skipped_unread_total",
+                "Log offsets the backlog reader passed over without reading: the partition's "
+                "topic summary showed no subscriber's filter could match there")
+        .add(static_cast<double>(summary_skipped()));
     out.gauge("sluice_backlog_share_groups",
               "Shared subscription groups whose position is kept as cursors into the log")
         .add(static_cast<double>(share_backlogs()));

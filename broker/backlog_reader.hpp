@@ -14,6 +14,7 @@
 #include "broker/metrics.hpp"
 #include "broker/session.hpp"
 #include "broker/share_backlog.hpp"
+#include "broker/topic_summary.hpp"
 
 // Refills online persistent sessions from their backlogs in the log
 // (docs/offline-backlog-design.md): for each session that has cursors, selects from each
@@ -28,6 +29,10 @@
 // Shared groups' backlogs (broker/share_backlog.hpp) are served in the same passes, from the
 // same chunks: a step of a group's cursor goes to one of its members that is online and has
 // room (round robin), as a refill of that member that carries the group's cursor.
+//
+// Before it reads for a cursor, a step asks the partition's topic summary (when there is one)
+// how far none of the subscriber's filters can match, and moves the cursor past that without
+// reading (docs/offline-backlog-design.md, "Topic summaries").
 //
 // Woken by attach (watch()), by a session that took messages from its queue
 // (backlog_waker), and by the store's commit hook (new records readable); a pass that made
@@ -65,6 +70,9 @@ class backlog_reader final : public backlog_waker {
     using share_members_fn = std::function<bool(const share_backlog&, std::vector<share_target>&)>;
     using share_gone_fn = std::function<void(const share_backlog&)>;
     void set_share_hooks(share_members_fn members, share_gone_fn gone);
+    // The topic summary of a partition, or null (then every step reads). Set before start().
+    using summary_fn = std::function<std::shared_ptr<const topic_summary>(const store::partition*)>;
+    void set_summaries(summary_fn fn) { summary_of_ = std::move(fn); }
     // A shared group's backlog to serve from now on, until its group is gone.
     void watch_share(std::shared_ptr<share_backlog> b);
     // Shared groups whose backlog is served (for /metrics).
@@ -84,6 +92,9 @@ class backlog_reader final : public backlog_waker {
     std::uint64_t not_ingested_records() const {
         return not_ingested_.load(std::memory_order_relaxed);
     }
+    // Offsets passed over without reading: no subscriber's filter could match there (the
+    // partition's topic summary).
+    std::uint64_t summary_skipped() const { return skipped_.load(std::memory_order_relaxed); }
     // sluice_backlog_* counters for /metrics.
     void collect_metrics(metrics::family_list& out) const;
 
@@ -108,6 +119,7 @@ class backlog_reader final : public backlog_waker {
     std::vector<std::shared_ptr<share_backlog>> shares_;
     share_members_fn share_members_;  // set before start
     share_gone_fn share_gone_;
+    summary_fn summary_of_;  // set before start
     bool woken_ = false;
     bool stopping_ = false;
     backlog_chunks chunks_;  // the reader thread's only
@@ -119,6 +131,7 @@ class backlog_reader final : public backlog_waker {
     std::atomic<std::uint64_t> read_bytes_{0};
     std::atomic<std::uint64_t> decoded_{0};
     std::atomic<std::uint64_t> not_ingested_{0};
+    std::atomic<std::uint64_t> skipped_{0};
 };
 
 }  // namespace sluice::broker

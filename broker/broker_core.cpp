@@ -47,6 +47,9 @@ void broker_core::set_backlog_reader(backlog_reader* r) {
             if (session_log_) session_log_->erase_share(b.share, b.cursors());
             log_debug("shared group ", b.share, " is gone: its backlog cursors are erased");
         });
+    r->set_summaries([this](const store::partition* p) -> std::shared_ptr<const topic_summary> {
+        return log_ ? log_->summary_of(p) : nullptr;
+    });
 }
 
 void broker_core::set_persistence(retained_log* retained, session_log* sessions) {

@@ -45,13 +45,27 @@ std::string durable_log::ensure_log_topics(store::store& s, const ingest::ingest
     return {};
 }
 
-std::vector<std::vector<std::shared_ptr<store::partition>>> durable_log::rule_table(
-    store::store& s, const ingest::ingest_rules& rules) {
-    std::vector<std::vector<std::shared_ptr<store::partition>>> table;
+void durable_log::add_summaries(open_store& st) {
+    for (const auto& set : rule_sets_)
+        for (const auto& r : set->rules()) {
+            if (!r.logged) continue;
+            for (int i = 0; i < r.partitions; ++i)
+                if (auto p = st.s->get(r.log_topic, i); p && !st.summaries.count(p.get()))
+                    st.summaries.emplace(p.get(), std::make_shared<topic_summary>());
+        }
+}
+
+std::vector<std::vector<durable_log::log_target>> durable_log::rule_table(
+    open_store& st, const ingest::ingest_rules& rules) {
+    std::vector<std::vector<log_target>> table;
     for (const auto& r : rules.rules()) {
         auto& parts = table.emplace_back();
         if (!r.logged) continue;
-        for (int i = 0; i < r.partitions; ++i) parts.push_back(s.get(r.log_topic, i));
+        for (int i = 0; i < r.partitions; ++i) {
+            auto p = st.s->get(r.log_topic, i);
+            auto it = p ? st.summaries.find(p.get()) : st.summaries.end();
+            parts.push_back({p, it == st.summaries.end() ? nullptr : it->second});
+        }
     }
     return table;
 }
@@ -75,7 +89,8 @@ std::shared_ptr<durable_log::open_store> durable_log::open_store_locked(std::str
     error = ensure_log_topics(*st->s, rules, config_problem);
     if (!error.empty()) return nullptr;
     st->rules_of = &rules;
-    st->by_rule = rule_table(*st->s, rules);
+    add_summaries(*st);
+    st->by_rule = rule_table(*st, rules);
     st->ids = producer_ids::open(*st->s, error);
     if (!st->ids) return nullptr;
     return st;
@@ -93,8 +108,9 @@ bool durable_log::replace_rules(std::shared_ptr<const ingest::ingest_rules> fres
     if (!error.empty()) return false;
     auto next = std::make_shared<open_store>(*current_);
     next->rules_of = fresh.get();
-    next->by_rule = rule_table(*next->s, *fresh);
     rule_sets_.push_back(fresh);
+    add_summaries(*next);
+    next->by_rule = rule_table(*next, *fresh);
     rules_.store(fresh.get(), std::memory_order_release);
     current_ = std::move(next);
     return true;
@@ -144,22 +160,36 @@ std::shared_ptr<durable_log::open_store> durable_log::current() {
     return current_;
 }
 
-std::shared_ptr<store::partition> durable_log::partition(const ingest::ingest_rule& rule,
-                                                         int index) {
+durable_log::log_target durable_log::target(const ingest::ingest_rule& rule, int index) {
     auto st = current();
-    if (!st || index < 0) return nullptr;
+    if (!st || index < 0) return {};
     const auto& all = st->rules_of->rules();
     const auto p = reinterpret_cast<std::uintptr_t>(&rule);
     const auto first = reinterpret_cast<std::uintptr_t>(all.data());
     if (p >= first && p < first + all.size() * sizeof(ingest::ingest_rule)) {
         const auto at = (p - first) / sizeof(ingest::ingest_rule);
-        if (static_cast<std::size_t>(index) >= st->by_rule[at].size()) return nullptr;
+        if (static_cast<std::size_t>(index) >= st->by_rule[at].size()) return {};
         return st->by_rule[at][static_cast<std::size_t>(index)];
     }
     // A rule of an earlier rule set: the publish matched it before a reload, and appends
-    // where that rule said (one lookup in the store's table, rare).
-    if (!rule.logged || index >= rule.partitions) return nullptr;
-    return st->s->get(rule.log_topic, index);
+    // where that rule said (lookups in the store's table and the summaries, rare).
+    if (!rule.logged || index >= rule.partitions) return {};
+    log_target t{st->s->get(rule.log_topic, index), nullptr};
+    if (auto it = t.partition ? st->summaries.find(t.partition.get()) : st->summaries.end();
+        it != st->summaries.end())
+        t.summary = it->second;
+    return t;
+}
+
+std::shared_ptr<const topic_summary> durable_log::summary_of(const store::partition* p) {
+    std::shared_ptr<open_store> st;
+    {
+        std::lock_guard lock(mu_);
+        st = current_;
+    }
+    if (!st) return nullptr;
+    auto it = st->summaries.find(p);
+    return it == st->summaries.end() ? nullptr : it->second;
 }
 
 std::shared_ptr<store::store> durable_log::store_handle() {

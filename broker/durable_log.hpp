@@ -7,10 +7,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/config.hpp"
 #include "broker/producer_ids.hpp"
+#include "broker/topic_summary.hpp"
 #include "ingest/ingest_rules.hpp"
 #include "mqtt/reason_code.hpp"
 #include "store/store.hpp"
@@ -28,7 +30,7 @@
 //
 // Threads: any. `mu_` guards the open store and its partition table; io threads take a
 // reference to the table per publish. Append callbacks (store writer threads) only touch the
-// atomics (report_failure, release_pending).
+// atomics (report_failure, release_pending) and the partition's topic summary (its own lock).
 namespace sluice::broker {
 
 class durable_log {
@@ -58,9 +60,20 @@ class durable_log {
     // swapped) when the log is not open or a log topic exists with another partition count.
     bool replace_rules(std::shared_ptr<const ingest::ingest_rules> fresh, std::string& error);
 
-    // The partition `index` of the log topic of `rule` (one of rules().rules()), or null while
-    // the log is failed and could not be reopened yet.
-    std::shared_ptr<store::partition> partition(const ingest::ingest_rule& rule, int index);
+    // The partition `index` of the log topic of `rule` (one of rules().rules()) and its topic
+    // summary, which the ingest adds every record it appends there to; nulls while the log is
+    // failed and could not be reopened yet.
+    struct log_target {
+        std::shared_ptr<store::partition> partition;
+        std::shared_ptr<topic_summary> summary;
+    };
+    log_target target(const ingest::ingest_rule& rule, int index);
+    std::shared_ptr<store::partition> partition(const ingest::ingest_rule& rule, int index) {
+        return target(rule, index).partition;
+    }
+    // The topic summary of `p`, a partition of the open store that a rule logs to; null for
+    // any other (an internal topic, a partition object of the store before a reopen).
+    std::shared_ptr<const topic_summary> summary_of(const store::partition* p);
     // The open store, for everything beyond the ingest rules' partitions (the Kafka listener,
     // internal topics); null while the log is failed and could not be reopened yet. The
     // pointer keeps that store object alive; after a reopen a new call returns the new one.
@@ -92,14 +105,19 @@ class durable_log {
     struct open_store {
         std::shared_ptr<store::store> s;
         const ingest::ingest_rules* rules_of = nullptr;  // the rule set by_rule was made for
-        std::vector<std::vector<std::shared_ptr<store::partition>>> by_rule;  // per rule index
+        std::vector<std::vector<log_target>> by_rule;  // per rule index
         std::shared_ptr<producer_ids> ids;
+        // One per partition that any rule set installed in this process logs to, made before
+        // a publish can match such a rule, so no ingest append misses its partition's summary.
+        std::unordered_map<const store::partition*, std::shared_ptr<topic_summary>> summaries;
     };
     // The log topics of the current rules created (checked) in `s`; empty on success.
     std::string ensure_log_topics(store::store& s, const ingest::ingest_rules& rules,
                                   bool& config_problem);
-    static std::vector<std::vector<std::shared_ptr<store::partition>>> rule_table(
-        store::store& s, const ingest::ingest_rules& rules);
+    // Summaries for every logged partition of every rule set installed so far (mu_ held).
+    void add_summaries(open_store& st);
+    static std::vector<std::vector<log_target>> rule_table(open_store& st,
+                                                           const ingest::ingest_rules& rules);
     explicit durable_log(options opts);
     // Opens the store and fills the table; null with `error` on failure.
     std::shared_ptr<open_store> open_store_locked(std::string& error, bool& config_problem);

@@ -631,7 +631,7 @@ log_position mqtt_protocol::log_publish(const mqtt::publish& p, const ingest::in
         link->conn = shared_from_this();
     }
     const int index = ingest::partition_for(rule, p.topic, client_id());
-    auto part = log.partition(rule, index);
+    auto [part, summary] = log.target(rule, index);
     if (!part) return fail(reason_code::unspecified_error);
     std::optional<std::int64_t> fresh;
     if (!session_->has_producer()) fresh = log.next_producer_id();
@@ -646,12 +646,19 @@ log_position mqtt_protocol::log_publish(const mqtt::publish& p, const ingest::in
     link->outstanding.fetch_add(1);
     // Runs on the store's writer thread: touches only the log's atomics, the session (its own
     // lock) and the outcome, whose waiters post to their connections.
+    // The topic's levels hashed here, so the writer thread adds the record to its partition's
+    // summary without the topic (broker/topic_summary.hpp).
+    const auto tokens = summary ? topic_summary::of_topic(p.topic) : topic_summary::tokens{};
     log_position logged{part, 0};
     logged.ticket = part->append(std::move(*batch), [logp = &log, link, outcome, bytes, id = *id,
-                                     s = session_](const store::append_result& res) {
+                                     s = session_, summary = std::move(summary),
+                                     tokens](const store::append_result& res) {
         logp->release_pending(bytes);
         logp->report_result(res.error);
-        if (res.error != store::errc::ok) s->producer_failed(id);
+        if (res.error != store::errc::ok)
+            s->producer_failed(id);
+        else if (summary)
+            summary->add(res.base_offset.value, tokens);
         if (outcome)
             outcome->finish(res.error == store::errc::ok ? reason_code::success
                                                          : failure_reason(res.error));

@@ -11,6 +11,8 @@
 - covered groups (docs/routing.md): the router skips offline sessions whose cursors cover a
   message (sluice_backlog_covered_skips_total), and they still get every message once, in
   order, with a QoS 0 subscription beside the QoS 1 one adding no copy;
+- topic summaries: a session on a narrow filter passes over the rest of the log unread
+  (sluice_backlog_skipped_unread_total) and still gets exactly its messages;
 - loadtest/offline_backlog/rss_bench.py at a small size (its own checks of the sampled
   sessions; no figure is checked).
 
@@ -409,6 +411,73 @@ class CoveredGroups(unittest.TestCase):
                 check(receive(c, len(more), deadline), more)
                 c.send(raw.disconnect())
                 c.close()
+        finally:
+            broker.stop()
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+class TopicSummaries(unittest.TestCase):
+    """A session resuming on a narrow filter passes over the stretches of the log that hold none
+    of its topics without reading them (docs/offline-backlog-design.md, "Topic summaries"):
+    sluice_backlog_skipped_unread_total moves, and it still gets exactly its messages, in
+    order, while a session on `#` gets everything."""
+
+    def test_a_narrow_session_skips_the_rest_and_loses_nothing(self):
+        data_dir = tempfile.mkdtemp(prefix="sluice-summary-")
+        broker = Broker(data_dir=data_dir, listeners=("mqtt", "http")).start()
+
+        def metric(name):
+            url = "http://127.0.0.1:%d/metrics" % broker.ports["http"]
+            with urllib.request.urlopen(url, timeout=10) as r:
+                for line in r.read().decode().splitlines():
+                    if line.startswith(name + " "):
+                        return int(float(line.split()[1]))
+            return 0
+        try:
+            for cid, filt in (("narrow", "rare/+"), ("wide", "#")):
+                c = raw.RawClient(broker.mqtt_port)
+                self.assertEqual(c.connect(cid, clean=True, plist=[(SESSION_EXPIRY, 600)]).rc, 0)
+                self.assertEqual(c.subscribe(1, [(filt, 1)]).reasons, [1])
+                c.send(raw.disconnect())
+                self.assertTrue(c.closed())
+            pub = Publisher(broker.mqtt_port, "summary-pub")
+            sent = []
+            for n in range(3000):
+                sent.append(("noise/%d" % (n % 10), "n-%d" % n))
+                if n % 300 == 150:
+                    sent.append(("rare/x", "r-%d" % n))
+            for m in sent:
+                pub.publish(*m)
+            pub.finish()
+            self.assertEqual(len(pub.acked), len(sent))
+            rare = [m for m in sent if m[0].startswith("rare/")]
+            deadline = time.monotonic() + WAIT
+            c = raw.RawClient(broker.mqtt_port)
+            self.assertTrue(c.connect("narrow", clean=False,
+                                      plist=[(SESSION_EXPIRY, 600)]).session_present)
+            got = receive(c, len(rare), deadline)
+            self.assertEqual([(p.topic, p.payload.decode()) for p in got], rare)
+            # Nothing else is coming: the next message it gets is one published now.
+            end = Publisher(broker.mqtt_port, "summary-end")
+            end.publish("rare/end", "end")
+            end.finish()
+            self.assertEqual([p.payload for p in receive(c, 1, deadline)], [b"end"])
+            self.assertGreater(metric("sluice_backlog_skipped_unread_total"), 0)
+            c.send(raw.disconnect())
+            c.close()
+            w = raw.RawClient(broker.mqtt_port)
+            self.assertTrue(w.connect("wide", clean=False,
+                                      plist=[(SESSION_EXPIRY, 600)]).session_present)
+            got = receive(w, len(sent) + 1, deadline)
+            by_topic = {}
+            for p in got:
+                by_topic.setdefault(p.topic, []).append(p.payload.decode())
+            want = {}
+            for t, m in sent + [("rare/end", "end")]:
+                want.setdefault(t, []).append(m)
+            self.assertEqual(by_topic, want)  # everything, once, in order per topic
+            w.send(raw.disconnect())
+            w.close()
         finally:
             broker.stop()
             shutil.rmtree(data_dir, ignore_errors=True)
