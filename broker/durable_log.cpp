@@ -45,14 +45,21 @@ std::string durable_log::ensure_log_topics(store::store& s, const ingest::ingest
     return {};
 }
 
-void durable_log::add_summaries(open_store& st) {
-    for (const auto& set : rule_sets_)
-        for (const auto& r : set->rules()) {
-            if (!r.logged) continue;
-            for (int i = 0; i < r.partitions; ++i)
-                if (auto p = st.s->get(r.log_topic, i); p && !st.summaries.count(p.get()))
-                    st.summaries.emplace(p.get(), std::make_shared<topic_summary>());
-        }
+std::shared_ptr<topic_summary> durable_log::summary_registry::get_or_make(
+    const std::shared_ptr<store::partition>& p) {
+    if (!p) return nullptr;
+    std::lock_guard lock(mu_);
+    auto& e = by_partition_[p.get()];
+    // A live weak pointer to this address is this object; an expired one was another.
+    if (!e.summary || e.partition.expired()) e = {p, std::make_shared<topic_summary>()};
+    return e.summary;
+}
+
+std::shared_ptr<topic_summary> durable_log::summary_registry::find(const store::partition* p) const {
+    std::lock_guard lock(mu_);
+    auto it = by_partition_.find(p);
+    if (it == by_partition_.end() || it->second.partition.expired()) return nullptr;
+    return it->second.summary;
 }
 
 std::vector<std::vector<durable_log::log_target>> durable_log::rule_table(
@@ -63,8 +70,7 @@ std::vector<std::vector<durable_log::log_target>> durable_log::rule_table(
         if (!r.logged) continue;
         for (int i = 0; i < r.partitions; ++i) {
             auto p = st.s->get(r.log_topic, i);
-            auto it = p ? st.summaries.find(p.get()) : st.summaries.end();
-            parts.push_back({p, it == st.summaries.end() ? nullptr : it->second});
+            parts.push_back({p, st.summaries->get_or_make(p)});
         }
     }
     return table;
@@ -89,7 +95,7 @@ std::shared_ptr<durable_log::open_store> durable_log::open_store_locked(std::str
     error = ensure_log_topics(*st->s, rules, config_problem);
     if (!error.empty()) return nullptr;
     st->rules_of = &rules;
-    add_summaries(*st);
+    st->summaries = std::make_shared<summary_registry>();
     st->by_rule = rule_table(*st, rules);
     st->ids = producer_ids::open(*st->s, error);
     if (!st->ids) return nullptr;
@@ -108,9 +114,8 @@ bool durable_log::replace_rules(std::shared_ptr<const ingest::ingest_rules> fres
     if (!error.empty()) return false;
     auto next = std::make_shared<open_store>(*current_);
     next->rules_of = fresh.get();
-    rule_sets_.push_back(fresh);
-    add_summaries(*next);
     next->by_rule = rule_table(*next, *fresh);
+    rule_sets_.push_back(fresh);
     rules_.store(fresh.get(), std::memory_order_release);
     current_ = std::move(next);
     return true;
@@ -174,11 +179,8 @@ durable_log::log_target durable_log::target(const ingest::ingest_rule& rule, int
     // A rule of an earlier rule set: the publish matched it before a reload, and appends
     // where that rule said (lookups in the store's table and the summaries, rare).
     if (!rule.logged || index >= rule.partitions) return {};
-    log_target t{st->s->get(rule.log_topic, index), nullptr};
-    if (auto it = t.partition ? st->summaries.find(t.partition.get()) : st->summaries.end();
-        it != st->summaries.end())
-        t.summary = it->second;
-    return t;
+    auto part = st->s->get(rule.log_topic, index);
+    return {part, st->summaries->get_or_make(part)};
 }
 
 std::shared_ptr<const topic_summary> durable_log::summary_of(const store::partition* p) {
@@ -188,8 +190,7 @@ std::shared_ptr<const topic_summary> durable_log::summary_of(const store::partit
         st = current_;
     }
     if (!st) return nullptr;
-    auto it = st->summaries.find(p);
-    return it == st->summaries.end() ? nullptr : it->second;
+    return st->summaries->find(p);
 }
 
 std::shared_ptr<store::store> durable_log::store_handle() {

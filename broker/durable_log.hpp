@@ -100,6 +100,24 @@ class durable_log {
     void close();
 
   private:
+    // The topic summaries of one open store's partitions, one per partition object, made by
+    // the first lookup of any path that appends ingest records there, so no such append
+    // misses it. An entry knows its partition weakly: once that object is gone (its topic
+    // deleted) the entry is stale, so a partition made later at the same address gets a
+    // summary of its own, and a deleted topic's files are not held open.
+    class summary_registry {
+      public:
+        std::shared_ptr<topic_summary> get_or_make(const std::shared_ptr<store::partition>& p);
+        std::shared_ptr<topic_summary> find(const store::partition* p) const;
+
+      private:
+        struct entry {
+            std::weak_ptr<store::partition> partition;
+            std::shared_ptr<topic_summary> summary;
+        };
+        mutable std::mutex mu_;
+        std::unordered_map<const store::partition*, entry> by_partition_;
+    };
     // Immutable once published in current_; a rule reload publishes a copy with a new table
     // (sharing the store and the producer ids).
     struct open_store {
@@ -107,15 +125,11 @@ class durable_log {
         const ingest::ingest_rules* rules_of = nullptr;  // the rule set by_rule was made for
         std::vector<std::vector<log_target>> by_rule;  // per rule index
         std::shared_ptr<producer_ids> ids;
-        // One per partition that any rule set installed in this process logs to, made before
-        // a publish can match such a rule, so no ingest append misses its partition's summary.
-        std::unordered_map<const store::partition*, std::shared_ptr<topic_summary>> summaries;
+        std::shared_ptr<summary_registry> summaries;  // shared by the copies a reload makes
     };
     // The log topics of the current rules created (checked) in `s`; empty on success.
     std::string ensure_log_topics(store::store& s, const ingest::ingest_rules& rules,
                                   bool& config_problem);
-    // Summaries for every logged partition of every rule set installed so far (mu_ held).
-    void add_summaries(open_store& st);
     static std::vector<std::vector<log_target>> rule_table(open_store& st,
                                                            const ingest::ingest_rules& rules);
     explicit durable_log(options opts);
