@@ -453,10 +453,7 @@ TEST_CASE("offline backlog: after a reopen of the log a session keeps one mark p
 
     // The reopen: the old object closed, a new one on the same files.
     REQUIRE(p1->close() == store::errc::ok);
-    store::errc e = store::errc::ok;
-    store::log_config cfg;
-    cfg.flush = store::durability::never;
-    auto p2 = store::partition::open(log.dir.path(), cfg, log.pool, [] { return 0; }, e);
+    auto p2 = log.open_again();
     REQUIRE(p2);
     CHECK(p2->high_watermark().value == 3);
     // Offered while the session's only mark is on the old object: its memory queue.
@@ -528,10 +525,7 @@ TEST_CASE("offline backlog: after a reopen, a mark whose marker failed gives way
     first->arm([] {});
     CHECK(s.backlog_cursors().empty());
 
-    store::errc e = store::errc::ok;
-    store::log_config cfg;
-    cfg.flush = store::durability::never;
-    auto p2 = store::partition::open(log.dir.path(), cfg, log.pool, [] { return 0; }, e);
+    auto p2 = log.open_again();
     REQUIRE(p2);
     {
         log_position at{p2, 0};

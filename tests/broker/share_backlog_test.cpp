@@ -228,10 +228,7 @@ TEST_CASE("share backlog: after a reopen of the log the group reads on through t
 
     // The reopen: the old object closed, a new one on the same files.
     REQUIRE(p1->close() == store::errc::ok);
-    store::errc e = store::errc::ok;
-    store::log_config cfg;
-    cfg.flush = store::durability::never;
-    auto p2 = store::partition::open(log.dir.path(), cfg, log.pool, [] { return 0; }, e);
+    auto p2 = log.open_again();
     REQUIRE(p2);
     REQUIRE(p2->high_watermark().value == 3);
     for (int i = 3; i < 5; ++i) {  // the group has no mark here: live, to a member
