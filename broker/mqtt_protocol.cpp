@@ -647,7 +647,9 @@ log_position mqtt_protocol::log_publish(const mqtt::publish& p, const ingest::in
     // Runs on the store's writer thread: touches only the log's atomics, the session (its own
     // lock) and the outcome, whose waiters post to their connections.
     // The topic's levels hashed here, so the writer thread adds the record to its partition's
-    // summary without the topic (broker/topic_summary.hpp).
+    // summary without the topic (broker/topic_summary.hpp). A QoS 0 record is never replayed
+    // (an offline session keeps no QoS 0), so it is left out: nothing to hash at full QoS 0.
+    if (p.qos_level == qos::at_most_once) summary.reset();
     const auto tokens = summary ? topic_summary::of_topic(p.topic) : topic_summary::tokens{};
     log_position logged{part, 0};
     logged.ticket = part->append(std::move(*batch), [logp = &log, link, outcome, bytes, id = *id,

@@ -11,14 +11,14 @@
 // over stretches none of its filters can match without reading them
 // (docs/offline-backlog-design.md, "Topic summaries").
 //
-// The ingest adds every record it appended (its offset and its topic's levels) in offset
-// order; consecutive records form a chunk of `records_per_chunk`, and a chunk keeps a Bloom
+// The ingest adds every QoS 1/2 record it appended (its offset and its topic's levels) in
+// offset order (QoS 0 records are never replayed: an offline session keeps none); consecutive records form a chunk of `records_per_chunk`, and a chunk keeps a Bloom
 // filter of (level index, level text) pairs. A filter can match a record only if every
 // literal level before its `#` (up to `max_levels`) is in the record's topic at that index, so
 // a chunk whose filter lacks one of them holds no match: no false negatives, a few false
 // positives (a chunk read for nothing). A chunk covers the offsets from its first record to
 // its last; offsets the ingest did not add (a Kafka producer's records, which the replay does
-// not deliver either) may lie inside it. Offsets outside every chunk (before this process
+// not deliver either, and QoS 0 records) may lie inside it. Offsets outside every chunk (before this process
 // opened the partition, or dropped to keep at most `max_chunks`) are never skipped.
 //
 // Memory: 1 KiB per chunk, at most `max_chunks` per partition (oldest dropped first).
