@@ -165,7 +165,8 @@ std::shared_ptr<durable_log::open_store> durable_log::current() {
     return current_;
 }
 
-durable_log::log_target durable_log::target(const ingest::ingest_rule& rule, int index) {
+durable_log::log_target durable_log::target(const ingest::ingest_rule& rule, int index,
+                                            bool with_summary) {
     auto st = current();
     if (!st || index < 0) return {};
     const auto& all = st->rules_of->rules();
@@ -174,13 +175,14 @@ durable_log::log_target durable_log::target(const ingest::ingest_rule& rule, int
     if (p >= first && p < first + all.size() * sizeof(ingest::ingest_rule)) {
         const auto at = (p - first) / sizeof(ingest::ingest_rule);
         if (static_cast<std::size_t>(index) >= st->by_rule[at].size()) return {};
-        return st->by_rule[at][static_cast<std::size_t>(index)];
+        const auto& t = st->by_rule[at][static_cast<std::size_t>(index)];
+        return {t.partition, with_summary ? t.summary : nullptr};
     }
     // A rule of an earlier rule set: the publish matched it before a reload, and appends
     // where that rule said (lookups in the store's table and the summaries, rare).
     if (!rule.logged || index >= rule.partitions) return {};
     auto part = st->s->get(rule.log_topic, index);
-    return {part, st->summaries->get_or_make(part)};
+    return {part, with_summary ? st->summaries->get_or_make(part) : nullptr};
 }
 
 std::shared_ptr<const topic_summary> durable_log::summary_of(const store::partition* p) {

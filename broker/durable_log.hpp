@@ -67,9 +67,11 @@ class durable_log {
         std::shared_ptr<store::partition> partition;
         std::shared_ptr<topic_summary> summary;
     };
-    log_target target(const ingest::ingest_rule& rule, int index);
+    // `with_summary` false: the summary is left null (no reference taken: a QoS 0 publish,
+    // which the summaries leave out, pays nothing for them).
+    log_target target(const ingest::ingest_rule& rule, int index, bool with_summary = true);
     std::shared_ptr<store::partition> partition(const ingest::ingest_rule& rule, int index) {
-        return target(rule, index).partition;
+        return target(rule, index, false).partition;
     }
     // The topic summary of `p`, a partition of the open store that a rule logs to; null for
     // any other (an internal topic, a partition object of the store before a reopen).

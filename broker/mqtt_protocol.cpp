@@ -631,7 +631,9 @@ log_position mqtt_protocol::log_publish(const mqtt::publish& p, const ingest::in
         link->conn = shared_from_this();
     }
     const int index = ingest::partition_for(rule, p.topic, client_id());
-    auto [part, summary] = log.target(rule, index);
+    // A QoS 0 record is never replayed (an offline session keeps no QoS 0): it stays out of
+    // the topic summaries, and its publish takes no reference to one.
+    auto [part, summary] = log.target(rule, index, p.qos_level != qos::at_most_once);
     if (!part) return fail(reason_code::unspecified_error);
     std::optional<std::int64_t> fresh;
     if (!session_->has_producer()) fresh = log.next_producer_id();
@@ -644,13 +646,11 @@ log_position mqtt_protocol::log_publish(const mqtt::publish& p, const ingest::in
     const std::uint64_t bytes = batch->size();
     log.add_pending(bytes);
     link->outstanding.fetch_add(1);
-    // Runs on the store's writer thread: touches only the log's atomics, the session (its own
-    // lock) and the outcome, whose waiters post to their connections.
     // The topic's levels hashed here, so the writer thread adds the record to its partition's
-    // summary without the topic (broker/topic_summary.hpp). A QoS 0 record is never replayed
-    // (an offline session keeps no QoS 0), so it is left out: nothing to hash at full QoS 0.
-    if (p.qos_level == qos::at_most_once) summary.reset();
+    // summary without the topic (broker/topic_summary.hpp).
     const auto tokens = summary ? topic_summary::of_topic(p.topic) : topic_summary::tokens{};
+    // Runs on the store's writer thread: touches only the log's atomics, the session (its own
+    // lock), the outcome, whose waiters post to their connections, and the summary (its own).
     log_position logged{part, 0};
     logged.ticket = part->append(std::move(*batch), [logp = &log, link, outcome, bytes, id = *id,
                                      s = session_, summary = std::move(summary),
